@@ -1,0 +1,5 @@
+"""`python -m orchjobs` runs the command-line interface."""
+
+from orchjobs.cli import main
+
+main()

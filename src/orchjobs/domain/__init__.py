@@ -1,0 +1,1 @@
+"""Pure rules of the job service: enums, eligibility, schedules. No I/O."""

@@ -1,0 +1,57 @@
+"""Service settings, read from `ORCHJOBS_*` environment variables (documented in docs/settings.md)."""
+
+from collections.abc import Mapping
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with. Tests build one directly."""
+
+    model_config = SettingsConfigDict(env_prefix="ORCHJOBS_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./orchjobs.db",
+        description="SQLAlchemy URL of the database: a SQLite file, or postgresql://… (psycopg 3).",
+    )
+    bootstrap_admin: str | None = Field(
+        None,
+        description="`user:password` of an administrator created at start-up when no user of that name exists.",
+    )
+    host: str = Field("127.0.0.1", description="Address `orchjobs serve` listens on.")
+    port: int = Field(8080, description="Port `orchjobs serve` listens on.")
+    demo: bool = Field(
+        True,
+        description="`make run` seeds a small demo data set into an empty database; 0 turns that off.",
+    )
+    product_version: str = Field(
+        "12.4.0.0",
+        description="Sent as `x-keyfactor-product-version`; clients such as kfutil read it to pick behaviour.",
+    )
+    max_return_limit: int = Field(
+        10000, ge=1, description="The largest ReturnLimit a list request may ask for (larger is a 400)."
+    )
+    max_bulk_ids: int = Field(
+        50000, ge=1, description="The most ids one bulk request (e.g. JobAuditIds) may carry."
+    )
+    max_query_length: int = Field(8192, ge=64, description="The longest query string accepted, in bytes.")
+    auth_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a verified Basic credential is remembered, so that each request does not "
+        "pay for a password hash; 0 verifies every request.",
+    )
+    db_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size per server process.")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the process environment, or from the given mapping (tests, the CLI)."""
+    if environ is None:
+        return Settings()
+    values = {
+        key[len("ORCHJOBS_") :].lower(): value
+        for key, value in environ.items()
+        if key.upper().startswith("ORCHJOBS_")
+    }
+    return Settings.model_validate(values)

@@ -1,0 +1,90 @@
+"""Engine factory and transactions: SQLite pragmas, PostgreSQL through psycopg 3."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from orchjobs.errors import StoreUnavailableError
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (SQLAlchemy would otherwise pick psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine configured for the service's concurrency model on either database."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Timestamps come back in UTC whatever the server's default time zone is.
+        connect_args={"options": "-c timezone=UTC"},
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    # isolation_level=None hands transaction control to us, so that writes can BEGIN IMMEDIATE.
+    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers run beside the one writer.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Writers queue for the lock instead of failing at once with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so a read-then-write transaction cannot
+        # deadlock against another writer half-way through.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a read transaction, rolled back at the end."""
+    with _translated_errors(), engine.connect() as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a write transaction, committed when the block ends without an error."""
+    with _translated_errors(), engine.connect() as conn:
+        conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        # Connection refused, database locked past the busy timeout, server gone: the caller
+        # can retry; the SQL and driver text stay in the log, not in the response.
+        raise StoreUnavailableError("The database is unavailable; try again.") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailableError("The database connection was lost; try again.") from exc
+        raise

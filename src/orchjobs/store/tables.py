@@ -1,0 +1,158 @@
+"""SQLAlchemy Core tables. The Alembic migrations create exactly these (a test compares them)."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from orchjobs.store.types import BigId, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+agent = Table(
+    "agent",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_machine", String(255), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("platform", SmallInteger, nullable=False, default=0),
+    Column("version", String(64), nullable=False, default=""),
+    Column("status", SmallInteger, nullable=False, default=1),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("thumbprint", String(128)),
+    Column("legacy_thumbprint", String(128)),
+    Column("auth_certificate_reenrollment", SmallInteger, nullable=False, default=0),
+    Column("last_error_code", BigId),
+    Column("last_error_message", Text),
+    Column("blueprint", String(255)),
+    Index(None, "client_machine"),
+)
+
+agent_capability = Table(
+    "agent_capability",
+    metadata,
+    Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True),
+    Column("capability", String(255), primary_key=True),
+)
+
+job_type = Table(
+    "job_type",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("is_custom", Boolean, nullable=False, default=False),
+)
+
+job_type_field = Table(
+    "job_type_field",
+    metadata,
+    Column("job_type_id", Uuid, ForeignKey("job_type.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("type", SmallInteger, nullable=False, default=1),
+    Column("default_value", Text),
+    Column("required", Boolean, nullable=False, default=False),
+)
+
+certificate_store = Table(
+    "certificate_store",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
+    Column("store_type", String(64), nullable=False),
+    Column("store_path", String(1024), nullable=False),
+    Column("display_name", String(255)),
+    Column("properties", Text),
+    Index(None, "agent_id"),
+)
+
+scheduled_job = Table(
+    "scheduled_job",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
+    Column("job_type_id", Uuid, ForeignKey("job_type.id"), nullable=False),
+    Column("certificate_store_id", Uuid, ForeignKey("certificate_store.id", ondelete="CASCADE")),
+    Column("schedule", Text),
+    Column("schedule_type", String(64)),
+    Column("target_path", String(1024)),
+    Column("fields", Text),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("next_run_at", UtcDateTime),
+    Index(None, "agent_id", "next_run_at"),
+)
+
+# One row per run. History outlives its scheduled job and its agent's reset, so job_id and
+# agent_id are plain values, not foreign keys, and the agent's machine name is kept as it was.
+job_history = Table(
+    "job_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job_id", Uuid, nullable=False),
+    Column("agent_id", Uuid, nullable=False),
+    Column("client_machine", String(255), nullable=False),
+    Column("job_type", String(255), nullable=False),
+    Column("schedule", Text),
+    Column("schedule_type", String(64)),
+    Column("target_path", String(1024)),
+    Column("operation_start", UtcDateTime, nullable=False),
+    Column("operation_end", UtcDateTime),
+    Column("message", Text),
+    Column("result", SmallInteger, nullable=False, default=0),
+    Column("status", SmallInteger, nullable=False, default=1),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(255)),
+    Column("acknowledge_note", Text),
+    Column("status_before_ack", SmallInteger),
+    # Default page order and time-window filters; id makes paging stable.
+    Index(None, "operation_start", "id"),
+    # The acknowledge eligibility filter and the failure count.
+    Index(None, "status", "result", "operation_start"),
+    Index(None, "job_id", "operation_start"),
+    Index(None, "agent_id"),
+)
+
+job_result_data = Table(
+    "job_result_data",
+    metadata,
+    Column("job_history_id", BigId, ForeignKey("job_history.id", ondelete="CASCADE"), primary_key=True),
+    Column("data", Text, nullable=False),
+)
+
+user_account = Table(
+    "user_account",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+app_setting = Table(
+    "app_setting",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("short_name", String(128), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("value", Text, nullable=False),
+    Column("value_type", String(32), nullable=False),
+)

@@ -1,0 +1,83 @@
+"""Fixtures: every test that takes `database_url` runs on SQLite and, when
+ORCHJOBS_TEST_POSTGRES_URL is set, on PostgreSQL too.
+
+SQLite: a fresh file per test, copied from a migrated template. PostgreSQL: one database per
+xdist worker, migrated once, emptied (TRUNCATE) before each test.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from orchjobs.store.engine import make_engine, normalize_url
+from orchjobs.store.migrate import upgrade
+from orchjobs.store.tables import metadata
+
+POSTGRES_URL = os.environ.get("ORCHJOBS_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this worker's own, dropped at the end of the session."""
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"orchjobs_test_{worker_id}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty, migrated database (application settings at their defaults)."""
+    if request.param == "sqlite":
+        path = tmp_path / "orchjobs.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _empty_postgres(url)
+    return url
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_engine(url)
+    kept = {"app_setting", "alembic_version"}
+    names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in kept)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE app_setting SET value = '7' WHERE short_name = 'JobFailuresAndWarningsAgeOut'"))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the test database, for arranging data the API under test then reads."""
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
