@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
 
+from orchjobs.app import create_app
+from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine, normalize_url
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import metadata
@@ -81,3 +84,32 @@ def engine(database_url: str) -> Iterator[Engine]:
     yield eng
     eng.dispose()
 
+
+
+ADMIN = ("admin", "admin-password")
+API_HEADERS = {"x-keyfactor-requested-with": "APIClient"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        bootstrap_admin=f"{ADMIN[0]}:{ADMIN[1]}",
+        db_pool_size=2,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An in-process HTTP client, logged in as the bootstrap administrator, sending Command's header."""
+    with api_client(settings) as test_client:
+        yield test_client
+
+
+def api_client(
+    settings: Settings, *, auth: tuple[str, str] | None = ADMIN, headers: dict[str, str] | None = API_HEADERS
+) -> TestClient:
+    """A TestClient on a fresh app; use it as a context manager so start-up (bootstrap admin) runs."""
+    test_client = TestClient(create_app(settings), headers=headers)
+    test_client.auth = auth
+    return test_client

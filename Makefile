@@ -1,0 +1,42 @@
+# `make run` and `make test` each set everything up on a fresh machine: .venv, install, migrate.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CLIENTS := .venv-clients
+CLIENTS_STAMP := $(CLIENTS)/.installed
+PYTEST_WORKERS ?= 2
+export ORCHJOBS_BOOTSTRAP_ADMIN ?= admin:orchjobs-admin
+
+.PHONY: install clients run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# The published Keyfactor clients pin an old httpx, so they get an environment of their own.
+$(CLIENTS_STAMP):
+	$(PYTHON) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/pip install -q --upgrade pip
+	$(CLIENTS)/bin/pip install -q keyfactor-v-1-client==1.0.3 keyfactor-command-sdk==11.0.0a1
+	touch $@
+
+install: $(STAMP)
+
+clients: $(CLIENTS_STAMP)
+
+run: install
+	$(BIN)/orchjobs migrate
+	$(BIN)/orchjobs seed --demo
+	$(BIN)/orchjobs serve
+
+test: install clients
+	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(CLIENTS) orchjobs.db orchjobs.db-wal orchjobs.db-shm

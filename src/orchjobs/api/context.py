@@ -1,0 +1,24 @@
+"""What every request handler needs, built once by create_app and kept on app.state."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from orchjobs.service.users import Authenticator
+from orchjobs.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    authenticator: Authenticator
+    clock: Callable[[], datetime] = utc_now
+    # `METHOD /path` of every API route, filled in once the routers are mounted.
+    endpoints: list[str] = field(default_factory=list)

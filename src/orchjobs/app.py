@@ -1,0 +1,56 @@
+"""create_app(settings): builds the engine, the services' context and the HTTP app. Nothing at import time."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from orchjobs import __version__
+from orchjobs.api.context import AppContext, utc_now
+from orchjobs.api.errors import install_error_handlers
+from orchjobs.api.middleware import KeyfactorTransport
+from orchjobs.api.routes import app_settings, orchestrator_jobs, status
+from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
+from orchjobs.settings import Settings
+from orchjobs.store.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The whole service as an ASGI app. The database must already be migrated (`orchjobs migrate`)."""
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        authenticator=Authenticator(engine, cache_seconds=settings.auth_cache_seconds),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=utc_now()):
+            log.info("created the bootstrap administrator")
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="orchjobs",
+        version=__version__,
+        description="A Keyfactor Command-compatible orchestrator-job service.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    routers = (orchestrator_jobs.router, status.router, app_settings.router)
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    context.endpoints = sorted(f"{method} {route.path}" for route in routes for method in route.methods)
+    app.add_middleware(
+        KeyfactorTransport,
+        product_version=settings.product_version,
+        known_paths=[route.path for route in routes],
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Use cases: each opens and commits its own transaction; the only writer of state."""

@@ -1,0 +1,124 @@
+"""Reads and writes of job history. Functions take an open connection and never commit."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, select, update
+
+from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUSES, JobStatus
+from orchjobs.store.tables import job_history, job_result_data
+
+HISTORY_COLUMNS = (
+    job_history.c.id,
+    job_history.c.job_id,
+    job_history.c.agent_id,
+    job_history.c.client_machine,
+    job_history.c.job_type,
+    job_history.c.schedule,
+    job_history.c.operation_start,
+    job_history.c.operation_end,
+    job_history.c.message,
+    job_history.c.result,
+    job_history.c.status,
+    job_history.c.target_path,
+    job_history.c.acknowledged_at,
+    job_history.c.acknowledged_by,
+    job_history.c.acknowledge_note,
+)
+
+
+def acknowledgeable() -> ColumnElement[bool]:
+    """Rows that finished with a warning or a failure and have not been acknowledged."""
+    return and_(
+        job_history.c.result.in_(sorted(ACKNOWLEDGEABLE_RESULTS)),
+        job_history.c.status.in_(sorted(ACKNOWLEDGEABLE_STATUSES)),
+    )
+
+
+def list_history(
+    conn: Connection,
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[object]],
+    limit: int,
+    offset: int,
+) -> Sequence[Row[tuple[object, ...]]]:
+    """One page of history rows."""
+    stmt = select(*HISTORY_COLUMNS).order_by(*order_by).limit(limit).offset(offset)
+    if where is not None:
+        stmt = stmt.where(where)
+    return conn.execute(stmt).all()
+
+
+def count_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:
+    stmt = select(func.count()).select_from(job_history)
+    if where is not None:
+        stmt = stmt.where(where)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def lock_history_states(conn: Connection, *, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """`{id: (status, result)}` for the given ids that exist, locked until the transaction ends."""
+    stmt = (
+        select(job_history.c.id, job_history.c.status, job_history.c.result)
+        .where(job_history.c.id.in_(ids))
+        .with_for_update()
+    )
+    return {row.id: (row.status, row.result) for row in conn.execute(stmt)}
+
+
+def acknowledge_history(
+    conn: Connection,
+    *,
+    where: ColumnElement[bool] | None,
+    acknowledged_by: str,
+    note: str | None,
+    at: datetime,
+) -> int:
+    """Acknowledge every eligible row matching `where` in one statement; returns the number changed."""
+    condition = acknowledgeable() if where is None else and_(where, acknowledgeable())
+    stmt = (
+        update(job_history)
+        .where(condition)
+        .values(
+            # SET expressions read the row's old values, so this keeps the status being replaced.
+            status_before_ack=job_history.c.status,
+            status=int(JobStatus.ACKNOWLEDGED),
+            acknowledged_at=at,
+            acknowledged_by=acknowledged_by,
+            acknowledge_note=note,
+        )
+    )
+    return conn.execute(stmt).rowcount
+
+
+def unacknowledge_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:
+    """Give acknowledged rows matching `where` back the status they had; returns the number changed."""
+    condition = and_(
+        job_history.c.status == int(JobStatus.ACKNOWLEDGED), job_history.c.status_before_ack.is_not(None)
+    )
+    if where is not None:
+        condition = and_(where, condition)
+    stmt = (
+        update(job_history)
+        .where(condition)
+        .values(
+            status=job_history.c.status_before_ack,
+            status_before_ack=None,
+            acknowledged_at=None,
+            acknowledged_by=None,
+            acknowledge_note=None,
+        )
+    )
+    return conn.execute(stmt).rowcount
+
+
+def get_result_data(conn: Connection, *, job_history_id: int) -> tuple[bool, str | None]:
+    """(whether the history row exists, the data its job uploaded or None)."""
+    stmt = (
+        select(job_history.c.id, job_result_data.c.data)
+        .select_from(job_history.outerjoin(job_result_data))
+        .where(job_history.c.id == job_history_id)
+    )
+    row = conn.execute(stmt).first()
+    return (False, None) if row is None else (True, row.data)
