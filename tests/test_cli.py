@@ -1,0 +1,115 @@
+"""The `orchjobs` command, driven through its public interface (Typer's runner and a real process)."""
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from orchjobs.cli import app
+from orchjobs.store.engine import make_engine
+from orchjobs.store.tables import agent, job_history, user_account
+
+runner = CliRunner()
+
+
+def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    result = runner.invoke(app, ["migrate"], env={"ORCHJOBS_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(job_history)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_user_add_stores_a_hashed_password_and_refuses_duplicates(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    added = runner.invoke(app, ["user", "add", "operator", "--password", "s3cret-pass"], env=env)
+    assert added.exit_code == 0, added.output
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(user_account.c.password_hash)).scalar_one()
+    engine.dispose()
+    assert stored.startswith("$argon2") and "s3cret-pass" not in stored
+    again = runner.invoke(app, ["user", "add", "operator", "--password", "another-pass"], env=env)
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    short = runner.invoke(app, ["user", "add", "shorty", "--password", "abc"], env=env)
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_seed_fills_the_database_deterministically(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    result = runner.invoke(app, ["seed", "--agents", "5", "--history", "500", "--seed", "7"], env=env)
+    assert result.exit_code == 0, result.output
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(agent)).scalar_one() == 5
+        assert conn.execute(select(func.count()).select_from(job_history)).scalar_one() == 500
+    engine.dispose()
+
+
+def test_seed_demo_only_fills_an_empty_database(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    assert runner.invoke(app, ["seed", "--demo"], env={**env, "ORCHJOBS_DEMO": "0"}).exit_code == 0
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(agent)).scalar_one() == 0
+    assert runner.invoke(app, ["seed", "--demo"], env=env).exit_code == 0
+    with engine.connect() as conn:
+        first = conn.execute(select(func.count()).select_from(job_history)).scalar_one()
+    assert first > 0
+    assert runner.invoke(app, ["seed", "--demo"], env=env).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(job_history)).scalar_one() == first
+    engine.dispose()
+
+
+def test_serve_answers_over_a_real_socket(database_url: str) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ORCHJOBS_DATABASE_URL": database_url,
+        "ORCHJOBS_BOOTSTRAP_ADMIN": "admin:admin-password",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchjobs", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        response = _wait_for(f"http://127.0.0.1:{port}/KeyfactorAPI/Status/Endpoints", process)
+        assert response.status_code == 200
+        assert response.headers["x-keyfactor-product-version"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    token = base64.b64encode(b"admin:admin-password").decode()
+    headers = {"Authorization": f"Basic {token}", "x-keyfactor-requested-with": "APIClient"}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read().decode() if process.stderr else "server exited")
+        try:
+            return httpx.get(url, headers=headers, timeout=1)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not answer within 20 s")

@@ -1,0 +1,38 @@
+"""Project-wide invariants: every setting documented, every error class mapped to a status."""
+
+from pathlib import Path
+
+from orchjobs import errors
+from orchjobs.api.errors import status_for
+from orchjobs.settings import Settings, load_settings
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "settings.md").read_text()
+    missing = [name for name in Settings.model_fields if f"ORCHJOBS_{name.upper()}" not in text]
+    assert missing == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def test_every_error_class_has_a_status_and_a_distinct_code() -> None:
+    classes = _subclasses(errors.OrchjobsError)
+    for cls in classes:
+        instance = cls.__new__(cls)
+        assert status_for(instance) in (400, 401, 403, 404, 503), cls
+    codes = [cls.code for cls in classes]
+    assert len(codes) == len(set(codes))
+
+
+def test_settings_come_from_orchjobs_variables() -> None:
+    settings = load_settings({"ORCHJOBS_DATABASE_URL": "sqlite:///x.db", "ORCHJOBS_MAX_BULK_IDS": "7", "PATH": "/bin"})
+    assert settings.database_url == "sqlite:///x.db"
+    assert settings.max_bulk_ids == 7
