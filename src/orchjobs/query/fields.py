@@ -1,0 +1,106 @@
+"""Queryable fields per resource: the name a user types, the column behind it and its kind.
+
+Registries are plain data; the compiler decides what each kind means. A resource that wants
+to be queryable declares a `FieldRegistry` here and hands its table's columns to the compiler.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+
+from orchjobs.domain.jobs import RESULT_NAMES, STATUS_NAMES, JobResult, JobStatus
+from orchjobs.errors import InvalidSortFieldError, QuerySyntaxError
+
+
+class FieldKind(Enum):
+    """How a field's values are read and which operators apply."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    ENUM = "enum"
+    DATE = "date"
+    UUID = "uuid"
+
+
+@dataclass(frozen=True)
+class QueryField:
+    """One queryable field. `enum_names` maps lower-case names to values for ENUM fields;
+    `enum_labels` gives the display name of each value (for messages, docs and `describe`)."""
+
+    name: str
+    column: str
+    kind: FieldKind
+    enum_names: Mapping[str, int] | None = field(default=None, hash=False)
+    aliases: tuple[str, ...] = ()
+    enum_labels: Mapping[int, str] | None = field(default=None, hash=False)
+
+    def label_of(self, value: int) -> str:
+        """The display name of an enum value, or the number itself when it has none."""
+        if self.enum_labels and value in self.enum_labels:
+            return self.enum_labels[value]
+        return str(value)
+
+
+class FieldRegistry:
+    """The fields of one resource, looked up by name or alias without regard to case."""
+
+    def __init__(self, resource_name: str, fields: Iterable[QueryField]) -> None:
+        self.resource_name = resource_name
+        self.fields: tuple[QueryField, ...] = tuple(fields)
+        self._by_name: dict[str, QueryField] = {}
+        for query_field in self.fields:
+            for name in (query_field.name, *query_field.aliases):
+                if name.lower() in self._by_name:
+                    raise ValueError(f"{resource_name}: field name {name!r} is declared twice")
+                self._by_name[name.lower()] = query_field
+
+    def names(self) -> tuple[str, ...]:
+        """Canonical field names in declaration order."""
+        return tuple(query_field.name for query_field in self.fields)
+
+    def find(self, name: str) -> QueryField | None:
+        return self._by_name.get(name.lower())
+
+    def resolve(self, name: str, position: int) -> QueryField:
+        """The field called `name`; a QuerySyntaxError pointing at `position` if there is none."""
+        query_field = self.find(name)
+        if query_field is None:
+            raise QuerySyntaxError(
+                f"unknown field '{name}' for {self.resource_name}",
+                position=position,
+                expected=f"a field name (one of: {', '.join(self.names())})",
+            )
+        return query_field
+
+    def sort_column_name(self, name: str) -> str:
+        """The column to sort by for field `name` (aliases accepted); InvalidSortFieldError if unknown."""
+        query_field = self.find(name)
+        if query_field is None:
+            raise InvalidSortFieldError(name)
+        return query_field.column
+
+
+def _labels(enum: type[IntEnum]) -> dict[int, str]:
+    """`COMPLETED_WILL_RETRY` -> `CompletedWillRetry`: Command's spelling of enum names."""
+    return {member.value: "".join(part.capitalize() for part in member.name.split("_")) for member in enum}
+
+
+JOB_HISTORY_FIELDS = FieldRegistry(
+    "JobHistory",
+    [
+        QueryField("JobHistoryId", "id", FieldKind.INTEGER),
+        QueryField("AgentId", "agent_id", FieldKind.UUID),
+        QueryField("Agent", "client_machine", FieldKind.STRING, aliases=("ClientMachine", "AgentMachine")),
+        QueryField("JobId", "job_id", FieldKind.UUID),
+        QueryField("JobType", "job_type", FieldKind.STRING),
+        QueryField("Result", "result", FieldKind.ENUM, RESULT_NAMES, enum_labels=_labels(JobResult)),
+        QueryField("Status", "status", FieldKind.ENUM, STATUS_NAMES, enum_labels=_labels(JobStatus)),
+        QueryField("Message", "message", FieldKind.STRING),
+        QueryField("OperationStart", "operation_start", FieldKind.DATE),
+        QueryField("OperationEnd", "operation_end", FieldKind.DATE),
+        QueryField("ScheduleType", "schedule_type", FieldKind.STRING),
+        QueryField("TargetPath", "target_path", FieldKind.STRING, aliases=("StorePath",)),
+        QueryField("AcknowledgedBy", "acknowledged_by", FieldKind.STRING),
+        QueryField("AcknowledgedAt", "acknowledged_at", FieldKind.DATE),
+    ],
+)

@@ -1,0 +1,365 @@
+"""What a parsed query means: a SQLAlchemy WHERE condition, and a short English rendering.
+
+Field names are resolved against a `FieldRegistry`; values are checked and converted per
+field kind, and always reach the database as bound parameters. Rules worth knowing:
+
+* text comparisons ignore case (on SQLite only for ASCII letters, as SQLite's lower() does);
+* `-ne` and `-notcontains` also match rows where the column is NULL ("is not X" holds for
+  an empty column), unlike SQL's three-valued logic; likewise `NOT` of any comparison is
+  true for a NULL column, so `NOT Message -eq x` equals `Message -ne x`;
+* a date without a time (and `%TODAY%`, `%TODAY-N%`, `%TODAY+N%`) stands for the whole UTC day.
+"""
+
+import operator
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, func, literal, not_, or_, true
+from sqlalchemy.sql.expression import ColumnCollection
+
+from orchjobs.errors import QuerySyntaxError
+from orchjobs.query.ast import And, Comparison, Node, Not, Or
+from orchjobs.query.fields import FieldKind, FieldRegistry, QueryField
+from orchjobs.query.parser import KEYWORDS
+
+Columns = ColumnCollection[str, Any]
+Condition = ColumnElement[bool]
+
+_EQUALITY = ("-eq", "-ne")
+_ORDERING = ("-lt", "-le", "-gt", "-ge")
+_TEXT_MATCH = ("-contains", "-notcontains", "-startswith", "-endswith")
+# Operators whose condition already holds for a NULL column.
+_NULL_MATCHING = ("-ne", "-notcontains")
+
+_OPERATORS_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
+    FieldKind.STRING: _EQUALITY + _TEXT_MATCH,
+    FieldKind.INTEGER: _EQUALITY + _ORDERING,
+    FieldKind.ENUM: _EQUALITY + _ORDERING,
+    FieldKind.DATE: _EQUALITY + _ORDERING,
+    FieldKind.UUID: _EQUALITY,
+}
+_KIND_WORDS: dict[FieldKind, str] = {
+    FieldKind.STRING: "text",
+    FieldKind.INTEGER: "number",
+    FieldKind.ENUM: "enumeration",
+    FieldKind.DATE: "date",
+    FieldKind.UUID: "identifier",
+}
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "-eq": operator.eq,
+    "-lt": operator.lt,
+    "-le": operator.le,
+    "-gt": operator.gt,
+    "-ge": operator.ge,
+}
+
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_TODAY = re.compile(r"%TODAY(?:([+-])([0-9]{1,6}))?%", re.IGNORECASE | re.ASCII)
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # date
+    r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"  # time, seconds and fraction optional
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?",  # offset; none means UTC
+    re.IGNORECASE | re.ASCII,
+)
+_DATE_FORMATS = (
+    "a date such as 2025-01-01, a date and time such as 2025-01-01T10:00:00Z, "
+    "2025-01-01 10:00 or 2025-01-01T10:00:00+02:00 (UTC when no offset), or %TODAY%, %TODAY-N%, %TODAY+N%"
+)
+
+
+def compile_where(
+    node: Node | None, registry: FieldRegistry, columns: Columns, *, now: datetime
+) -> Condition:
+    """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY%.
+
+    A None node (blank query) selects everything. Raises QuerySyntaxError for unknown fields,
+    operators that do not apply to a field and values of the wrong form.
+    """
+    if node is None:
+        return true()
+    return _Compiler(registry, columns, _as_utc(now).date()).compile(node)
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    registry: FieldRegistry
+    columns: Columns
+    today: date
+
+    def compile(self, node: Node, *, negated: bool = False) -> Condition:
+        if isinstance(node, Comparison):
+            return self._comparison(node, negated=negated)
+        if isinstance(node, And):
+            return and_(*(self.compile(item, negated=negated) for item in node.items))
+        if isinstance(node, Or):
+            return or_(*(self.compile(item, negated=negated) for item in node.items))
+        return not_(self.compile(node.item, negated=True))
+
+    def _comparison(self, node: Comparison, *, negated: bool) -> Condition:
+        query_field = self.registry.resolve(node.field, node.position)
+        column = self.columns[query_field.column]
+        if node.value is None:
+            return _null_test(node, column)
+        _check_operator(node, query_field)
+        condition = self._value_test(node, query_field, column)
+        if negated and node.op not in _NULL_MATCHING and getattr(column, "nullable", True):
+            # SQL's NOT of an unknown (NULL) comparison is still unknown; make it false so
+            # that `NOT Message -eq x` selects the same rows as `Message -ne x`.
+            condition = and_(column.is_not(None), condition)
+        return condition
+
+    def _value_test(self, node: Comparison, query_field: QueryField, column: Any) -> Condition:
+        assert node.value is not None
+        if query_field.kind is FieldKind.STRING:
+            return _text_condition(node.op, column, node.value)
+        if query_field.kind is FieldKind.DATE:
+            return _date_condition(node.op, column, _read_date(node, self.today))
+        return _value_condition(node.op, column, _read_scalar(node, query_field))
+
+
+# -- operators -------------------------------------------------------------------------------
+
+
+def _null_test(node: Comparison, column: Any) -> Condition:
+    if node.op == "-eq":
+        return column.is_(None)
+    if node.op == "-ne":
+        return column.is_not(None)
+    raise QuerySyntaxError(
+        f"NULL can only be compared with -eq or -ne, not {node.op}",
+        position=node.value_position,
+        expected="-eq NULL or -ne NULL",
+    )
+
+
+def _check_operator(node: Comparison, query_field: QueryField) -> None:
+    allowed = _OPERATORS_BY_KIND[query_field.kind]
+    if node.op not in allowed:
+        raise QuerySyntaxError(
+            f"{node.op} does not apply to {_KIND_WORDS[query_field.kind]} field {query_field.name}",
+            position=node.op_position,
+            expected=f"one of: {', '.join(allowed)}",
+        )
+
+
+def _not_equal(column: Any, value: Any) -> Condition:
+    return or_(column != value, column.is_(None))
+
+
+def _value_condition(op: str, column: Any, value: Any) -> Condition:
+    if op == "-ne":
+        return _not_equal(column, value)
+    return _COMPARE[op](column, value)
+
+
+def _text_condition(op: str, column: Any, value: str) -> Condition:
+    # lower() on both sides in SQL, so both sides fold the same way on each database.
+    if op == "-eq":
+        return _lower(column) == _lower_value(value)
+    if op == "-ne":
+        return or_(_lower(column) != _lower_value(value), column.is_(None))
+    if op == "-contains":
+        return column.icontains(value, autoescape=True)
+    if op == "-notcontains":
+        return or_(not_(column.icontains(value, autoescape=True)), column.is_(None))
+    if op == "-startswith":
+        return column.istartswith(value, autoescape=True)
+    return column.iendswith(value, autoescape=True)
+
+
+def _lower(column: Any) -> Any:
+    return func.lower(column)
+
+
+def _lower_value(value: str) -> Any:
+    return func.lower(literal(value, String()))
+
+
+@dataclass(frozen=True)
+class _Day:
+    """A whole UTC day: start <= t < end."""
+
+    start: datetime
+    end: datetime
+
+
+def _date_condition(op: str, column: Any, when: "_Day | datetime") -> Condition:
+    if isinstance(when, datetime):
+        return _value_condition(op, column, when)
+    by_operator: dict[str, Callable[[], Condition]] = {
+        "-eq": lambda: and_(column >= when.start, column < when.end),
+        "-ne": lambda: or_(column < when.start, column >= when.end, column.is_(None)),
+        "-lt": lambda: column < when.start,
+        "-le": lambda: column < when.end,
+        "-gt": lambda: column >= when.end,
+        "-ge": lambda: column >= when.start,
+    }
+    return by_operator[op]()
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def _read_scalar(node: Comparison, query_field: QueryField) -> int | uuid.UUID:
+    assert node.value is not None
+    if query_field.kind is FieldKind.INTEGER:
+        return _read_integer(node, query_field)
+    if query_field.kind is FieldKind.ENUM:
+        return _read_enum(node, query_field)
+    return _read_uuid(node, query_field)
+
+
+def _parse_int64(text: str) -> int | None:
+    stripped = text.strip()
+    if not _INTEGER.fullmatch(stripped):
+        return None
+    number = int(stripped)
+    return number if _INT64_MIN <= number <= _INT64_MAX else None
+
+
+def _read_integer(node: Comparison, query_field: QueryField) -> int:
+    number = _parse_int64(node.value or "")
+    if number is None:
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a whole number, as {query_field.name} requires",
+            position=node.value_position,
+            expected="a whole number such as 42",
+        )
+    return number
+
+
+def _enum_choices(query_field: QueryField) -> str:
+    names = query_field.enum_names or {}
+    values = sorted(set(names.values()))
+    return ", ".join(f"{query_field.label_of(value)} ({value})" for value in values)
+
+
+def enum_value(query_field: QueryField, text: str) -> int | None:
+    """The enum value `text` names (a number or a name, any case, `_`/`-`/spaces ignored), or None."""
+    names = query_field.enum_names or {}
+    number = _parse_int64(text)
+    if number is not None:
+        return number if number in names.values() else None
+    return names.get(re.sub(r"[\s_-]", "", text).lower())
+
+
+def _read_enum(node: Comparison, query_field: QueryField) -> int:
+    value = enum_value(query_field, node.value or "")
+    if value is None:
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a value of {query_field.name}",
+            position=node.value_position,
+            expected=f"one of: {_enum_choices(query_field)}",
+        )
+    return value
+
+
+def _read_uuid(node: Comparison, query_field: QueryField) -> uuid.UUID:
+    try:
+        return uuid.UUID((node.value or "").strip())
+    except ValueError:
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a GUID, as {query_field.name} requires",
+            position=node.value_position,
+            expected="a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        ) from None
+
+
+def _read_date(node: Comparison, today: date) -> "_Day | datetime":
+    text = (node.value or "").strip()
+    try:
+        when = _parse_date(text, today)
+    except (ValueError, OverflowError):
+        when = None
+    if when is None:
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a valid date", position=node.value_position, expected=_DATE_FORMATS
+        )
+    return when
+
+
+def _parse_date(text: str, today: date) -> "_Day | datetime | None":
+    """A whole day, an exact instant, or None; ValueError/OverflowError for impossible dates."""
+    relative = _TODAY.fullmatch(text)
+    if relative:
+        sign, days = relative.groups()
+        offset = int(days or 0) * (-1 if sign == "-" else 1)
+        return _whole_day(today + timedelta(days=offset))
+    if _DATE_ONLY.fullmatch(text):
+        return _whole_day(date.fromisoformat(text))
+    if _DATE_TIME.fullmatch(text):
+        return _as_utc(datetime.fromisoformat(text.upper()))
+    return None
+
+
+def _whole_day(day: date) -> _Day:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return _Day(start, start + timedelta(days=1))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# -- English ---------------------------------------------------------------------------------
+
+_PHRASES = {
+    "-eq": "is",
+    "-ne": "is not",
+    "-contains": "contains",
+    "-notcontains": "does not contain",
+    "-startswith": "starts with",
+    "-endswith": "ends with",
+    "-lt": "is less than",
+    "-le": "is at most",
+    "-gt": "is greater than",
+    "-ge": "is at least",
+}
+_DATE_PHRASES = {"-lt": "is before", "-le": "is on or before", "-gt": "is after", "-ge": "is on or after"}
+
+
+def describe(node: Node | None, registry: FieldRegistry | None = None) -> str:
+    """A short English rendering, e.g. `Result is 4 and (Status is 3 or Status is 5)`.
+
+    With a registry, field names are shown canonically and enum numbers by name. Never raises
+    for a tree that `parse` produced, even when a field is unknown.
+    """
+    if node is None:
+        return "everything"
+    if isinstance(node, Comparison):
+        return _describe_comparison(node, registry)
+    if isinstance(node, Not):
+        return f"not ({describe(node.item, registry)})"
+    joiner = " and " if isinstance(node, And) else " or "
+    return joiner.join(_describe_operand(item, registry) for item in node.items)
+
+
+def _describe_operand(node: Node, registry: FieldRegistry | None) -> str:
+    text = describe(node, registry)
+    return f"({text})" if isinstance(node, And | Or) else text
+
+
+def _describe_comparison(node: Comparison, registry: FieldRegistry | None) -> str:
+    query_field = registry.find(node.field) if registry else None
+    name = query_field.name if query_field else node.field
+    if node.value is None:
+        return f"{name} is null" if node.op == "-eq" else f"{name} is not null"
+    phrase = _PHRASES[node.op]
+    if query_field and query_field.kind is FieldKind.DATE:
+        phrase = _DATE_PHRASES.get(node.op, phrase)
+    return f"{name} {phrase} {_describe_value(node.value, query_field)}"
+
+
+def _describe_value(value: str, query_field: QueryField | None) -> str:
+    if query_field and query_field.kind is FieldKind.ENUM:
+        number = enum_value(query_field, value)
+        if number is not None:
+            return query_field.label_of(number)
+    needs_quotes = not value or value.upper() in KEYWORDS or any(c.isspace() or c in "()\"'" for c in value)
+    return '"' + value.replace('"', '""') + '"' if needs_quotes else value
