@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CLIENTS := .venv-clients
 CLIENTS_STAMP := $(CLIENTS)/.installed
 PYTEST_WORKERS ?= 2
-export ORCHJOBS_BOOTSTRAP_ADMIN ?= admin:orchjobs-admin
+ORCHJOBS_BOOTSTRAP_ADMIN ?= admin:orchjobs-admin
 
 .PHONY: install clients run test bench clean
 
@@ -30,7 +30,7 @@ clients: $(CLIENTS_STAMP)
 run: install
 	$(BIN)/orchjobs migrate
 	$(BIN)/orchjobs seed --demo
-	$(BIN)/orchjobs serve
+	ORCHJOBS_BOOTSTRAP_ADMIN='$(ORCHJOBS_BOOTSTRAP_ADMIN)' $(BIN)/orchjobs serve
 
 test: install clients
 	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -22,6 +22,10 @@ from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import metadata
 
 POSTGRES_URL = os.environ.get("ORCHJOBS_TEST_POSTGRES_URL")
+# Tests build their settings explicitly; a developer's own ORCHJOBS_* variables must not leak in.
+for _name in [name for name in os.environ if name.startswith("ORCHJOBS_")]:
+    if _name not in ("ORCHJOBS_TEST_POSTGRES_URL", "ORCHJOBS_CLIENTS_PYTHON"):
+        del os.environ[_name]
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 

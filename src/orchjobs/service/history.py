@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Engine, Row
 
@@ -60,8 +61,12 @@ class FailureCount:
 
 def history_filter(query: str | None, *, now: datetime, max_length: int) -> ColumnElement[bool] | None:
     """The SQL condition of a query string, or None for no filter. Raises QuerySyntaxError."""
-    node = parse(query or "", max_length=max_length)
+    node = _parsed(query or "", max_length)
     return None if node is None else compile_where(node, JOB_HISTORY_FIELDS, job_history.c, now=now)
+
+
+# Clients repeat the same few queries; the AST is immutable, so parsing once per text is enough.
+_parsed = lru_cache(maxsize=512)(lambda text, max_length: parse(text, max_length=max_length))
 
 
 def list_job_history(
