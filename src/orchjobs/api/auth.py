@@ -5,18 +5,21 @@ import binascii
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from orchjobs.api.context import AppContext
 from orchjobs.errors import AuthenticationError
 from orchjobs.service.users import User
 
 
-def get_context(request: Request) -> AppContext:
+# Both dependencies are async: FastAPI runs a sync dependency in the threadpool, a hop per request
+# that costs more than the work itself. Only a credential not seen recently goes to a thread.
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError("Authentication is required: send Basic credentials.")
@@ -29,7 +32,11 @@ def current_user(request: Request) -> User:
         raise AuthenticationError("The Basic credentials are not valid base64 of user:password.") from exc
     if not sep:
         raise AuthenticationError("The Basic credentials are not valid base64 of user:password.")
-    return get_context(request).authenticator.authenticate(username, password)
+    authenticator = (await get_context(request)).authenticator
+    user = authenticator.remembered(username, password)
+    if user is None:
+        user = await run_in_threadpool(authenticator.authenticate, username, password)
+    return user
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]

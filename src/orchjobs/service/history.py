@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Engine, Row
@@ -12,7 +12,7 @@ from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestE
 from orchjobs.query import JOB_HISTORY_FIELDS, compile_where, parse
 from orchjobs.store import app_settings
 from orchjobs.store import history as store
-from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.engine import read_transaction, single_read, write_transaction
 from orchjobs.store.tables import job_history
 
 DEFAULT_SORT_FIELD = "OperationStart"
@@ -61,12 +61,16 @@ class FailureCount:
 
 def history_filter(query: str | None, *, now: datetime, max_length: int) -> ColumnElement[bool] | None:
     """The SQL condition of a query string, or None for no filter. Raises QuerySyntaxError."""
-    node = _parsed(query or "", max_length)
-    return None if node is None else compile_where(node, JOB_HISTORY_FIELDS, job_history.c, now=now)
+    return _compiled(query or "", max_length, now.astimezone(UTC).date())
 
 
-# Clients repeat the same few queries; the AST is immutable, so parsing once per text is enough.
-_parsed = lru_cache(maxsize=512)(lambda text, max_length: parse(text, max_length=max_length))
+@lru_cache(maxsize=512)
+def _compiled(text: str, max_length: int, today: date) -> ColumnElement[bool] | None:
+    # Clients repeat the same few queries, and a condition depends only on its text and on the
+    # day (%TODAY%); SQLAlchemy expressions are immutable, so one serves every request that day.
+    node = parse(text, max_length=max_length)
+    midnight = datetime.combine(today, time(), UTC)
+    return None if node is None else compile_where(node, JOB_HISTORY_FIELDS, job_history.c, now=midnight)
 
 
 def list_job_history(
@@ -78,7 +82,7 @@ def list_job_history(
     column = job_history.c[JOB_HISTORY_FIELDS.sort_column_name(field)]
     descending = request.descending if request.descending is not None else request.sort_field is None
     order = [column.desc(), job_history.c.id.desc()] if descending else [column.asc(), job_history.c.id.asc()]
-    with read_transaction(engine) as conn:
+    with single_read(engine) as conn:
         return store.list_history(
             conn, where=where, order_by=order, limit=request.limit, offset=(request.page - 1) * request.limit
         )
@@ -86,7 +90,7 @@ def list_job_history(
 
 def count_job_history(engine: Engine, *, query: str | None, now: datetime, max_query_length: int) -> int:
     where = history_filter(query, now=now, max_length=max_query_length)
-    with read_transaction(engine) as conn:
+    with single_read(engine) as conn:
         return store.count_history(conn, where=where)
 
 

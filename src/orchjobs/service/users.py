@@ -75,11 +75,18 @@ class Authenticator:
         self._verified: dict[bytes, tuple[float, User]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, username: str, password: str) -> User:
-        digest = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        cached = self._verified.get(digest)
+    def remembered(self, username: str, password: str) -> User | None:
+        """The user, when these credentials were verified less than `cache_seconds` ago."""
+        cached = self._verified.get(self._digest(username, password))
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        return None
+
+    def authenticate(self, username: str, password: str) -> User:
+        user = self.remembered(username, password)
+        if user is not None:
+            return user
+        digest = self._digest(username, password)
         user = self._verify(username, password)
         if self._cache_seconds > 0:
             with self._lock:
@@ -87,6 +94,9 @@ class Authenticator:
                     self._verified.clear()
                 self._verified[digest] = (time.monotonic() + self._cache_seconds, user)
         return user
+
+    def _digest(self, username: str, password: str) -> bytes:
+        return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
 
     def _verify(self, username: str, password: str) -> User:
         for candidate in _name_forms(username):

@@ -6,22 +6,25 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Row, and_, func, select, update
 
 from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUSES, JobStatus
+from orchjobs.store.dialects import raw_datetime, uuid_text
 from orchjobs.store.tables import job_history, job_result_data
 
+# Column order is what api.wire unpacks. A page of history is read for serialization only: ids come back as text and times without
+# per-value conversion, which is most of the Python work per row otherwise.
 HISTORY_COLUMNS = (
     job_history.c.id,
-    job_history.c.job_id,
-    job_history.c.agent_id,
+    uuid_text(job_history.c.job_id).label("job_id"),
+    uuid_text(job_history.c.agent_id).label("agent_id"),
     job_history.c.client_machine,
     job_history.c.job_type,
     job_history.c.schedule,
-    job_history.c.operation_start,
-    job_history.c.operation_end,
+    raw_datetime(job_history.c.operation_start),
+    raw_datetime(job_history.c.operation_end),
     job_history.c.message,
     job_history.c.result,
     job_history.c.status,
     job_history.c.target_path,
-    job_history.c.acknowledged_at,
+    raw_datetime(job_history.c.acknowledged_at),
     job_history.c.acknowledged_by,
     job_history.c.acknowledge_note,
 )
