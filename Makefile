@@ -8,7 +8,7 @@ CLIENTS_STAMP := $(CLIENTS)/.installed
 PYTEST_WORKERS ?= 2
 ORCHJOBS_BOOTSTRAP_ADMIN ?= admin:orchjobs-admin
 
-.PHONY: install clients run test bench clean
+.PHONY: install clients run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ run: install
 
 test: install clients
 	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -39,7 +39,7 @@ NOW = datetime(2025, 4, 1, tzinfo=UTC)
 BENCH_USER = "bench"
 ADMIN = ("bench-admin", "bench-password")
 ELIGIBLE_SQL = "result IN (3, 4) AND status IN (3, 5)"
-PAGE_QUERY = '(Result -eq 4 OR Result -eq 3) AND (Status -eq 3 OR Status -eq 5)'
+PAGE_QUERY = "(Result -eq 4 OR Result -eq 3) AND (Status -eq 3 OR Status -eq 5)"
 PAGE_SQL_FILTER = "(result = 4 OR result = 3) AND (status = 3 OR status = 5)"
 COLUMNS = (
     "id, job_id, agent_id, client_machine, job_type, schedule, operation_start, operation_end, message, "
@@ -164,8 +164,18 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "orchjobs.cli:app_factory", "--factory", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "orchjobs.cli:app_factory",
+                "--factory",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
             env=self.env,
         )
         deadline = time.monotonic() + 30
@@ -199,8 +209,17 @@ class BareServer:
 
     def __enter__(self) -> "BareServer":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(self.port), "--no-access-log",
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_app:app",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
             env=self.env,
         )
         deadline = time.monotonic() + 30
@@ -225,21 +244,31 @@ def measure_pages(raw: RawDatabase, server: Server, bare: BareServer, figures: F
             f"SELECT {COLUMNS} FROM job_history WHERE {PAGE_SQL_FILTER} "
             f"ORDER BY operation_start DESC, id DESC LIMIT 50 OFFSET {offset}"
         )
-        params = {"pq.queryString": PAGE_QUERY, "pq.sortField": "OperationStart", "pq.sortAscending": 1,
-                  "pq.returnLimit": 50, "pq.pageReturned": page}
+        params = {
+            "pq.queryString": PAGE_QUERY,
+            "pq.sortField": "OperationStart",
+            "pq.sortAscending": 1,
+            "pq.returnLimit": 50,
+            "pq.pageReturned": page,
+        }
         for _ in range(20):
             raw.execute(sql)
             server.client.get("/OrchestratorJobs/JobHistory", params=params)
             bare.client.get("/page", params={"page": page})
         raw_ms = statistics.median(_timed(lambda sql=sql: raw.execute(sql), 300)) * 1000
         http_ms = statistics.median(_timed(lambda params=params: _page(server, params), 300)) * 1000
-        bare_ms = statistics.median(_timed(lambda page=page: bare.client.get("/page", params={"page": page}), 300)) * 1000
+        bare_ms = (
+            statistics.median(_timed(lambda page=page: bare.client.get("/page", params={"page": page}), 300)) * 1000
+        )
         label = f"JobHistory page {page} (ReturnLimit 50, filtered, sorted)"
         figures.results.append((label + ", vs raw SELECT", "median of 300", raw_ms, http_ms, "ms"))
-        figures.results.append((label + ", vs bare Starlette + raw SELECT over HTTP", "median of 300", bare_ms,
-                                http_ms, "ms"))
-        log(f"{figures.database}: page {page}: raw {raw_ms:.2f} ms, bare http {bare_ms:.2f} ms, "
-            f"orchjobs http {http_ms:.2f} ms")
+        figures.results.append(
+            (label + ", vs bare Starlette + raw SELECT over HTTP", "median of 300", bare_ms, http_ms, "ms")
+        )
+        log(
+            f"{figures.database}: page {page}: raw {raw_ms:.2f} ms, bare http {bare_ms:.2f} ms, "
+            f"orchjobs http {http_ms:.2f} ms"
+        )
 
 
 def _page(server: Server, params: dict[str, object]) -> None:
@@ -259,7 +288,11 @@ def _timed(action, count: int) -> list[float]:  # type: ignore[no-untyped-def]
 def measure_acknowledge(raw: RawDatabase, server: Server, figures: Figures, repeat: int) -> None:
     cutoff = narrow_cutoff(raw, figures.rows)
     cases = {
-        "broad": ('OperationStart -ge "2000-01-01"', "operation_start >= ?", (raw.param(datetime(2000, 1, 1, tzinfo=UTC)),)),
+        "broad": (
+            'OperationStart -ge "2000-01-01"',
+            "operation_start >= ?",
+            (raw.param(datetime(2000, 1, 1, tzinfo=UTC)),),
+        ),
         "narrow": (
             f'JobType -eq "Inventory" AND OperationStart -ge "{cutoff.isoformat()}"',
             "lower(job_type) = lower(?) AND operation_start >= ?",
@@ -287,8 +320,13 @@ def measure_acknowledge(raw: RawDatabase, server: Server, figures: Figures, repe
         assert len(set(counts)) == 1, counts
         share = counts[0] / figures.rows * 100
         figures.results.append(
-            (f"Acknowledge by query, {name}: {counts[0]:,} rows ({share:.1f}%)", f"median of {repeat}",
-             statistics.median(raw_times), statistics.median(http_times), "s")
+            (
+                f"Acknowledge by query, {name}: {counts[0]:,} rows ({share:.1f}%)",
+                f"median of {repeat}",
+                statistics.median(raw_times),
+                statistics.median(http_times),
+                "s",
+            )
         )
         log(f"{figures.database}: ack {name} ({counts[0]:,} rows): raw {raw_times}, http {http_times}")
 
@@ -316,8 +354,11 @@ def restore(raw: RawDatabase, *, user: str = BENCH_USER) -> int:
 
 def measure_memory(raw: RawDatabase, server: Server, figures: Figures) -> None:
     """Make every row eligible, then watch the server's RSS while it acknowledges all of them."""
-    raw.timed_update("UPDATE job_history SET status = 3, result = 4, status_before_ack = NULL, "
-                     "acknowledged_at = NULL, acknowledged_by = NULL", ())
+    raw.timed_update(
+        "UPDATE job_history SET status = 3, result = 4, status_before_ack = NULL, "
+        "acknowledged_at = NULL, acknowledged_by = NULL",
+        (),
+    )
     raw.settle()
     before = server.rss_mb()
     peak = [before]
@@ -345,7 +386,10 @@ def measure_memory(raw: RawDatabase, server: Server, figures: Figures) -> None:
 
 
 def render(all_figures: list[Figures]) -> str:
-    lines = ["| Database | Measurement | Runs | Baseline | orchjobs over HTTP | Ratio |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| Database | Measurement | Runs | Baseline | orchjobs over HTTP | Ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for figures in all_figures:
         for label, runs, raw_value, http_value, unit in figures.results:
             lines.append(

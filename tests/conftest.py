@@ -20,6 +20,7 @@ from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine, normalize_url
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import metadata
+from tests.live import ADMIN, API_HEADERS, running_server
 
 POSTGRES_URL = os.environ.get("ORCHJOBS_TEST_POSTGRES_URL")
 # Tests build their settings explicitly; a developer's own ORCHJOBS_* variables must not leak in.
@@ -89,9 +90,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-
-ADMIN = ("admin", "admin-password")
-API_HEADERS = {"x-keyfactor-requested-with": "APIClient"}
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Base URL (http://127.0.0.1:<port>, without /KeyfactorAPI) of a real uvicorn process serving
+    orchjobs on the test database, with ADMIN as bootstrap administrator."""
+    with running_server(database_url, tmp_path) as base_url:
+        yield base_url
 
 
 @pytest.fixture

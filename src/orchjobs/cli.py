@@ -6,11 +6,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import func, select
 
 from orchjobs.errors import OrchjobsError
+from orchjobs.service import database
 from orchjobs.settings import load_settings
-from orchjobs.store.engine import make_engine
 
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the users that may call the API.", no_args_is_help=True)
@@ -22,17 +21,11 @@ def main() -> None:
     app()
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    return make_engine(load_settings().database_url)
-
-
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (ORCHJOBS_DATABASE_URL)."""
-    from orchjobs.store.migrate import upgrade
-
-    engine = _engine()
-    upgrade(engine)
+    engine = database.open_engine(load_settings())
+    database.migrate(engine)
     engine.dispose()
     console.print("[green]Database is up to date.[/green]")
 
@@ -72,19 +65,17 @@ def seed(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
     days: Annotated[int, typer.Option(min=1, help="Spread OperationStart over this many days before now.")] = 90,
     demo: Annotated[
-        bool, typer.Option(help="Seed a small demo only when the database has no orchestrators and ORCHJOBS_DEMO is on.")
+        bool,
+        typer.Option(help="Seed a small demo only when the database has no orchestrators and ORCHJOBS_DEMO is on."),
     ] = False,
 ) -> None:
     """Fill the database with realistic synthetic orchestrators, stores, jobs and history."""
     from orchjobs.service.seeding import seed_database
-    from orchjobs.store.tables import agent
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
+    engine = database.open_engine(settings)
     if demo:
-        with engine.connect() as conn:
-            has_agents = conn.execute(select(func.count()).select_from(agent)).scalar_one() > 0
-        if has_agents or not settings.demo:
+        if not settings.demo or database.has_orchestrators(engine):
             engine.dispose()
             return
         agents, history, days = 6, 2_000, 7
@@ -104,22 +95,27 @@ def seed(
             days=days,
             progress=lambda added: progress.advance(task, added),
         )
+    database.refresh_statistics(engine)
     engine.dispose()
-    console.print(f"[green]Seeded[/green] {summary}")
+    console.print(
+        f"[green]Seeded[/green] {summary.agents} orchestrators, {summary.certificate_stores} certificate stores, "
+        f"{summary.scheduled_jobs} scheduled jobs and {summary.history:,} job-history rows."
+    )
 
 
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Name to log in with.")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."),
     ],
     admin: Annotated[bool, typer.Option(help="May change application settings.")] = False,
 ) -> None:
     """Add a user that may call the API with Basic authentication."""
     from orchjobs.service.users import create_user
 
-    engine = _engine()
+    engine = database.open_engine(load_settings())
     try:
         create_user(engine, username=username, password=password, is_admin=admin, now=datetime.now(UTC))
     except OrchjobsError as exc:

@@ -32,9 +32,7 @@ class Settings(BaseSettings):
     max_return_limit: int = Field(
         10000, ge=1, description="The largest ReturnLimit a list request may ask for (larger is a 400)."
     )
-    max_bulk_ids: int = Field(
-        50000, ge=1, description="The most ids one bulk request (e.g. JobAuditIds) may carry."
-    )
+    max_bulk_ids: int = Field(50000, ge=1, description="The most ids one bulk request (e.g. JobAuditIds) may carry.")
     max_query_length: int = Field(8192, ge=64, description="The longest query string accepted, in bytes.")
     auth_cache_seconds: float = Field(
         60.0,
@@ -50,8 +48,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if environ is None:
         return Settings()
     values = {
-        key[len("ORCHJOBS_") :].lower(): value
-        for key, value in environ.items()
-        if key.upper().startswith("ORCHJOBS_")
+        key[len("ORCHJOBS_") :].lower(): value for key, value in environ.items() if key.upper().startswith("ORCHJOBS_")
     }
     return Settings.model_validate(values)

@@ -141,9 +141,9 @@ def test_malformed_queries_are_400_with_position_and_change_nothing(client: Test
     add_history(engine, result=4, status=3)
     before = history_state(engine)
     queries = [
-        '(Result -eq 4 AND (Status -eq 3)',
+        "(Result -eq 4 AND (Status -eq 3)",
         'Nonsense -eq "x"',
-        'Result -like 4',
+        "Result -like 4",
         'Message -eq "unterminated',
         'OperationStart -gt "yesterday-ish"',
         'Result -contains "4"',

@@ -13,7 +13,13 @@ URL = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
 def test_lists_history_with_commands_fields(client: TestClient, engine: Engine) -> None:
     done = add_history(engine)
     running = add_history(
-        engine, status=2, result=0, operation_end=None, message=None, schedule=None, schedule_type=None,
+        engine,
+        status=2,
+        result=0,
+        operation_end=None,
+        message=None,
+        schedule=None,
+        schedule_type=None,
         operation_start=BASE_TIME + timedelta(minutes=1),
     )
 
@@ -75,22 +81,28 @@ def test_sorts_by_any_queryable_field_both_ways(client: TestClient, engine: Engi
     assert [item["JobHistoryId"] for item in by_id] == [beta, alpha, gamma]
 
 
-def test_an_invalid_sort_field_is_commands_0xA011004A(client: TestClient) -> None:
+def test_an_invalid_sort_field_is_commands_code(client: TestClient) -> None:
     response = client.get(URL, params={"pq.sortField": "Bogus"})
     assert response.status_code == 400
     assert response.json() == {"ErrorCode": "0xA011004A", "Message": "Invalid sort field: Bogus."}
 
 
 def test_bad_paging_parameters_are_400(client: TestClient) -> None:
-    for params in ({"pq.pageReturned": "x"}, {"pq.pageReturned": 0}, {"pq.returnLimit": -1},
-                   {"pq.returnLimit": 10_000_000}, {"pq.sortAscending": 2}):
+    for params in (
+        {"pq.pageReturned": "x"},
+        {"pq.pageReturned": 0},
+        {"pq.returnLimit": -1},
+        {"pq.returnLimit": 10_000_000},
+        {"pq.sortAscending": 2},
+        {"pq.pageReturned": 2**40},
+    ):
         response = client.get(URL, params=params)
         assert response.status_code == 400, params
         assert response.json()["ErrorCode"] == "0xA0110001"
 
 
 def test_a_malformed_query_is_400_naming_position_and_expectation(client: TestClient) -> None:
-    response = client.get(URL, params={"pq.queryString": 'Status -eq 3 AND (Result -eq 4'})
+    response = client.get(URL, params={"pq.queryString": "Status -eq 3 AND (Result -eq 4"})
     assert response.status_code == 400
     body = response.json()
     assert body["ErrorCode"] == "0xA0110040"
@@ -103,7 +115,8 @@ def test_job_status_data_returns_what_the_job_uploaded(client: TestClient, engin
     without = add_history(engine)
     url = "/KeyfactorAPI/OrchestratorJobs/JobStatus/Data"
     assert client.get(url, params={"jobHistoryId": with_data}).json() == {
-        "JobHistoryId": with_data, "Data": "log line 1\nlog line 2"
+        "JobHistoryId": with_data,
+        "Data": "log line 1\nlog line 2",
     }
     assert client.get(url, params={"jobHistoryId": without}).json() == {"JobHistoryId": without, "Data": ""}
 
@@ -115,6 +128,7 @@ def test_job_status_data_errors(client: TestClient) -> None:
     assert missing.json()["ErrorCode"] == "0xA0110014"
     assert client.get(url).status_code == 400
     assert client.get(url, params={"jobHistoryId": "abc"}).status_code == 400
+    assert client.get(url, params={"jobHistoryId": 10**20}).status_code == 400
 
 
 def test_failure_count_is_the_query_it_names(client: TestClient, engine: Engine) -> None:

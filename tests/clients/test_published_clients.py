@@ -135,9 +135,7 @@ def test_job_history_and_job_data_parse_into_the_clients_models(
     )
     assert [item["job_history_id"]["value"] for item in second_page] == [success[0], in_process[0]]
 
-    newest_first = history(
-        client_scripts, published, query=query, sort_field="OperationStart", sort_ascending=1
-    )
+    newest_first = history(client_scripts, published, query=query, sort_field="OperationStart", sort_ascending=1)
     assert [item["job_history_id"]["value"] for item in newest_first] == [
         in_process[0], success[0], warning[0], failed[0]
     ]  # fmt: skip
@@ -188,9 +186,7 @@ def test_acknowledge_by_ids_and_by_query(
     }
     assert before[web_warning_unnamed] == after[web_warning_unnamed]
 
-    listed = history(
-        client_scripts, published, query="Status -eq 4", sort_field="JobHistoryId", sort_ascending=0
-    )
+    listed = history(client_scripts, published, query="Status -eq 4", sort_field="JobHistoryId", sort_ascending=0)
     assert [(item["job_history_id"]["value"], item["status"]) for item in listed] == [
         (job_history_id, attribute("int-enum", ACKNOWLEDGED)) for job_history_id in sorted(acknowledged)
     ]

@@ -180,9 +180,7 @@ class TestNesting:
         assert parse("(" * 100 + "A -eq 1" + ")" * 100) == eq("A", "1")
         assert parse("NOT " * 100 + "A -eq 1") is not None
 
-    @pytest.mark.parametrize(
-        "text", ["(" * 101 + "A -eq 1" + ")" * 101, "NOT " * 101 + "A -eq 1", "(" * 5000]
-    )
+    @pytest.mark.parametrize("text", ["(" * 101 + "A -eq 1" + ")" * 101, "NOT " * 101 + "A -eq 1", "(" * 5000])
     def test_rejects_deeper_nesting_without_recursion_error(self, text: str) -> None:
         with pytest.raises(QuerySyntaxError, match="nested more than 100 levels"):
             parse(text, max_length=100_000)

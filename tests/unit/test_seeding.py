@@ -239,10 +239,7 @@ def test_copy_rows_stores_what_an_ordinary_insert_stores(engine: Engine) -> None
     with engine.connect() as conn:
         # The raw stored text/values, as the database itself renders them.
         stored = conn.execute(
-            text(
-                "SELECT CAST(job_id AS TEXT), CAST(operation_start AS TEXT), message"
-                " FROM job_history ORDER BY id"
-            )
+            text("SELECT CAST(job_id AS TEXT), CAST(operation_start AS TEXT), message FROM job_history ORDER BY id")
         ).all()
     inserted, copied = stored[0::2], stored[1::2]
     assert inserted == copied

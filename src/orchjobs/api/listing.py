@@ -15,7 +15,8 @@ def page_request(request: Request, *, max_limit: int) -> PageRequest:
         name = key.lower().removeprefix("pq.")
         if name in _NAMES:
             values[name] = value
-    page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=None)
+    # int32 in Command's schema; also keeps the offset far from any database's integer limit.
+    page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=2**31 - 1)
     limit = _integer(values, "returnlimit", "ReturnLimit", default=50, low=1, high=max_limit)
     sort_ascending = values.get("sortascending", "").strip()
     descending: bool | None = None
@@ -31,7 +32,7 @@ def page_request(request: Request, *, max_limit: int) -> PageRequest:
     )
 
 
-def _integer(values: dict[str, str], key: str, label: str, *, default: int, low: int, high: int | None) -> int:
+def _integer(values: dict[str, str], key: str, label: str, *, default: int, low: int, high: int) -> int:
     raw = values.get(key, "").strip()
     if not raw:
         return default
@@ -39,7 +40,6 @@ def _integer(values: dict[str, str], key: str, label: str, *, default: int, low:
         number = int(raw)
     except ValueError:
         raise InvalidRequestError(f"{label} must be an integer, not {raw!r}.") from None
-    if number < low or (high is not None and number > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InvalidRequestError(f"{label} must be {bounds}; got {number}.")
+    if not low <= number <= high:
+        raise InvalidRequestError(f"{label} must be between {low} and {high}; got {number}.")
     return number

@@ -72,8 +72,7 @@ async def _reject_missing_header(send: Send) -> None:
     body = json.dumps(
         {
             "ErrorCode": "0xA0110002",
-            "Message": "The x-keyfactor-requested-with header is required, with the value APIClient "
-            "or XMLHttpRequest.",
+            "Message": "The x-keyfactor-requested-with header is required, with the value APIClient or XMLHttpRequest.",
         }
     ).encode()
     await send(

@@ -67,9 +67,7 @@ def _check_encoding_and_length(text: str, max_length: int) -> None:
     except UnicodeEncodeError as error:  # lone surrogates cannot reach a database either
         raise QuerySyntaxError("the query contains an invalid character", position=error.start) from None
     if size > max_length:
-        raise QuerySyntaxError(
-            f"the query is longer than the limit of {max_length} bytes", position=max_length
-        )
+        raise QuerySyntaxError(f"the query is longer than the limit of {max_length} bytes", position=max_length)
     nul = text.find("\0")
     if nul >= 0:
         raise QuerySyntaxError("the query contains a NUL character", position=nul)
@@ -173,9 +171,7 @@ class _Parser:
         self._skip_whitespace()
         start = self.pos
         if self._at_end():
-            raise QuerySyntaxError(
-                f"missing operator after {field}", position=start, expected=_EXPECTED_OPERATOR
-            )
+            raise QuerySyntaxError(f"missing operator after {field}", position=start, expected=_EXPECTED_OPERATOR)
         if self.text[start] != "-":
             raise QuerySyntaxError(
                 f"unexpected {self._describe_next()} after {field}",
@@ -268,9 +264,7 @@ class _Parser:
         # A cap keeps hostile input from exhausting the Python stack here or in the SQL compiler.
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise QuerySyntaxError(
-                f"the query is nested more than {MAX_NESTING} levels deep", position=position
-            )
+            raise QuerySyntaxError(f"the query is nested more than {MAX_NESTING} levels deep", position=position)
 
     def _expect_closing_parenthesis(self, opened_at: int) -> None:
         self._skip_whitespace()
@@ -290,9 +284,7 @@ class _Parser:
 
     def _fail_closing_parenthesis(self) -> NoReturn:
         if self.open_parens == 0:
-            raise QuerySyntaxError(
-                "unmatched closing parenthesis", position=self.pos, expected=_EXPECTED_CONDITION
-            )
+            raise QuerySyntaxError("unmatched closing parenthesis", position=self.pos, expected=_EXPECTED_CONDITION)
         raise QuerySyntaxError(
             "a closing parenthesis where a condition was expected",
             position=self.pos,

@@ -73,9 +73,7 @@ _DATE_FORMATS = (
 )
 
 
-def compile_where(
-    node: Node | None, registry: FieldRegistry, columns: Columns, *, now: datetime
-) -> Condition:
+def compile_where(node: Node | None, registry: FieldRegistry, columns: Columns, *, now: datetime) -> Condition:
     """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY%.
 
     A None node (blank query) selects everything. Raises QuerySyntaxError for unknown fields,

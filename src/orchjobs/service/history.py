@@ -122,9 +122,7 @@ def acknowledge_jobs(
     ids = list(dict.fromkeys(selection.ids))
     with write_transaction(engine) as conn:
         _refuse_ineligible(store.lock_history_states(conn, ids=ids), ids)
-        return store.acknowledge_history(
-            conn, where=job_history.c.id.in_(ids), acknowledged_by=user, note=note, at=now
-        )
+        return store.acknowledge_history(conn, where=job_history.c.id.in_(ids), acknowledged_by=user, note=note, at=now)
 
 
 def unacknowledge_jobs(

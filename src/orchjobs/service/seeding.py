@@ -263,9 +263,7 @@ def _ensure_job_types(conn: Connection, rng: random.Random) -> tuple[dict[str, U
     # Draw an id for every name, present or not, so the rest of the stream does not depend on
     # what the database already held.
     drawn = {name: _uuid(rng) for name in names}
-    existing = dict(
-        conn.execute(select(job_type.c.name, job_type.c.id).where(job_type.c.name.in_(names))).all()
-    )
+    existing = dict(conn.execute(select(job_type.c.name, job_type.c.id).where(job_type.c.name.in_(names))).all())
     missing = [name for name in names if name not in existing]
     type_rows = [(drawn[name], name, *_job_type_description(name)) for name in missing]
     field_rows = [
@@ -408,9 +406,7 @@ def _make_stores(rng: random.Random, owner: _Agent) -> list[_Store]:
     return stores
 
 
-def _make_jobs(
-    rng: random.Random, agents: Sequence[_Agent], stores: Sequence[_Store], now: datetime
-) -> list[_Job]:
+def _make_jobs(rng: random.Random, agents: Sequence[_Agent], stores: Sequence[_Store], now: datetime) -> list[_Job]:
     jobs = [_inventory_job(rng, store, now) for store in stores]
     for store in stores:
         if rng.random() < 0.25:
@@ -421,9 +417,7 @@ def _make_jobs(
     for owner in working:
         if rng.random() < 0.20:
             jobs.append(_discovery_job(rng, owner, now))
-        jobs += [
-            _custom_job(rng, owner, name, now) for name in CUSTOM_JOB_TYPES if name in owner.capabilities
-        ]
+        jobs += [_custom_job(rng, owner, name, now) for name in CUSTOM_JOB_TYPES if name in owner.capabilities]
         if rng.random() < 0.05:
             jobs.append(_once_job(rng, owner, "FetchLogs", "Custom", None, now))
     return jobs + _missing_kinds(rng, jobs, working, stores, now)

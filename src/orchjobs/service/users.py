@@ -1,5 +1,6 @@
 """Users and Basic authentication: Argon2 hashes, with a short in-memory cache of verified credentials."""
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -38,7 +39,11 @@ def create_user(engine: Engine, *, username: str, password: str, is_admin: bool,
     try:
         with write_transaction(engine) as conn:
             store.insert_user(
-                conn, username=username, password_hash=_hasher.hash(password), is_admin=is_admin, created_at=now
+                conn,
+                username=username,
+                password_hash=_hasher.hash(password),
+                is_admin=is_admin,
+                created_at=now,
             )
     except IntegrityError as exc:
         raise InvalidRequestError(f"A user named {username!r} already exists.") from exc
@@ -115,10 +120,8 @@ class Authenticator:
 
 
 def _verify_dummy(password: str) -> None:
-    try:
+    with contextlib.suppress(VerificationError):
         _hasher.verify(_DUMMY_HASH, password)
-    except VerificationError:
-        pass
 
 
 def _name_forms(username: str) -> list[str]:

@@ -87,9 +87,7 @@ def _executemany_sqlite(
 ) -> int:
     quote = conn.dialect.identifier_preparer.quote
     placeholders = ", ".join("?" for _ in columns)
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({placeholders})"
-    )
+    statement = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({placeholders})"
     to_stored = _row_converter(conn, table, columns)
     # Straight to the sqlite3 cursor: SQLAlchemy's per-row parameter processing would cost more
     # than the insert itself.

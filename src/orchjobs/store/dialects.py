@@ -16,7 +16,11 @@ class _DashedUuidText(TypeDecorator[str]):
     cache_ok = True
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None or len(value) != 32:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return str(value)  # a uuid.UUID from a native uuid column
+        if len(value) != 32:
             return value
         return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
@@ -30,14 +34,9 @@ class uuid_text(FunctionElement[str]):  # noqa: N801 - reads like the SQL functi
 
 
 @compiles(uuid_text)
-def _uuid_text_default(element: uuid_text, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
-
-
-@compiles(uuid_text, "sqlite")
-def _uuid_text_sqlite(element: uuid_text, compiler: Any, **kw: Any) -> str:
-    # Stored as 32 hex digits. Formatting them in SQL would run for every row the sort sees,
-    # not just the page, so the dashes are added to the returned rows only.
+def _uuid_text(element: uuid_text, compiler: Any, **kw: Any) -> str:
+    # The bare column: formatting in SQL (CAST on PostgreSQL, substr on SQLite's 32 hex digits)
+    # runs for every row the sort or OFFSET passes over, not just the page, and costs more there.
     return str(compiler.process(element.clauses, **kw))
 
 

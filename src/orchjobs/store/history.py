@@ -9,8 +9,8 @@ from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUS
 from orchjobs.store.dialects import raw_datetime, uuid_text
 from orchjobs.store.tables import job_history, job_result_data
 
-# Column order is what api.wire unpacks. A page of history is read for serialization only: ids come back as text and times without
-# per-value conversion, which is most of the Python work per row otherwise.
+# Column order is what api.wire unpacks. A page of history is read for serialization only: ids
+# come back as text and times without per-value conversion, most of the Python work per row otherwise.
 HISTORY_COLUMNS = (
     job_history.c.id,
     uuid_text(job_history.c.job_id).label("job_id"),
@@ -97,9 +97,7 @@ def acknowledge_history(
 
 def unacknowledge_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:
     """Give acknowledged rows matching `where` back the status they had; returns the number changed."""
-    condition = and_(
-        job_history.c.status == int(JobStatus.ACKNOWLEDGED), job_history.c.status_before_ack.is_not(None)
-    )
+    condition = and_(job_history.c.status == int(JobStatus.ACKNOWLEDGED), job_history.c.status_before_ack.is_not(None))
     if where is not None:
         condition = and_(where, condition)
     stmt = (

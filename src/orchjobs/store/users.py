@@ -12,9 +12,7 @@ def get_user(conn: Connection, *, username: str) -> Row[tuple[object, ...]] | No
     return conn.execute(stmt).first()
 
 
-def insert_user(
-    conn: Connection, *, username: str, password_hash: str, is_admin: bool, created_at: datetime
-) -> None:
+def insert_user(conn: Connection, *, username: str, password_hash: str, is_admin: bool, created_at: datetime) -> None:
     conn.execute(
         insert(user_account).values(
             username=username, password_hash=password_hash, is_admin=is_admin, created_at=created_at
@@ -23,6 +21,4 @@ def insert_user(
 
 
 def update_password(conn: Connection, *, username: str, password_hash: str) -> None:
-    conn.execute(
-        user_account.update().where(user_account.c.username == username).values(password_hash=password_hash)
-    )
+    conn.execute(user_account.update().where(user_account.c.username == username).values(password_hash=password_hash))

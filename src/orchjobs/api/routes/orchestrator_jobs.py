@@ -36,7 +36,10 @@ def count_job_history(request: Request, context: ContextDep, _user: UserDep) -> 
     """Extension: how many history rows the query (`pq.queryString` or `QueryString`) matches."""
     page = page_request(request, max_limit=context.settings.max_return_limit)
     count = history.count_job_history(
-        context.engine, query=page.query, now=context.clock(), max_query_length=context.settings.max_query_length
+        context.engine,
+        query=page.query,
+        now=context.clock(),
+        max_query_length=context.settings.max_query_length,
     )
     return wire.json_response({"Count": count})
 
@@ -51,7 +54,9 @@ def get_failure_count(context: ContextDep, _user: UserDep) -> Response:
 
 @router.get("/JobStatus/Data", response_model=CustomJobResultDataResponse)
 def get_job_status_data(
-    context: ContextDep, _user: UserDep, job_history_id: int = Query(alias="jobHistoryId")
+    context: ContextDep,
+    _user: UserDep,
+    job_history_id: int = Query(alias="jobHistoryId", ge=-(2**63), le=2**63 - 1),
 ) -> Response:
     """The data a custom or FetchLogs job uploaded for one run."""
     data = history.get_job_result_data(context.engine, job_history_id=job_history_id)
@@ -62,7 +67,9 @@ def get_job_status_data(
     "/Acknowledge",
     status_code=204,
     response_class=Response,
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": AcknowledgeJobRequest.model_json_schema()}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": AcknowledgeJobRequest.model_json_schema()}}}
+    },
 )
 async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them)."""

@@ -1,0 +1,25 @@
+"""Database lifecycle for the command line: open, migrate, ask whether it holds anything yet."""
+
+from sqlalchemy import Engine, func, select
+
+from orchjobs.settings import Settings
+from orchjobs.store.engine import make_engine, read_transaction
+from orchjobs.store.maintenance import refresh_statistics
+from orchjobs.store.migrate import upgrade
+from orchjobs.store.tables import agent
+
+__all__ = ["has_orchestrators", "migrate", "open_engine", "refresh_statistics"]
+
+
+def open_engine(settings: Settings) -> Engine:
+    return make_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    upgrade(engine)
+
+
+def has_orchestrators(engine: Engine) -> bool:
+    with read_transaction(engine) as conn:
+        return bool(conn.execute(select(func.count()).select_from(agent)).scalar_one())

@@ -1,0 +1,91 @@
+"""A real orchjobs server process on a free local port, for tests that need a real socket."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+STARTUP_SECONDS = 20.0
+POLL_TIMEOUT_SECONDS = 0.5
+SHUTDOWN_SECONDS = 10.0
+PROBE_PATH = "/KeyfactorAPI/Status/Endpoints"
+ADMIN = ("admin", "admin-password")
+API_HEADERS = {"x-keyfactor-requested-with": "APIClient"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ORCHJOBS_")}
+    env["ORCHJOBS_DATABASE_URL"] = database_url
+    env["ORCHJOBS_BOOTSTRAP_ADMIN"] = f"{ADMIN[0]}:{ADMIN[1]}"
+    env["ORCHJOBS_DB_POOL_SIZE"] = "2"
+    return env
+
+
+def read_log(log: IO[bytes]) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")
+
+
+def answers(base_url: str) -> bool:
+    """Whether the server answers its login probe with 200 (what kfutil checks first)."""
+    try:
+        response = httpx.get(base_url + PROBE_PATH, headers=API_HEADERS, auth=ADMIN, timeout=POLL_TIMEOUT_SECONDS)
+    except httpx.TransportError:
+        return False
+    return response.status_code == 200
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], base_url: str, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"orchjobs exited with status {process.returncode} at start-up:\n{read_log(log)}")
+        if answers(base_url):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"orchjobs did not answer {PROBE_PATH} within {STARTUP_SECONDS:.0f} s:\n{read_log(log)}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=SHUTDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Base URL (http://127.0.0.1:<port>, without /KeyfactorAPI) of a real uvicorn process serving
+    orchjobs on the test database, with the conftest ADMIN as bootstrap administrator."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "orchjobs.cli:app_factory", "--factory",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "server.log").open("w+b") as log:
+        process = subprocess.Popen(command, env=server_environment(database_url), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_answering(process, base_url, log)
+            yield base_url
+        finally:
+            stop(process)
