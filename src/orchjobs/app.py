@@ -11,7 +11,7 @@ from orchjobs import __version__
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
-from orchjobs.api.routes import app_settings, orchestrator_jobs, status
+from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
@@ -42,7 +42,14 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
-    routers = (orchestrator_jobs.router, status.router, app_settings.router)
+    routers = (
+        orchestrator_jobs.router,
+        agents.router,
+        status.router,
+        app_settings.router,
+        agent_session.router,
+        agent_jobs.router,
+    )
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)

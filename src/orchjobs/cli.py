@@ -124,3 +124,24 @@ def user_add(
     finally:
         engine.dispose()
     console.print(f"[green]Added user[/green] {username}{' (administrator)' if admin else ''}.")
+
+
+@app.command()
+def orchestrator(
+    url: Annotated[
+        str, typer.Option(help="Base URL of the orchestrator protocol, e.g. http://127.0.0.1:8080/KeyfactorAgents.")
+    ],
+    name: Annotated[str, typer.Option(help="The orchestrator's ClientMachine name.")],
+    store_dir: Annotated[
+        str | None, typer.Option(help="Directory of PEM certificate stores this orchestrator manages.")
+    ] = None,
+    username: Annotated[str, typer.Option(envvar="ORCHJOBS_ORCHESTRATOR_USER", help="Basic-auth user.")] = "admin",
+    password: Annotated[
+        str, typer.Option(envvar="ORCHJOBS_ORCHESTRATOR_PASSWORD", help="Basic-auth password.")
+    ] = "orchjobs-admin",
+    once: Annotated[bool, typer.Option(help="Register, run the jobs handed out, and exit.")] = False,
+) -> None:
+    """Run the reference orchestrator: register, heartbeat and run jobs against this service."""
+    from orchjobs.orchestrator.runner import run
+
+    raise typer.Exit(run(url=url, name=name, store_dir=store_dir, username=username, password=password, once=once))

@@ -41,6 +41,29 @@ class Settings(BaseSettings):
         "pay for a password hash; 0 verifies every request.",
     )
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size per server process.")
+    session_hours: float = Field(
+        24.0, gt=0, description="How long an orchestrator session token stays valid after its registration."
+    )
+    auto_approve: bool = Field(
+        False, description="Approve new orchestrators at their first registration instead of leaving them New."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated client addresses (TLS-terminating proxies) whose X-ARR-ClientCert header "
+        "is believed; empty trusts no one.",
+    )
+    ca_passphrase: str | None = Field(
+        None, description="Encrypts the orchestrator CA's private key in the database; unset stores it unencrypted."
+    )
+    max_inventory_items: int = Field(
+        100_000, ge=1, description="The most certificates one inventory upload may report."
+    )
+    max_job_data_bytes: int = Field(
+        2 * 1024 * 1024, ge=1, description="The largest FetchLogs log or custom-job data an orchestrator may upload."
+    )
+    sweep_seconds: float = Field(
+        30.0, gt=0, description="How often each server process fails runs whose orchestrator did not report back."
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -12,7 +12,9 @@ ALLOWED = {
     "store": {"domain", "query", "store"},
     "service": {"domain", "query", "store", "service"},
     "api": {"domain", "service", "api"},
-    "cli": {"service", "app"},
+    "cli": {"service", "app", "orchestrator"},
+    # The reference orchestrator talks to the service over HTTP only.
+    "orchestrator": {"orchestrator", "domain"},
     "app": {"api", "service", "store"},
 }
 

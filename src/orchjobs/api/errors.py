@@ -29,6 +29,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int], ...] = (
     (StoreUnavailableError, 503),
 )
 GENERIC_CODE = "0xA0110000"
+AGENT_PREFIX = "/KeyfactorAgents"
 
 
 def status_for(exc: OrchjobsError) -> int:
@@ -51,15 +52,23 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _orchjobs_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _orchjobs_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrchjobsError)
     status = status_for(exc)
+    if request.url.path.startswith(AGENT_PREFIX):
+        return _protocol_error(status, exc)
     if isinstance(exc, StoreUnavailableError):
         log.warning("database unavailable", exc_info=exc.__cause__)
     if isinstance(exc, BulkOperationError):
         failed = [{"Id": item.id, "Reason": item.reason} for item in exc.failed]
         return error_response(status, exc.code, exc.message, FailedOperations=failed)
     return error_response(status, exc.code, exc.message)
+
+
+def _protocol_error(status: int, exc: OrchjobsError) -> JSONResponse:
+    """Orchestrators read errors from the protocol envelope, not from Command's REST error body."""
+    error = {"Code": int(exc.code, 16) & 0xFFFF, "CodeString": exc.code.removeprefix("0x"), "Message": exc.message}
+    return JSONResponse({"Result": {"Status": 3, "Error": error}}, status_code=status)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -96,6 +96,13 @@ scheduled_job = Table(
     Column("fields", Text),
     Column("requested_at", UtcDateTime, nullable=False),
     Column("next_run_at", UtcDateTime),
+    # What the orchestrator must be able to do, e.g. CertStores.PEM.Inventory or Custom.FetchLogs.
+    Column("capability", String(255)),
+    Column("priority", SmallInteger, nullable=False, default=5, server_default="5"),
+    # Failed runs of this job so far; reset by a success.
+    Column("retry_count", SmallInteger, nullable=False, default=0, server_default="0"),
+    # The history row of the run in flight; a job is not handed out again while it is set.
+    Column("running_history_id", BigId),
     Index(None, "agent_id", "next_run_at"),
 )
 
@@ -127,6 +134,51 @@ job_history = Table(
     Index(None, "status", "result", "operation_start"),
     Index(None, "job_id", "operation_start"),
     Index(None, "agent_id"),
+)
+
+# Sessions of the orchestrator protocol: a token (a GUID; the C agent holds at most 36 characters)
+# bound to one orchestrator, until it expires.
+agent_session = Table(
+    "agent_session",
+    metadata,
+    Column("token", String(36), primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "agent_id"),
+)
+
+# Protocol events worth an operator's attention: refused completions, rejected registrations.
+agent_event = Table(
+    "agent_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agent_id", Uuid),
+    Column("job_id", Uuid),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Index(None, "agent_id", "at"),
+)
+
+# The certificate authority that signs orchestrator client certificates; one row, made on first start.
+orchestrator_ca = Table(
+    "orchestrator_ca",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("certificate_pem", Text, nullable=False),
+    Column("private_key_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# What the last inventory of a certificate store found: one row per certificate.
+certificate_store_entry = Table(
+    "certificate_store_entry",
+    metadata,
+    Column("store_id", Uuid, ForeignKey("certificate_store.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("certificate", Text, nullable=False),
+    Column("private_key_entry", Boolean, nullable=False, default=False),
 )
 
 job_result_data = Table(

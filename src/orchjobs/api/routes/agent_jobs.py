@@ -1,0 +1,5 @@
+"""Routes under /KeyfactorAgents/Jobs."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/KeyfactorAgents/Jobs", tags=["AgentProtocol"])

@@ -1,0 +1,1 @@
+"""A reference orchestrator that speaks the agent protocol over HTTP (demo, tests, load)."""
