@@ -30,10 +30,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from orchjobs.service.sweeper import start_sweeper
+
         if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=utc_now()):
             log.info("created the bootstrap administrator")
-        yield
-        engine.dispose()
+        # Fails runs whose orchestrator did not report back, every settings.sweep_seconds.
+        sweeper = start_sweeper(context)
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="orchjobs",

@@ -1,0 +1,101 @@
+"""Timeouts: runs whose orchestrator did not report back are failed, and retried like any failure.
+
+Every server process runs a sweeper thread; they can sweep at the same time, because each batch locks the
+jobs it closes and skips the ones another process holds (PostgreSQL), or runs under BEGIN IMMEDIATE (SQLite).
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from orchjobs.domain.jobs import JobResult
+from orchjobs.errors import StoreUnavailableError
+from orchjobs.service.dispatch import OpenRun, RetryPolicy, close_runs, int_setting
+from orchjobs.settings import Settings
+from orchjobs.store import dispatch as store
+from orchjobs.store.engine import write_transaction
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> int:
+    """Fail the runs still Waiting or InProcess `JobInProcessTimeout` minutes after they were handed out
+    (0 turns this off), with the retry rule of a failed completion. Works in batches of `batch` runs, each
+    in its own transaction. Returns how many runs it failed."""
+    total = 0
+    while True:
+        with write_transaction(engine) as conn:
+            timeout = int_setting(conn, "JobInProcessTimeout")
+            if timeout <= 0:
+                return total
+            rows = store.lock_overdue_runs(conn, started_before=now - timedelta(minutes=timeout), limit=batch)
+            close_runs(
+                conn,
+                runs=[OpenRun(row.job_id, row.history_id, row.retry_count) for row in rows],
+                result=int(JobResult.FAILURE),
+                message=f"The orchestrator did not report back within {timeout} minutes.",
+                now=now,
+                policy=RetryPolicy.read(conn),
+            )
+        total += len(rows)
+        if len(rows) < batch:
+            return total
+
+
+class SweeperContext(Protocol):
+    """What the sweeper needs of the app's context (orchjobs.api.context.AppContext has it)."""
+
+    engine: Engine
+    settings: Settings
+    clock: Callable[[], datetime]
+
+
+class Sweeper:
+    """A daemon thread that calls `fail_overdue_runs` every `interval` seconds until `stop()`."""
+
+    def __init__(self, *, engine: Engine, interval: float, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.clock = clock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="orchjobs-sweeper", daemon=True)
+
+    def start(self) -> "Sweeper":
+        self._thread.start()
+        return self
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Ask the loop to end and wait for a sweep in progress to finish."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def sweep_once(self) -> int:
+        """One sweep; a failure is logged, never raised: the next sweep tries again."""
+        try:
+            failed = fail_overdue_runs(self.engine, now=self.clock())
+        except StoreUnavailableError as exc:
+            log.warning("sweeper: %s", exc.message)
+            return 0
+        except Exception:
+            log.exception("sweeper: failing overdue runs went wrong; trying again in %s s", self.interval)
+            return 0
+        if failed:
+            log.info("sweeper: failed %d runs whose orchestrator did not report back", failed)
+        return failed
+
+    def _loop(self) -> None:
+        # The first sweep waits one interval: a starting process has nothing urgent to do.
+        while not self._stopping.wait(self.interval):
+            self.sweep_once()
+
+
+def start_sweeper(context: SweeperContext) -> Sweeper:
+    """Start sweeping every `settings.sweep_seconds`; call `stop()` on the result at shutdown."""
+    return Sweeper(engine=context.engine, interval=context.settings.sweep_seconds, clock=context.clock).start()
