@@ -14,6 +14,8 @@ from orchjobs.settings import load_settings
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the users that may call the API.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+ca_app = typer.Typer(help="The CA that issues orchestrators their client certificates.", no_args_is_help=True)
+app.add_typer(ca_app, name="ca")
 console = Console()
 
 
@@ -35,11 +37,41 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default ORCHJOBS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default ORCHJOBS_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    ssl_certfile: Annotated[str | None, typer.Option(help="Serve HTTPS with this certificate (PEM, chain).")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="The private key of --ssl-certfile (PEM).")] = None,
+    ssl_ca_certs: Annotated[
+        str | None,
+        typer.Option(help="CA bundle that client certificates must chain to (see `orchjobs ca export`)."),
+    ] = None,
+    client_cert: Annotated[
+        str, typer.Option(help="Ask orchestrators for a client certificate: none, optional or required.")
+    ] = "none",
 ) -> None:
     """Serve the API (run `orchjobs migrate` first)."""
+    import ssl
+
     import uvicorn
 
+    modes = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+    if client_cert not in modes:
+        raise typer.BadParameter("must be none, optional or required", param_hint="--client-cert")
+    if (ssl_keyfile or ssl_ca_certs or client_cert != "none") and not ssl_certfile:
+        raise typer.BadParameter("TLS options need --ssl-certfile", param_hint="--ssl-certfile")
+    if client_cert != "none" and not ssl_ca_certs:
+        raise typer.BadParameter("client certificates need --ssl-ca-certs to verify them", param_hint="--ssl-ca-certs")
     settings = load_settings()
+    tls = (
+        {
+            "ssl_certfile": ssl_certfile,
+            "ssl_keyfile": ssl_keyfile,
+            "ssl_ca_certs": ssl_ca_certs,
+            "ssl_cert_reqs": modes[client_cert],
+            # uvicorn does not hand the peer certificate to the app; this protocol class does.
+            "http": "orchjobs.serving:ClientCertHttpToolsProtocol",
+        }
+        if ssl_certfile
+        else {}
+    )
     uvicorn.run(
         "orchjobs.cli:app_factory",
         factory=True,
@@ -48,6 +80,7 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="info",
+        **tls,  # type: ignore[arg-type]
     )
 
 
@@ -124,6 +157,31 @@ def user_add(
     finally:
         engine.dispose()
     console.print(f"[green]Added user[/green] {username}{' (administrator)' if admin else ''}.")
+
+
+@ca_app.command("export")
+def ca_export(
+    path: Annotated[str, typer.Argument(help="File to write the CA certificate (PEM) to; - for stdout.")],
+) -> None:
+    """Write the orchestrator CA's certificate, e.g. for `orchjobs serve --ssl-ca-certs` or a TLS proxy to trust."""
+    from pathlib import Path
+
+    from orchjobs.service.orchestrator_ca import load_or_create_ca
+
+    settings = load_settings()
+    engine = database.open_engine(settings)
+    try:
+        ca = load_or_create_ca(engine, passphrase=settings.ca_passphrase, now=datetime.now(UTC))
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if path == "-":
+        typer.echo(ca.certificate_pem, nl=False)
+    else:
+        Path(path).write_text(ca.certificate_pem)
+        console.print(f"[green]Wrote the orchestrator CA certificate to[/green] {path}.")
 
 
 @app.command()

@@ -1,0 +1,135 @@
+"""Orchestrators as the protocol sees them: agent rows, their capabilities, sessions, events and the
+orchestrator CA's row. Every function takes a connection and never commits."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from orchjobs.store.tables import agent, agent_capability, agent_event, agent_session, orchestrator_ca
+
+
+def get_agent(conn: Connection, *, agent_id: uuid.UUID) -> Row[Any] | None:
+    return conn.execute(select(agent).where(agent.c.id == agent_id)).first()
+
+
+def find_agents_by_client_machine(conn: Connection, *, client_machine: str) -> Sequence[Row[Any]]:
+    """Agents of that name, compared case-insensitively (host names are), most recently seen first."""
+    stmt = (
+        select(agent)
+        .where(func.lower(agent.c.client_machine) == client_machine.lower())
+        .order_by(agent.c.last_seen.desc(), agent.c.id)
+    )
+    return conn.execute(stmt).all()
+
+
+def lock_client_machine(conn: Connection, *, client_machine: str) -> None:
+    """Serialize registrations under one name until the transaction ends, so that two first registrations
+    cannot both find the name free. SQLite needs nothing: its write transactions already run one at a time."""
+    if conn.dialect.name == "postgresql":
+        key = func.hashtextextended(client_machine.lower(), 0)
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def insert_agent(
+    conn: Connection,
+    *,
+    agent_id: uuid.UUID,
+    client_machine: str,
+    username: str,
+    platform: int,
+    version: str,
+    status: int,
+    last_seen: datetime,
+    thumbprint: str | None = None,
+) -> None:
+    conn.execute(
+        insert(agent).values(
+            id=agent_id,
+            client_machine=client_machine,
+            username=username,
+            platform=platform,
+            version=version,
+            status=status,
+            last_seen=last_seen,
+            thumbprint=thumbprint,
+        )
+    )
+
+
+def update_agent(conn: Connection, *, agent_id: uuid.UUID, **values: Any) -> None:
+    """Set the given columns (last_seen, platform, version, status, thumbprint, last_error_code, …)."""
+    unknown = set(values) - set(agent.c.keys())
+    if unknown:
+        raise ValueError(f"not columns of agent: {sorted(unknown)}")
+    conn.execute(update(agent).where(agent.c.id == agent_id).values(**values))
+
+
+def get_capabilities(conn: Connection, *, agent_id: uuid.UUID) -> list[str]:
+    stmt = select(agent_capability.c.capability).where(agent_capability.c.agent_id == agent_id)
+    return sorted(conn.execute(stmt).scalars())
+
+
+def replace_capabilities(conn: Connection, *, agent_id: uuid.UUID, capabilities: Iterable[str]) -> None:
+    conn.execute(delete(agent_capability).where(agent_capability.c.agent_id == agent_id))
+    rows = [{"agent_id": agent_id, "capability": name} for name in capabilities]
+    if rows:
+        conn.execute(insert(agent_capability), rows)
+
+
+def insert_session(
+    conn: Connection, *, token: str, agent_id: uuid.UUID, created_at: datetime, expires_at: datetime
+) -> None:
+    conn.execute(
+        insert(agent_session).values(token=token, agent_id=agent_id, created_at=created_at, expires_at=expires_at)
+    )
+
+
+def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequence[Row[Any]]:
+    """The live session's agent (agent_id, client_machine, status), one row per capability (capability is None
+    when it has none); no rows for an unknown or expired token. One statement: job calls make it every time."""
+    stmt = (
+        select(agent.c.id.label("agent_id"), agent.c.client_machine, agent.c.status, agent_capability.c.capability)
+        .select_from(agent_session)
+        .join(agent, agent.c.id == agent_session.c.agent_id)
+        .outerjoin(agent_capability, agent_capability.c.agent_id == agent.c.id)
+        .where(agent_session.c.token == token, agent_session.c.expires_at > now)
+    )
+    return conn.execute(stmt).all()
+
+
+def delete_expired_sessions(conn: Connection, *, now: datetime, agent_id: uuid.UUID | None = None) -> int:
+    """Remove sessions past their expiry, of one agent (indexed) or of all."""
+    stmt = delete(agent_session).where(agent_session.c.expires_at <= now)
+    if agent_id is not None:
+        stmt = stmt.where(agent_session.c.agent_id == agent_id)
+    return conn.execute(stmt).rowcount
+
+
+def record_agent_event(
+    conn: Connection,
+    *,
+    at: datetime,
+    kind: str,
+    message: str,
+    agent_id: uuid.UUID | None = None,
+    job_id: uuid.UUID | None = None,
+) -> None:
+    conn.execute(insert(agent_event).values(at=at, kind=kind, message=message, agent_id=agent_id, job_id=job_id))
+
+
+def get_orchestrator_ca(conn: Connection) -> Row[Any] | None:
+    return conn.execute(select(orchestrator_ca).where(orchestrator_ca.c.id == 1)).first()
+
+
+def insert_orchestrator_ca(
+    conn: Connection, *, certificate_pem: str, private_key_pem: str, created_at: datetime
+) -> None:
+    """Raises IntegrityError when another process stored its CA first."""
+    conn.execute(
+        insert(orchestrator_ca).values(
+            id=1, certificate_pem=certificate_pem, private_key_pem=private_key_pem, created_at=created_at
+        )
+    )
