@@ -11,13 +11,15 @@ Rows are arranged straight in the database; the clients' generated API functions
 (scripts/, run in `.venv-clients`); the tests assert on what the clients parsed and on the database.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
+from orchjobs.store.tables import agent, agent_capability
 from tests.clients.conftest import ClientScripts
 from tests.factories import BASE_TIME, JOB_ID, add_history, add_result_data, history_row, history_state
 
@@ -190,3 +192,92 @@ def test_acknowledge_by_ids_and_by_query(
     assert [(item["job_history_id"]["value"], item["status"]) for item in listed] == [
         (job_history_id, attribute("int-enum", ACKNOWLEDGED)) for job_history_id in sorted(acknowledged)
     ]
+
+
+NEW_AGENT = uuid.UUID("5c1e7a0b-3d2f-4a6b-9c8d-7e6f5a4b3c2d")
+BARE_AGENT = uuid.UUID("a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d")
+
+
+def add_agent(engine: Engine, agent_id: uuid.UUID, capabilities: list[str], **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(agent).values(id=agent_id, **values))
+        if capabilities:
+            conn.execute(insert(agent_capability), [{"agent_id": agent_id, "capability": c} for c in capabilities])
+
+
+def agents(scripts: ClientScripts, published: PublishedClient, **params: str | int) -> list[dict[str, Any]]:
+    args: list[str | int] = ["agents"]
+    for name, value in params.items():
+        args += [f"--{name.replace('_', '-')}", value]
+    output = scripts.run(published.script, *args)
+    assert output["status_code"] == 200, output
+    items: list[dict[str, Any]] = output["items"]
+    return items
+
+
+def test_agents_parse_into_the_clients_models_and_approve(
+    published: PublishedClient, client_scripts: ClientScripts, engine: Engine
+) -> None:
+    """GET /Agents: an agent with every field and one with only the required ones parse into the
+    client's AgentResponse (AgentPlatform and Status as the client's enums, LastSeen as a datetime,
+    AuthCertificateReenrollment as a string, absent fields unset); kfutil's `ClientMachine -eq` query and
+    the client's sort parameters are honoured. POST /Agents/Approve with the client's array body: 204,
+    and the agent is approved."""
+    seen = BASE_TIME + timedelta(microseconds=250000)
+    add_agent(
+        engine,
+        NEW_AGENT,
+        ["LOGS", "CertStores.PEM.Inventory"],
+        client_machine=WEB,
+        username="CORP\\svc-web",
+        platform=7,
+        version="10.4.1.0",
+        status=1,
+        last_seen=seen,
+        thumbprint="AB12CD34",
+        legacy_thumbprint="0011FF",
+        auth_certificate_reenrollment=2,
+        last_error_code=-2147483648,
+        last_error_message="The certificate has expired.",
+        blueprint="web-servers",
+    )
+    add_agent(engine, BARE_AGENT, [], client_machine=DB, username="svc-db", platform=0, version="", status=2,
+              last_seen=BASE_TIME)  # fmt: skip
+
+    both = agents(client_scripts, published, sort_field="ClientMachine", sort_ascending=1)
+
+    assert [item["agent_id"]["value"] for item in both] == [str(NEW_AGENT), str(BARE_AGENT)]
+    full, bare = both
+    assert full == {
+        "agent_id": attribute("str", str(NEW_AGENT)),
+        "client_machine": attribute("str", WEB),
+        "username": attribute("str", "CORP\\svc-web"),
+        "agent_platform": attribute("int-enum", 7),
+        "version": attribute("str", "10.4.1.0"),
+        "status": attribute("int-enum", 1),
+        "last_seen": attribute("datetime", seen.isoformat()),
+        "capabilities": attribute("list", ["CertStores.PEM.Inventory", "LOGS"]),
+        "blueprint": attribute("str", "web-servers"),
+        "thumbprint": attribute("str", "AB12CD34"),
+        "legacy_thumbprint": attribute("str", "0011FF"),
+        "auth_certificate_reenrollment": attribute("str", "2"),
+        "last_thumbprint_used": attribute("unset", None),
+        "last_error_code": attribute("int", -2147483648),
+        "last_error_message": attribute("str", "The certificate has expired."),
+    }
+    assert bare["status"] == attribute("int-enum", 2) and bare["agent_platform"] == attribute("int-enum", 0)
+    assert bare["capabilities"] == attribute("list", [])
+    assert bare["auth_certificate_reenrollment"] == attribute("str", "0")
+    unset = ("blueprint", "thumbprint", "legacy_thumbprint", "last_error_code", "last_error_message")
+    assert all(bare[name] == attribute("unset", None) for name in unset)
+
+    found = agents(client_scripts, published, query=f'ClientMachine -eq "{WEB}"')
+    assert [item["agent_id"]["value"] for item in found] == [str(NEW_AGENT)]
+
+    approved = client_scripts.run(published.script, "approve", "--ids", str(NEW_AGENT))
+
+    assert approved == {"status_code": 204, "content": "", "sent": [str(NEW_AGENT)]}
+    with engine.connect() as conn:
+        assert conn.execute(select(agent.c.status).where(agent.c.id == NEW_AGENT)).scalar_one() == 2
+    logs_capable = agents(client_scripts, published, query='Status -eq 2 AND Capabilities -contains "LOGS"')
+    assert [item["agent_id"]["value"] for item in logs_capable] == [str(NEW_AGENT)]

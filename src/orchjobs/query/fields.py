@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
-from orchjobs.domain.jobs import RESULT_NAMES, STATUS_NAMES, JobResult, JobStatus
+from orchjobs.domain.jobs import RESULT_NAMES, STATUS_NAMES, AgentPlatform, AgentStatus, JobResult, JobStatus
 from orchjobs.errors import InvalidSortFieldError, QuerySyntaxError
 
 
@@ -20,6 +20,9 @@ class FieldKind(Enum):
     ENUM = "enum"
     DATE = "date"
     UUID = "uuid"
+    # A set of text values per row, held in another table (an agent's capabilities). `column` names
+    # an entry of the compiler's `related` mapping, not a column; such a field cannot be sorted on.
+    TEXT_SET = "text set"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class QueryField:
     enum_names: Mapping[str, int] | None = field(default=None, hash=False)
     aliases: tuple[str, ...] = ()
     enum_labels: Mapping[int, str] | None = field(default=None, hash=False)
+
+    @property
+    def sortable(self) -> bool:
+        """Whether rows can be ordered by this field (a set of values has no one value to order by)."""
+        return self.kind is not FieldKind.TEXT_SET
 
     def label_of(self, value: int) -> str:
         """The display name of an enum value, or the number itself when it has none."""
@@ -73,9 +81,10 @@ class FieldRegistry:
         return query_field
 
     def sort_column_name(self, name: str) -> str:
-        """The column to sort by for field `name` (aliases accepted); InvalidSortFieldError if unknown."""
+        """The column to sort by for field `name` (aliases accepted); InvalidSortFieldError if unknown
+        or not sortable."""
         query_field = self.find(name)
-        if query_field is None:
+        if query_field is None or not query_field.sortable:
             raise InvalidSortFieldError(name)
         return query_field.column
 
@@ -84,6 +93,31 @@ def _labels(enum: type[IntEnum]) -> dict[int, str]:
     """`COMPLETED_WILL_RETRY` -> `CompletedWillRetry`: Command's spelling of enum names."""
     return {member.value: "".join(part.capitalize() for part in member.name.split("_")) for member in enum}
 
+
+def _names(enum: type[IntEnum], labels: Mapping[int, str], **extra: int) -> dict[str, int]:
+    """Query names of an enum: its labels and member names, lower-cased and without `_`, `-`, spaces."""
+    names = {label.replace(" ", "").lower(): int(value) for value, label in labels.items()}
+    names.update({member.name.replace("_", "").lower(): int(member.value) for member in enum})
+    names.update({name: int(value) for name, value in extra.items()})
+    return names
+
+
+# Command's display names (v11 docs); `.NET` is also accepted as `dotnet` and `net`.
+AGENT_PLATFORM_LABELS: dict[int, str] = {
+    int(AgentPlatform.UNKNOWN): "Unknown",
+    int(AgentPlatform.DOTNET): ".NET",
+    int(AgentPlatform.JAVA): "Java",
+    int(AgentPlatform.MAC): "Mac",
+    int(AgentPlatform.ANDROID): "Android",
+    int(AgentPlatform.NATIVE): "Native",
+    int(AgentPlatform.BASH): "Bash",
+    int(AgentPlatform.UNIVERSAL_ORCHESTRATOR): "UniversalOrchestrator",
+}
+AGENT_PLATFORM_NAMES = _names(
+    AgentPlatform, AGENT_PLATFORM_LABELS, net=AgentPlatform.DOTNET, uo=AgentPlatform.UNIVERSAL_ORCHESTRATOR
+)
+AGENT_STATUS_LABELS = _labels(AgentStatus)
+AGENT_STATUS_NAMES = _names(AgentStatus, AGENT_STATUS_LABELS)
 
 JOB_HISTORY_FIELDS = FieldRegistry(
     "JobHistory",
@@ -102,5 +136,26 @@ JOB_HISTORY_FIELDS = FieldRegistry(
         QueryField("TargetPath", "target_path", FieldKind.STRING, aliases=("StorePath",)),
         QueryField("AcknowledgedBy", "acknowledged_by", FieldKind.STRING),
         QueryField("AcknowledgedAt", "acknowledged_at", FieldKind.DATE),
+    ],
+)
+
+AGENT_FIELDS = FieldRegistry(
+    "Agents",
+    [
+        QueryField("AgentId", "id", FieldKind.UUID),
+        QueryField("ClientMachine", "client_machine", FieldKind.STRING),
+        QueryField("Identity", "username", FieldKind.STRING, aliases=("Username",)),
+        QueryField("LastSeen", "last_seen", FieldKind.DATE),
+        QueryField(
+            "Platform",
+            "platform",
+            FieldKind.ENUM,
+            AGENT_PLATFORM_NAMES,
+            aliases=("AgentPlatform",),
+            enum_labels=AGENT_PLATFORM_LABELS,
+        ),
+        QueryField("Status", "status", FieldKind.ENUM, AGENT_STATUS_NAMES, enum_labels=AGENT_STATUS_LABELS),
+        QueryField("Version", "version", FieldKind.STRING),
+        QueryField("Capabilities", "capabilities", FieldKind.TEXT_SET, aliases=("Capability",)),
     ],
 )

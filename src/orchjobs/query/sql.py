@@ -7,18 +7,22 @@ field kind, and always reach the database as bound parameters. Rules worth knowi
 * `-ne` and `-notcontains` also match rows where the column is NULL ("is not X" holds for
   an empty column), unlike SQL's three-valued logic; likewise `NOT` of any comparison is
   true for a NULL column, so `NOT Message -eq x` equals `Message -ne x`;
-* a date without a time (and `%TODAY%`, `%TODAY-N%`, `%TODAY+N%`) stands for the whole UTC day.
+* a date without a time (and `%TODAY%`, `%TODAY-N%`, `%TODAY+N%`) stands for the whole UTC day;
+* a TEXT_SET field (an agent's capabilities) holds when *some* value of the row's set matches:
+  `EXISTS (SELECT 1 FROM child WHERE child.fk = row.key AND <text test>)`; `-ne` and
+  `-notcontains` hold when *no* value matches (so also for an empty set), `-eq NULL` means
+  "the set is empty" and `-ne NULL` "the set is not empty".
 """
 
 import operator
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, func, literal, not_, or_, true
+from sqlalchemy import ColumnElement, String, and_, func, literal, literal_column, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnCollection
 
 from orchjobs.errors import QuerySyntaxError
@@ -41,6 +45,7 @@ _OPERATORS_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
     FieldKind.ENUM: _EQUALITY + _ORDERING,
     FieldKind.DATE: _EQUALITY + _ORDERING,
     FieldKind.UUID: _EQUALITY,
+    FieldKind.TEXT_SET: _EQUALITY + _TEXT_MATCH,
 }
 _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.STRING: "text",
@@ -48,7 +53,10 @@ _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.ENUM: "enumeration",
     FieldKind.DATE: "date",
     FieldKind.UUID: "identifier",
+    FieldKind.TEXT_SET: "text list",
 }
+# A TEXT_SET's negative operators are "no value matches the positive one".
+_SET_NEGATIONS = {"-ne": "-eq", "-notcontains": "-contains"}
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "-eq": operator.eq,
     "-lt": operator.lt,
@@ -73,15 +81,33 @@ _DATE_FORMATS = (
 )
 
 
-def compile_where(node: Node | None, registry: FieldRegistry, columns: Columns, *, now: datetime) -> Condition:
-    """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY%.
+@dataclass(frozen=True)
+class RelatedValues:
+    """Where a TEXT_SET field's values live: `value` in a child table whose `foreign_key` column
+    references the queried row's `parent_key`, e.g. agent_capability.capability by agent_id = agent.id."""
+
+    value: Any
+    foreign_key: Any
+    parent_key: Any
+
+
+def compile_where(
+    node: Node | None,
+    registry: FieldRegistry,
+    columns: Columns,
+    *,
+    now: datetime,
+    related: Mapping[str, RelatedValues] | None = None,
+) -> Condition:
+    """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY%,
+    `related` gives the child table of each TEXT_SET field by the field's `column` name.
 
     A None node (blank query) selects everything. Raises QuerySyntaxError for unknown fields,
     operators that do not apply to a field and values of the wrong form.
     """
     if node is None:
         return true()
-    return _Compiler(registry, columns, _as_utc(now).date()).compile(node)
+    return _Compiler(registry, columns, _as_utc(now).date(), related or {}).compile(node)
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,7 @@ class _Compiler:
     registry: FieldRegistry
     columns: Columns
     today: date
+    related: Mapping[str, RelatedValues] = field(default_factory=dict)
 
     def compile(self, node: Node, *, negated: bool = False) -> Condition:
         if isinstance(node, Comparison):
@@ -101,6 +128,9 @@ class _Compiler:
 
     def _comparison(self, node: Comparison, *, negated: bool) -> Condition:
         query_field = self.registry.resolve(node.field, node.position)
+        if query_field.kind is FieldKind.TEXT_SET:
+            # EXISTS is never unknown, so NOT needs no NULL guard here.
+            return self._set_comparison(node, query_field)
         column = self.columns[query_field.column]
         if node.value is None:
             return _null_test(node, column)
@@ -111,6 +141,17 @@ class _Compiler:
             # that `NOT Message -eq x` selects the same rows as `Message -ne x`.
             condition = and_(column.is_not(None), condition)
         return condition
+
+    def _set_comparison(self, node: Comparison, query_field: QueryField) -> Condition:
+        related = self.related[query_field.column]
+        if node.value is None:
+            _check_null_operator(node)
+            any_value = _exists(related, true())
+            return not_(any_value) if node.op == "-eq" else any_value
+        _check_operator(node, query_field)
+        positive = _SET_NEGATIONS.get(node.op, node.op)
+        match = _exists(related, _text_condition(positive, related.value, node.value))
+        return not_(match) if node.op in _SET_NEGATIONS else match
 
     def _value_test(self, node: Comparison, query_field: QueryField, column: Any) -> Condition:
         assert node.value is not None
@@ -125,15 +166,22 @@ class _Compiler:
 
 
 def _null_test(node: Comparison, column: Any) -> Condition:
-    if node.op == "-eq":
-        return column.is_(None)
-    if node.op == "-ne":
-        return column.is_not(None)
-    raise QuerySyntaxError(
-        f"NULL can only be compared with -eq or -ne, not {node.op}",
-        position=node.value_position,
-        expected="-eq NULL or -ne NULL",
-    )
+    _check_null_operator(node)
+    return column.is_(None) if node.op == "-eq" else column.is_not(None)
+
+
+def _check_null_operator(node: Comparison) -> None:
+    if node.op not in _EQUALITY:
+        raise QuerySyntaxError(
+            f"NULL can only be compared with -eq or -ne, not {node.op}",
+            position=node.value_position,
+            expected="-eq NULL or -ne NULL",
+        )
+
+
+def _exists(related: RelatedValues, condition: Condition) -> Condition:
+    """Whether some child row of the queried row meets `condition` (a correlated subquery)."""
+    return select(literal_column("1")).where(related.foreign_key == related.parent_key, condition).exists()
 
 
 def _check_operator(node: Comparison, query_field: QueryField) -> None:

@@ -112,7 +112,7 @@ def emit(document: Any) -> None:
 
 
 def argument_parser(description: str) -> argparse.ArgumentParser:
-    """`<script> <server_url> history|acknowledge|result-data …`, the same for both clients."""
+    """`<script> <server_url> history|acknowledge|result-data|agents|approve …`, the same for both clients."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("server_url", help="e.g. http://127.0.0.1:8080 (without /KeyfactorAPI)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +131,16 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
 
     result_data = commands.add_parser("result-data", help="GET /OrchestratorJobs/JobStatus/Data")
     result_data.add_argument("--id", type=int, required=True)
+
+    agents = commands.add_parser("agents", help="GET /Agents")
+    agents.add_argument("--query")
+    agents.add_argument("--page", type=int)
+    agents.add_argument("--limit", type=int)
+    agents.add_argument("--sort-field")
+    agents.add_argument("--sort-ascending", type=int, choices=(0, 1), help="0 ascending, 1 descending")
+
+    approve = commands.add_parser("approve", help="POST /Agents/Approve")
+    approve.add_argument("--ids", nargs="+", required=True, help="orchestrator GUIDs")
     return parser
 
 

@@ -8,6 +8,9 @@ first letter of each response key before parsing, so PascalCase responses parse.
                                                [--sort-field F] [--sort-ascending 0|1]
     python command_v11.py <server_url> acknowledge (--ids ID … | --query Q)
     python command_v11.py <server_url> result-data --id ID
+    python command_v11.py <server_url> agents [--query Q] [--page N] [--limit N]
+                                              [--sort-field F] [--sort-ascending 0|1]
+    python command_v11.py <server_url> approve --ids GUID …
 
 Prints one JSON document; a client exception propagates (traceback on stderr, exit status 1).
 """
@@ -26,6 +29,7 @@ from _common import (
     emit,
     response_summary,
 )
+from command_v11_client.api.agent import get_agents, post_agents_approve
 from command_v11_client.api.orchestrator_job import (
     get_orchestrator_jobs_job_history,
     get_orchestrator_jobs_job_status_data,
@@ -84,7 +88,34 @@ def result_data(client: AuthenticatedClient, args: argparse.Namespace) -> dict[s
     return {"status_code": int(response.status_code), "parsed": None if parsed is None else describe(parsed)}
 
 
-COMMANDS = {"history": job_history, "acknowledge": acknowledge, "result-data": result_data}
+def agents(client: AuthenticatedClient, args: argparse.Namespace) -> dict[str, Any]:
+    response = get_agents.sync_detailed(
+        client=client,
+        query_string=or_unset(args.query),
+        page_returned=or_unset(args.page),
+        return_limit=or_unset(args.limit),
+        sort_field=or_unset(args.sort_field),
+        sort_ascending=UNSET if args.sort_ascending is None else SortOrder(args.sort_ascending),
+    )
+    items = response.parsed
+    return {
+        "status_code": int(response.status_code),
+        "items": None if items is None else [describe(item) for item in items],
+    }
+
+
+def approve(client: AuthenticatedClient, args: argparse.Namespace) -> dict[str, Any]:
+    response = post_agents_approve.sync_detailed(client=client, json_body=args.ids)
+    return {**response_summary(response), "sent": args.ids}
+
+
+COMMANDS = {
+    "history": job_history,
+    "acknowledge": acknowledge,
+    "result-data": result_data,
+    "agents": agents,
+    "approve": approve,
+}
 
 
 def main() -> None:

@@ -7,6 +7,9 @@ APIClient` and `x-keyfactor-api-version: 1`, and parses responses with exact Pas
                                                 [--sort-field F] [--sort-ascending 0|1]
     python keyfactor_v1.py <server_url> acknowledge (--ids ID … | --query Q)
     python keyfactor_v1.py <server_url> result-data --id ID
+    python keyfactor_v1.py <server_url> agents [--query Q] [--page N] [--limit N]
+                                               [--sort-field F] [--sort-ascending 0|1]
+    python keyfactor_v1.py <server_url> approve --ids GUID …
 
 Prints one JSON document; a client exception propagates (traceback on stderr, exit status 1).
 """
@@ -25,10 +28,14 @@ from _common import (
     response_summary,
 )
 from keyfactor_v_1_client import AuthenticatedClient
+from keyfactor_v_1_client.api.agent import agent_approve, agent_get_agents
 from keyfactor_v_1_client.api.orchestrator_job import (
     orchestrator_job_acknowledge_jobs,
     orchestrator_job_get_custom_job_result_data,
     orchestrator_job_get_job_history,
+)
+from keyfactor_v_1_client.models.agent_get_agents_pq_sort_ascending import (
+    AgentGetAgentsPqSortAscending as AgentSortAscending,
 )
 from keyfactor_v_1_client.models.keyfactor_api_models_orchestrator_jobs_acknowledge_job_request import (
     KeyfactorApiModelsOrchestratorJobsAcknowledgeJobRequest as AcknowledgeJobRequest,
@@ -84,7 +91,35 @@ def result_data(client: AuthenticatedClient, args: argparse.Namespace) -> dict[s
     return {"status_code": int(response.status_code), "parsed": None if parsed is None else describe(parsed)}
 
 
-COMMANDS = {"history": job_history, "acknowledge": acknowledge, "result-data": result_data}
+def agents(client: AuthenticatedClient, args: argparse.Namespace) -> dict[str, Any]:
+    response = agent_get_agents.sync_detailed(
+        client=client,
+        pq_query_string=or_unset(args.query),
+        pq_page_returned=or_unset(args.page),
+        pq_return_limit=or_unset(args.limit),
+        pq_sort_field=or_unset(args.sort_field),
+        pq_sort_ascending=UNSET if args.sort_ascending is None else AgentSortAscending(args.sort_ascending),
+        x_keyfactor_requested_with=REQUESTED_WITH,
+    )
+    items = response.parsed
+    return {
+        "status_code": int(response.status_code),
+        "items": None if items is None else [describe(item) for item in items],
+    }
+
+
+def approve(client: AuthenticatedClient, args: argparse.Namespace) -> dict[str, Any]:
+    response = agent_approve.sync_detailed(client=client, json_body=args.ids, x_keyfactor_requested_with=REQUESTED_WITH)
+    return {**response_summary(response), "sent": args.ids}
+
+
+COMMANDS = {
+    "history": job_history,
+    "acknowledge": acknowledge,
+    "result-data": result_data,
+    "agents": agents,
+    "approve": approve,
+}
 
 
 def main() -> None:
