@@ -46,7 +46,8 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     """A migrated PostgreSQL database of this worker's own, dropped at the end of the session."""
     assert POSTGRES_URL
     admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"orchjobs_test_{worker_id}"
+    # The process id keeps two pytest sessions on one server (developers side by side) apart.
+    name = f"orchjobs_test_{os.getpid()}_{worker_id}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -79,8 +80,12 @@ def _empty_postgres(url: str) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in kept)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("DELETE FROM job_type WHERE name NOT IN "
-                          "('Inventory', 'Management', 'Discovery', 'Reenrollment', 'FetchLogs')"))
+        conn.execute(
+            text(
+                "DELETE FROM job_type WHERE name NOT IN "
+                "('Inventory', 'Management', 'Discovery', 'Reenrollment', 'FetchLogs')"
+            )
+        )
         conn.execute(text("UPDATE app_setting SET value = '7' WHERE short_name = 'JobFailuresAndWarningsAgeOut'"))
     engine.dispose()
 

@@ -73,7 +73,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+def running_server(database_url: str, tmp_path: Path, *, name: str = "server") -> Iterator[str]:
     """Base URL (http://127.0.0.1:<port>, without /KeyfactorAPI) of a real uvicorn process serving
     orchjobs on the test database, with the conftest ADMIN as bootstrap administrator."""
     port = free_port()
@@ -82,7 +82,7 @@ def running_server(database_url: str, tmp_path: Path) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "server.log").open("w+b") as log:
+    with (tmp_path / f"{name}.log").open("w+b") as log:
         process = subprocess.Popen(command, env=server_environment(database_url), stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_answering(process, base_url, log)

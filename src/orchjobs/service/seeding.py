@@ -17,6 +17,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, select
 
+from orchjobs.domain.capabilities import custom_capability, store_capability
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus, JobResult, JobStatus
 from orchjobs.domain.schedules import schedule_type_code
 from orchjobs.store.bulk import copy_rows
@@ -567,6 +568,13 @@ def _insert_stores(conn: Connection, stores: Sequence[_Store]) -> None:
     )
 
 
+def _capability(job: _Job) -> str:
+    """What an orchestrator must be able to do to run the job, as it would register it."""
+    if job.store is not None and job.kind != "Custom":
+        return store_capability(job.store.store_type, job.kind).name
+    return custom_capability(job.job_type).name
+
+
 def _insert_scheduled_jobs(conn: Connection, jobs: Sequence[_Job], job_type_ids: dict[str, UUID]) -> None:
     rows = (
         (
@@ -580,6 +588,7 @@ def _insert_scheduled_jobs(conn: Connection, jobs: Sequence[_Job], job_type_ids:
             json.dumps(job.fields) if job.fields else None,
             job.requested_at,
             job.next_run_at,
+            _capability(job),
         )
         for job in jobs
     )
@@ -594,6 +603,7 @@ def _insert_scheduled_jobs(conn: Connection, jobs: Sequence[_Job], job_type_ids:
         "fields",
         "requested_at",
         "next_run_at",
+        "capability",
     )
     copy_rows(conn, scheduled_job, columns, rows)
 
