@@ -28,6 +28,8 @@ for _name in [name for name in os.environ if name.startswith("ORCHJOBS_")]:
     if _name not in ("ORCHJOBS_TEST_POSTGRES_URL", "ORCHJOBS_CLIENTS_PYTHON"):
         del os.environ[_name]
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+# Application settings as the migrations install them; tests that change one get them back.
+_APP_SETTING_DEFAULTS: dict[int, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,10 @@ def postgres_database(worker_id: str) -> Iterator[str]:
     url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
+    with engine.connect() as conn:
+        _APP_SETTING_DEFAULTS.update(
+            (row.id, row.value) for row in conn.execute(text("SELECT id, value FROM app_setting"))
+        )
     engine.dispose()
     yield url
     with admin.connect() as conn:
@@ -86,7 +92,10 @@ def _empty_postgres(url: str) -> None:
                 "('Inventory', 'Management', 'Discovery', 'Reenrollment', 'FetchLogs')"
             )
         )
-        conn.execute(text("UPDATE app_setting SET value = '7' WHERE short_name = 'JobFailuresAndWarningsAgeOut'"))
+        for setting_id, value in _APP_SETTING_DEFAULTS.items():
+            conn.execute(
+                text("UPDATE app_setting SET value = :value WHERE id = :id"), {"value": value, "id": setting_id}
+            )
     engine.dispose()
 
 

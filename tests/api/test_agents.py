@@ -656,3 +656,19 @@ def test_set_auth_certificate_reenrollment_errors_change_nothing(client: TestCli
         assert response.status_code == 400, payload
         assert response.json()["ErrorCode"] == "0xA0110001", payload
     assert everything(engine) == before
+
+
+def test_reset_closes_runs_in_flight_as_failed(client: TestClient, engine: Engine) -> None:
+    add_agent(engine, WEB, "LOGS", status=2)
+    job_id = add_job(engine, WEB)
+    running = add_history(engine, agent_id=WEB, job_id=job_id, result=0, status=2, operation_end=None)
+    with engine.begin() as conn:
+        conn.execute(scheduled_job.update().where(scheduled_job.c.id == job_id).values(running_history_id=running))
+
+    assert client.post(f"{URL}/{WEB}/Reset").status_code == 204
+
+    with engine.connect() as conn:
+        row = conn.execute(select(job_history).where(job_history.c.id == running)).one()
+    assert (row.status, row.result) == (3, 4)
+    assert row.operation_end is not None
+    assert "reset" in row.message

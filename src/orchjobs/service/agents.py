@@ -112,20 +112,20 @@ def disapprove_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids
         store.delete_sessions(conn, agent_ids=ids)
 
 
-def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int) -> None:
+def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, now: datetime) -> None:
     """Remove the agents' jobs, stores and sessions, make them New and forget their certificates."""
     ids = _distinct_ids(agent_ids, max_ids=max_ids)
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="reset")
-        store.reset_agents(conn, agent_ids=ids)
+        store.reset_agents(conn, agent_ids=ids, now=now)
 
 
-def reset_agent(engine: Engine, *, agent_id: uuid.UUID) -> None:
+def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
     """Reset one agent; an unknown id is a 404 (the id is the resource in the path)."""
     with write_transaction(engine) as conn:
         if not store.lock_agent_statuses(conn, agent_ids=[agent_id]):
             raise _not_found(agent_id)
-        store.reset_agents(conn, agent_ids=[agent_id])
+        store.reset_agents(conn, agent_ids=[agent_id], now=now)
 
 
 def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UUID:

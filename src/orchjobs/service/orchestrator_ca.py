@@ -126,7 +126,19 @@ class OrchestratorCA:
             return None
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             return None
+        # Only orchestrator client certificates identify an orchestrator: the same CA also signs the
+        # server certificates of reenrollment jobs, which must not open a session.
+        if not _is_client_auth(cert) or agent_id_of(cert) is None:
+            return None
         return cert
+
+
+def _is_client_auth(certificate: x509.Certificate) -> bool:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usage
 
 
 def thumbprint(certificate: x509.Certificate) -> str:

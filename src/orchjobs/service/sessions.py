@@ -302,10 +302,13 @@ def _heartbeat_interval(conn: Connection) -> int:
 
 
 def _with_logs(capabilities: list[str]) -> list[str]:
-    # Command's docs find orchestrators that can fetch logs with `Capabilities -contains "LOGS"`.
+    # Command's docs find orchestrators that can fetch logs with `Capabilities -contains "LOGS"`, and
+    # some orchestrators report only that short name: either one means FetchLogs jobs can run there.
     lowered = {name.lower() for name in capabilities}
     if FETCH_LOGS.lower() in lowered and LOGS.lower() not in lowered:
         return [*capabilities, LOGS]
+    if LOGS.lower() in lowered and FETCH_LOGS.lower() not in lowered:
+        return [*capabilities, FETCH_LOGS]
     return capabilities
 
 

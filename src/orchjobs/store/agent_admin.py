@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, select, update
 
 from orchjobs.domain.capabilities import FETCH_LOGS, LOGS
-from orchjobs.domain.jobs import AgentStatus
+from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.query.sql import RelatedValues
 from orchjobs.store.tables import (
     agent,
@@ -20,6 +20,7 @@ from orchjobs.store.tables import (
     agent_session,
     certificate_store,
     certificate_store_entry,
+    job_history,
     job_type,
     scheduled_job,
 )
@@ -102,10 +103,24 @@ def delete_sessions(conn: Connection, *, agent_ids: Sequence[uuid.UUID]) -> int:
     return conn.execute(delete(agent_session).where(agent_session.c.agent_id.in_(agent_ids))).rowcount
 
 
-def reset_agents(conn: Connection, *, agent_ids: Sequence[uuid.UUID]) -> None:
+def reset_agents(conn: Connection, *, agent_ids: Sequence[uuid.UUID], now: datetime) -> None:
     """Command's Reset: the agents' scheduled jobs, certificate stores (with their inventory) and
-    sessions go; the agents become New with no known certificate. Job history stays: it is the audit."""
+    sessions go; the agents become New with no known certificate. Job history stays: it is the audit,
+    and runs still in flight are closed as failed, since no orchestrator will report on them now."""
     delete_sessions(conn, agent_ids=agent_ids)
+    in_flight = select(scheduled_job.c.running_history_id).where(
+        scheduled_job.c.agent_id.in_(agent_ids), scheduled_job.c.running_history_id.is_not(None)
+    )
+    conn.execute(
+        update(job_history)
+        .where(job_history.c.id.in_(in_flight))
+        .values(
+            status=int(JobStatus.COMPLETED),
+            result=int(JobResult.FAILURE),
+            operation_end=now,
+            message="The orchestrator was reset while the job was in flight.",
+        )
+    )
     conn.execute(delete(scheduled_job).where(scheduled_job.c.agent_id.in_(agent_ids)))
     # Spelled out rather than left to ON DELETE CASCADE, so the outcome does not hang on SQLite's
     # foreign_keys pragma being on for the connection.

@@ -135,7 +135,13 @@ async def reset_many(request: Request, context: ContextDep, _user: UserDep) -> R
     """Reset orchestrators: jobs, stores and sessions removed, status New, certificates forgotten.
     Job history is kept. All or nothing: an unknown id is a 400."""
     ids = await _guid_array(request)
-    await run_in_threadpool(agents.reset_agents, context.engine, agent_ids=ids, max_ids=context.settings.max_bulk_ids)
+    await run_in_threadpool(
+        agents.reset_agents,
+        context.engine,
+        agent_ids=ids,
+        max_ids=context.settings.max_bulk_ids,
+        now=context.clock(),
+    )
     return Response(status_code=204)
 
 
@@ -169,7 +175,7 @@ async def set_auth_certificate_reenrollment(request: Request, context: ContextDe
 @router.post("/{agent_id}/Reset", status_code=204, response_class=Response)
 def reset_one(agent_id: str, context: ContextDep, _user: UserDep) -> Response:
     """Reset one orchestrator (see POST /Agents/Reset); 404 when there is none with this id."""
-    agents.reset_agent(context.engine, agent_id=_path_guid(agent_id))
+    agents.reset_agent(context.engine, agent_id=_path_guid(agent_id), now=context.clock())
     return Response(status_code=204)
 
 
