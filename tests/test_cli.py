@@ -57,17 +57,21 @@ def test_seed_fills_the_database_deterministically(database_url: str) -> None:
     engine.dispose()
 
 
-def test_seed_demo_only_fills_an_empty_database(database_url: str) -> None:
-    env = {"ORCHJOBS_DATABASE_URL": database_url}
-    assert runner.invoke(app, ["seed", "--demo"], env={**env, "ORCHJOBS_DEMO": "0"}).exit_code == 0
+def test_seed_demo_only_fills_an_empty_database(database_url: str, tmp_path: Path) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url, "ORCHJOBS_BOOTSTRAP_ADMIN": "admin:admin-password"}
+    demo = ["seed", "--demo", "--demo-store-dir", str(tmp_path / "stores")]
+    assert runner.invoke(app, demo, env={**env, "ORCHJOBS_DEMO": "0"}).exit_code == 0
     engine = make_engine(database_url)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(agent)).scalar_one() == 0
-    assert runner.invoke(app, ["seed", "--demo"], env=env).exit_code == 0
+    assert runner.invoke(app, demo, env=env).exit_code == 0
     with engine.connect() as conn:
         first = conn.execute(select(func.count()).select_from(job_history)).scalar_one()
+        orchestrator = conn.execute(select(agent).where(agent.c.client_machine == "demo-orchestrator")).one()
     assert first > 0
-    assert runner.invoke(app, ["seed", "--demo"], env=env).exit_code == 0
+    assert (orchestrator.status, orchestrator.username) == (2, "admin")
+    assert (tmp_path / "stores" / "web-app.pem").read_text().count("BEGIN CERTIFICATE") == 2
+    assert runner.invoke(app, demo, env=env).exit_code == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(job_history)).scalar_one() == first
     engine.dispose()

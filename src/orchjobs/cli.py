@@ -1,6 +1,7 @@
 """The `orchjobs` command: serve, migrate, seed, user add."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -99,8 +100,14 @@ def seed(
     days: Annotated[int, typer.Option(min=1, help="Spread OperationStart over this many days before now.")] = 90,
     demo: Annotated[
         bool,
-        typer.Option(help="Seed a small demo only when the database has no orchestrators and ORCHJOBS_DEMO is on."),
+        typer.Option(
+            help="Seed a small demo only when the database has no orchestrators and ORCHJOBS_DEMO is on, "
+            "with an approved orchestrator for `orchjobs orchestrator --name demo-orchestrator`."
+        ),
     ] = False,
+    demo_store_dir: Annotated[
+        str, typer.Option(help="With --demo: where the demo orchestrator's PEM store is written.")
+    ] = "./demo-stores",
 ) -> None:
     """Fill the database with realistic synthetic orchestrators, stores, jobs and history."""
     from orchjobs.service.seeding import seed_database
@@ -112,6 +119,12 @@ def seed(
             engine.dispose()
             return
         agents, history, days = 6, 2_000, 7
+        from orchjobs.service.demo import prepare_demo_orchestrator
+
+        admin = (settings.bootstrap_admin or "admin:").partition(":")[0]
+        prepare_demo_orchestrator(
+            engine, name="demo-orchestrator", username=admin, store_dir=Path(demo_store_dir), now=datetime.now(UTC)
+        )
     with Progress(
         TextColumn("[bold]Seeding job history"),
         BarColumn(),
