@@ -1,11 +1,14 @@
 """JSON request bodies, read the way ASP.NET binds them: keys matched case-insensitively."""
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from orchjobs.errors import InvalidRequestError
+
+T = TypeVar("T")
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -36,17 +39,16 @@ def optional_int_list(body: dict[str, Any], key: str, label: str) -> list[int] |
         return None
     if not isinstance(value, list):
         raise InvalidRequestError(f"{label} must be an array of integers.")
-    numbers = []
-    bad = []
-    for item in value:
-        number = _as_int(item)
-        if number is None:
-            bad.append(json.dumps(item))
-        else:
-            numbers.append(number)
+    return converted_items(value, _as_int, label=label, kind="integers")
+
+
+def converted_items(items: list[Any], convert: Callable[[Any], T | None], *, label: str, kind: str) -> list[T]:
+    """Every item converted; a 400 that names the first ten items `convert` refuses (returns None for)."""
+    converted = [convert(item) for item in items]
+    bad = [json.dumps(item) for item, result in zip(items, converted, strict=True) if result is None]
     if bad:
-        raise InvalidRequestError(f"{label} must contain only integers; not: {', '.join(bad[:10])}.")
-    return numbers
+        raise InvalidRequestError(f"{label} must contain only {kind}; not: {', '.join(bad[:10])}.")
+    return [result for result in converted if result is not None]
 
 
 def _as_int(item: object) -> int | None:

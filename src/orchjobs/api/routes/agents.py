@@ -248,17 +248,7 @@ def _required_guid_list(payload: dict[str, Any], key: str) -> list[uuid.UUID]:
 
 
 def _guids(items: list[Any], *, label: str) -> list[uuid.UUID]:
-    ids = []
-    bad = []
-    for item in items:
-        parsed = _as_guid(item)
-        if parsed is None:
-            bad.append(json.dumps(item))
-        else:
-            ids.append(parsed)
-    if bad:
-        raise InvalidRequestError(f"{label} must contain only GUID strings; not: {', '.join(bad[:10])}.")
-    return ids
+    return body.converted_items(items, _as_guid, label=label, kind="GUID strings")
 
 
 def _as_guid(item: object) -> uuid.UUID | None:
