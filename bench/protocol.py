@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/protocol.py [--databases sqlite,postgresql] [--servers 1,2]
            [--orchestrators 50] [--jobs-per-orchestrator 40] [--pool-size 8] [--seconds 120]
-           [--postgres-url postgresql://postgres@127.0.0.1:5432/test] [--py-spy PATH]
+           [--postgres-url postgresql://postgres@127.0.0.1:5432/test] [--client raw|httpx] [--py-spy PATH]
 
 For each database × server count, twice (orchjobs, then bench/bare_protocol_app.py), on a fresh database (a SQLite
 temp file; the PostgreSQL scratch database `orchjobs_bench_protocol`, created and dropped here) migrated by
@@ -11,14 +11,16 @@ temp file; the PostgreSQL scratch database `orchjobs_bench_protocol`, created an
 2. orchjobs: every simulated orchestrator registers once (`Session/Register`, Basic auth, capability
    Custom.FetchLogs); bare: the same agent rows are inserted directly (its SessionToken is the agent id);
 3. insert every orchestrator's due FetchLogs jobs into scheduled_job in one statement;
-4. the load, timed: one asyncio task per orchestrator (httpx.AsyncClient with keep-alive, orchestrators spread
-   over the servers round-robin) loops Heartbeat → for each JobId handed out: Jobs/Configuration → Jobs/Complete
-   (Status 2) until a Heartbeat hands out nothing;
+4. the load, timed: one asyncio task per orchestrator, each with its own keep-alive HTTP/1.1 connection
+   (orchestrators spread over the servers round-robin), loops Heartbeat → for each JobId handed out:
+   Jobs/Configuration → Jobs/Complete (Status 2) until a Heartbeat hands out nothing. The client is a minimal
+   asyncio protocol on uvloop (~20-40 µs of CPU per request); `--client httpx` uses one httpx.AsyncClient per
+   orchestrator instead, which costs ~1 ms of CPU per request here and makes the client the bottleneck;
 5. check that every job was completed exactly once (job_history rows Completed per job_id).
 It prints completions/s (jobs completed / wall time of the load), p50/p99 of each call, and where the CPU went
 during the load (this client, the servers, PostgreSQL's backends; the machine has 2 cores and all share them).
-With --py-spy it then repeats the orchjobs cell of the last database with one server under `py-spy record` and
-prints where that server spent its samples. Not a test: nothing here asserts timings.
+With --py-spy it then repeats the orchjobs cell of the last database with one server under `py-spy record --gil`
+and prints where that server's Python time went. Not a test: nothing here asserts timings.
 """
 
 import argparse
@@ -64,8 +66,13 @@ class Cpu:
     wall: float = 0.0
     client: float = 0.0
     servers: float = 0.0
-    postgres: float = 0.0
     machine_busy: float = 0.0  # all processes, from /proc/stat
+    switches: int = 0  # context switches of the servers' threads
+
+    @property
+    def rest(self) -> float:
+        """PostgreSQL's backends (short-lived ones included), the kernel's network work, anything else."""
+        return max(0.0, self.machine_busy - self.client - self.servers)
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Cell:
     verified: str = ""
     capped: bool = False
     refusals: int = 0
+    database_sessions: int | None = None  # PostgreSQL connections opened during the cell
 
     @property
     def rate(self) -> float:
@@ -103,7 +111,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="cap on each load phase")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--apps", default="orchjobs,bare", help="which servers to measure")
+    parser.add_argument(
+        "--client", choices=("raw", "httpx"), default="raw", help="raw: a minimal asyncio HTTP/1.1 client (default)"
+    )
+    parser.add_argument(
+        "--warm-auth", action="store_true", help="verify the Basic credential once before Register (no Argon2 there)"
+    )
     parser.add_argument("--py-spy", help="path of py-spy: profile one orchjobs server under the same load")
+    parser.add_argument("--profile-output", help="keep py-spy's collapsed stacks (GIL holder only) in this file")
     args = parser.parse_args()
     started = time.perf_counter()
     cells: list[Cell] = []
@@ -113,14 +128,18 @@ def main() -> None:
                 for app in args.apps.split(","):
                     cells.append(run_cell(kind, servers, app, args, Path(scratch)))
                     log(summary(cells[-1]))
-        profile = None
+        profile_text = ""
         if args.py_spy:
             kind = args.databases.split(",")[-1]
-            profile = Path(scratch) / "profile.txt"
-            log(summary(run_cell(kind, 1, "orchjobs", args, Path(scratch), py_spy=(args.py_spy, profile))))
-            profile_text = summarize_profile(profile)
+            profile = Path(args.profile_output) if args.profile_output else Path(scratch) / "profile.txt"
+            profiled = run_cell(kind, 1, "orchjobs", args, Path(scratch), py_spy=(args.py_spy, profile))
+            log(summary(profiled))
+            profile_text = (
+                f"Profiled run ({profiled.database}, 1 orchjobs server under py-spy, not in the table): "
+                f"{profiled.rate:,.0f} completions/s.\n\n" + summarize_profile(profile)
+            )
     print(render(cells, args))
-    if args.py_spy:
+    if profile_text:
         print()
         print(profile_text)
     print(f"\nWhole run: {time.perf_counter() - started:.0f} s.")
@@ -140,22 +159,23 @@ def run_cell(
     processes = [start_server(app, url, args.pool_size) for _ in range(servers)]
     profiler = None
     try:
-        bases = [wait_until_ready(process, port, app) for process, port in processes]
+        bases = [wait_until_ready(process, port, app, warm_auth=args.warm_auth) for process, port in processes]
         if app == "orchjobs":
-            sessions = asyncio.run(register_all(bases, names, cell))
+            sessions = run_async(register_all(bases, names, cell, args.client))
         else:
             sessions = insert_agents(engine, names)
         cell.jobs = insert_jobs(engine, [agent_id for agent_id, _token in sessions], args.jobs_per_orchestrator)
         analyze(engine)
         if py_spy is not None:
             profiler = subprocess.Popen(
-                [py_spy[0], "record", "--nonblocking", "--rate", "250", "--format", "raw", "-o", str(py_spy[1])]
-                + ["--pid", str(processes[0][0].pid)],
+                [py_spy[0], "record", "--gil", "--nonblocking", "--rate", "250", "--format", "raw"]
+                + ["-o", str(py_spy[1]), "--pid", str(processes[0][0].pid)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(1.0)  # py-spy attaches
-        asyncio.run(load(bases, sessions, names, cell, [process.pid for process, _port in processes], args.seconds))
+        pids = [process.pid for process, _port in processes]
+        run_async(load(bases, sessions, names, cell, pids, args.seconds, args.client))
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
@@ -212,35 +232,137 @@ def start_server(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[b
     return subprocess.Popen(command, env=env), port
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], port: int, app: str) -> str:
+def wait_until_ready(process: subprocess.Popen[bytes], port: int, app: str, *, warm_auth: bool) -> str:
+    """Poll with an unauthenticated Heartbeat (200, SessionValid false) until the server answers. With warm_auth,
+    also make one authenticated call, so that Register finds the credential in the server's cache; without it,
+    the first Registers pay for Argon2 as a fleet registering with a freshly started server does."""
     base = f"http://127.0.0.1:{port}"
-    probe = "/KeyfactorAPI/Status/Endpoints" if app == "orchjobs" else "/ready"
-    # The probe authenticates as the admin, so the server's credential cache already holds it at Register.
-    headers = {"x-keyfactor-requested-with": "APIClient", "Authorization": basic_auth()}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{app} server exited with status {process.returncode}")
         try:
-            if httpx.get(base + probe, headers=headers, timeout=2).status_code == 200:
-                return base
+            probe = httpx.post(base + "/KeyfactorAgents/Session/Heartbeat", json={"SessionToken": ""}, timeout=2)
+            if probe.status_code == 200:
+                break
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{app} server did not start")
+    else:
+        raise RuntimeError(f"{app} server did not start")
+    if warm_auth and app == "orchjobs":
+        headers = {"x-keyfactor-requested-with": "APIClient", "Authorization": basic_auth()}
+        httpx.get(base + "/KeyfactorAPI/Status/Endpoints", headers=headers, timeout=30).raise_for_status()
+    return base
 
 
 def basic_auth() -> str:
     return "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()
 
 
+# --- the client: one keep-alive connection per simulated orchestrator ----------------------------------
+
+
+class RawConnection(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive client connection: one request at a time, Content-Length bodies only.
+
+    httpx costs about 1 ms of CPU per request on this machine (and ~4.6 ms with 50 connections in one pool):
+    as the load generator it saturated a core at ~300 requests/s, far below the servers. This costs ~20-40 µs."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.transport: asyncio.WriteTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's TCPTransport is not an asyncio subclass
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"\ncontent-length:")
+        if at < 0:
+            self._fail(RuntimeError(f"no Content-Length in {head[:200]!r}"))
+            return
+        stop = head.find(b"\r\n", at + 1)
+        length = int(head[at + 16 : stop if stop > 0 else None])
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result((int(head[9:12]), body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(exc or ConnectionError("the server closed the connection"))
+
+    def _fail(self, exc: Exception) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    async def post(self, path: str, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
+        assert self.transport is not None and self.waiter is None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(
+            b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n%s"
+            % (path.encode(), len(body), headers, body)
+        )
+        return await self.waiter
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class HttpxConnection:
+    """The same through httpx (--client httpx): one AsyncClient, keep-alive, per orchestrator."""
+
+    def __init__(self, base: str) -> None:
+        self.client = httpx.AsyncClient(base_url=base, timeout=120)
+
+    async def post(self, path: str, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
+        extra = dict(line.split(": ", 1) for line in headers.decode().splitlines() if line)
+        response = await self.client.post(path, content=body, headers={"content-type": "application/json", **extra})
+        return response.status_code, response.content
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+Connection = RawConnection | HttpxConnection
+
+
+async def connect(base: str, kind: str) -> Connection:
+    if kind == "httpx":
+        return HttpxConnection(base)
+    host, port = base.removeprefix("http://").split(":")
+    _transport, protocol = await asyncio.get_running_loop().create_connection(RawConnection, host, int(port))
+    return protocol
+
+
+def run_async(coroutine):  # type: ignore[no-untyped-def]
+    """asyncio.run on uvloop when it is installed (as uvicorn uses it): less client CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 # --- setup: orchestrators and jobs ---------------------------------------------------------------
 
 
-async def register_all(bases: Sequence[str], names: Sequence[str], cell: Cell) -> list[tuple[uuid.UUID, str]]:
+async def register_all(
+    bases: Sequence[str], names: Sequence[str], cell: Cell, client: str
+) -> list[tuple[uuid.UUID, str]]:
     """Every orchestrator registers once, all at the same time, on its server (round-robin)."""
-    clients = [client_for(base, len(names)) for base in bases]
-    headers = {"content-type": "application/json", "authorization": basic_auth()}
+    connections = [await connect(bases[index % len(bases)], client) for index in range(len(names))]
+    headers = b"authorization: %s\r\n" % basic_auth().encode()
 
     async def one(index: int, name: str) -> tuple[uuid.UUID, str]:
         body = {
@@ -254,20 +376,20 @@ async def register_all(bases: Sequence[str], names: Sequence[str], cell: Cell) -
             "ClientParameters": {},
         }
         start = time.perf_counter()
-        response = await clients[index % len(clients)].post(
-            "/KeyfactorAgents/Session/Register", content=orjson.dumps(body), headers=headers
+        status, content = await connections[index].post(
+            "/KeyfactorAgents/Session/Register", orjson.dumps(body), headers
         )
         cell.latencies["Register"].append(time.perf_counter() - start)
-        answer = orjson.loads(response.content)
-        if response.status_code != 200 or answer["Result"]["Status"] != 1:
-            raise RuntimeError(f"Register of {name} failed: {response.status_code} {response.text[:300]}")
+        answer = orjson.loads(content)
+        if status != 200 or answer["Result"]["Status"] != 1:
+            raise RuntimeError(f"Register of {name} failed: {status} {content[:300]!r}")
         return uuid.UUID(answer["Session"]["AgentId"]), answer["Session"]["Token"]
 
     try:
         return list(await asyncio.gather(*(one(index, name) for index, name in enumerate(names))))
     finally:
-        for client in clients:
-            await client.aclose()
+        for connection in connections:
+            await connection.close()
 
 
 def insert_agents(engine: Engine, names: Sequence[str]) -> list[tuple[uuid.UUID, str]]:
@@ -326,11 +448,6 @@ def analyze(engine: Engine) -> None:
 # --- the load ---------------------------------------------------------------------------------------
 
 
-def client_for(base: str, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
-
-
 async def load(
     bases: Sequence[str],
     sessions: Sequence[tuple[uuid.UUID, str]],
@@ -338,26 +455,26 @@ async def load(
     cell: Cell,
     server_pids: Sequence[int],
     seconds: float,
+    client: str,
 ) -> None:
-    clients = [client_for(base, len(sessions)) for base in bases]
-    headers = {"content-type": "application/json"}
+    connections = [await connect(bases[index % len(bases)], client) for index in range(len(sessions))]
     deadline = time.perf_counter() + seconds
     latencies = cell.latencies
 
-    async def call(client: httpx.AsyncClient, name: str, body: dict[str, object]) -> dict[str, object]:
+    async def call(connection: Connection, name: str, body: dict[str, object]) -> dict[str, object]:
         start = time.perf_counter()
-        response = await client.post(f"/KeyfactorAgents/{name}", content=orjson.dumps(body), headers=headers)
+        status, content = await connection.post(f"/KeyfactorAgents/{name}", orjson.dumps(body))
         latencies[name.rsplit("/", 1)[1]].append(time.perf_counter() - start)
-        if response.status_code != 200:
-            raise RuntimeError(f"{name}: HTTP {response.status_code} {response.text[:300]}")
-        answer: dict[str, object] = orjson.loads(response.content)
+        if status != 200:
+            raise RuntimeError(f"{name}: HTTP {status} {content[:300]!r}")
+        answer: dict[str, object] = orjson.loads(content)
         return answer
 
     async def orchestrator(index: int, token: str) -> None:
-        client = clients[index % len(clients)]
+        connection = connections[index]
         beat = {"SessionToken": token, "ClientMachine": names[index], "AgentPlatform": 5}
         while True:
-            answer = await call(client, "Session/Heartbeat", beat)
+            answer = await call(connection, "Session/Heartbeat", beat)
             if answer.get("SessionValid") is not True:
                 raise RuntimeError(f"Heartbeat of {names[index]}: {answer}")
             jobs = answer.get("Jobs") or []
@@ -365,7 +482,7 @@ async def load(
                 return
             for job in jobs:  # type: ignore[attr-defined]
                 job_id = job["JobId"]
-                config = await call(client, "Jobs/Configuration", {"SessionToken": token, "JobId": job_id})
+                config = await call(connection, "Jobs/Configuration", {"SessionToken": token, "JobId": job_id})
                 if config["Result"]["Status"] != 1:  # type: ignore[index]
                     cell.refusals += 1
                     continue
@@ -376,7 +493,7 @@ async def load(
                     "Status": 2,
                     "Message": "Fetched 42 lines of log.",
                 }
-                done = await call(client, "Jobs/Complete", body)
+                done = await call(connection, "Jobs/Complete", body)
                 if done["Result"]["Status"] != 1:  # type: ignore[index]
                     cell.refusals += 1
                     continue
@@ -392,33 +509,37 @@ async def load(
     finally:
         cell.wall = time.perf_counter() - start
         after = cpu_snapshot(server_pids)
-        for client in clients:
-            await client.aclose()
+        for connection in connections:
+            await connection.close()
     cell.cpu = Cpu(
         wall=cell.wall,
         client=after[0] - before[0],
         servers=after[1] - before[1],
-        postgres=after[2] - before[2],
-        machine_busy=after[3] - before[3],
+        machine_busy=after[2] - before[2],
+        switches=after[3] - before[3],
     )
 
 
-def cpu_snapshot(server_pids: Sequence[int]) -> tuple[float, float, float, float]:
-    """CPU seconds so far of (this process, the servers, every postgres process, the whole machine)."""
+def cpu_snapshot(server_pids: Sequence[int]) -> tuple[float, float, float, int]:
+    """CPU seconds so far of (this process, the servers, the whole machine), and the servers' context switches."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     client = usage.ru_utime + usage.ru_stime
     servers = sum(process_cpu(pid) for pid in server_pids)
-    postgres = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    postgres += process_cpu(int(entry.name))
-            except OSError:
-                continue
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     busy = sum(int(value) for value in fields[:8]) - int(fields[3]) - int(fields[4])  # minus idle and iowait
-    return client, servers, postgres, busy / CLOCK_TICKS
+    return client, servers, busy / CLOCK_TICKS, sum(context_switches(pid) for pid in server_pids)
+
+
+def context_switches(pid: int) -> int:
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
 
 
 def process_cpu(pid: int) -> float:
@@ -441,6 +562,10 @@ def verify(engine: Engine, cell: Cell) -> str:
         ).all()
         runs = conn.execute(select(func.count()).select_from(job_history)).scalar_one()
         left = conn.execute(select(func.count()).select_from(scheduled_job)).scalar_one()
+        if conn.dialect.name == "postgresql":
+            cell.database_sessions = conn.execute(
+                text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
     counts = Counter(count for _job, count in per_job)
     twice = sum(number for count, number in counts.items() if count > 1)
     problems = []
@@ -467,8 +592,9 @@ def summary(cell: Cell) -> str:
     return (
         f"{cell.database} × {cell.servers} {cell.app}: {cell.completed:,} completions in {cell.wall:.2f} s = "
         f"{cell.rate:,.0f}/s; p50/p99 {latencies}; CPU during load: client {cpu.client / cpu.wall:.2f}, "
-        f"servers {cpu.servers / cpu.wall:.2f}, postgres {cpu.postgres / cpu.wall:.2f}, "
-        f"machine {cpu.machine_busy / cpu.wall:.2f} cores; {cell.verified}"
+        f"servers {cpu.servers / cpu.wall:.2f}, rest {cpu.rest / cpu.wall:.2f}, "
+        f"machine {cpu.machine_busy / cpu.wall:.2f} cores; {cpu.switches / max(cell.completed, 1):.0f} server "
+        f"context switches per completion; {cell.database_sessions} database sessions; {cell.verified}"
     )
 
 
@@ -503,11 +629,13 @@ def render(cells: Sequence[Cell], args: argparse.Namespace) -> str:
         lines.append("| " + " | ".join(columns) + " |")
     lines += [
         "",
-        "CPU during the load, in cores busy (2 available): this client · the server processes · PostgreSQL · "
-        "the whole machine.",
+        "CPU during the load, in cores busy (2 available): this client, the server processes, the rest (PostgreSQL's "
+        "backends, the kernel's network work), the whole machine; the servers' context switches per completion; "
+        "PostgreSQL connections opened in the cell.",
         "",
-        "| Database | Servers | Server | Wall s | Client | Servers | PostgreSQL | Machine | Register p50 / p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Database | Servers | Server | Wall s | Client | Servers | Rest | Machine | Switches / completion "
+        "| Connections | Register p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cell in cells:
         cpu = cell.cpu
@@ -518,10 +646,13 @@ def render(cells: Sequence[Cell], args: argparse.Namespace) -> str:
         )
         lines.append(
             f"| {names.get(cell.database, cell.database)} | {cell.servers} | {cell.app} | {cell.wall:.2f} "
-            f"| {cpu.client / cpu.wall:.2f} | {cpu.servers / cpu.wall:.2f} | {cpu.postgres / cpu.wall:.2f} "
-            f"| {cpu.machine_busy / cpu.wall:.2f} | {register} |"
+            f"| {cpu.client / cpu.wall:.2f} | {cpu.servers / cpu.wall:.2f} | {cpu.rest / cpu.wall:.2f} "
+            f"| {cpu.machine_busy / cpu.wall:.2f} | {cpu.switches / max(cell.completed, 1):.0f} "
+            f"| {'—' if cell.database_sessions is None else cell.database_sessions} | {register} |"
         )
     lines.append("")
+    state = "warm (--warm-auth)" if args.warm_auth else "cold: each concurrent first Register verifies Argon2"
+    lines.append(f"- Register: all {args.orchestrators} orchestrators at once; the servers' credential cache {state}.")
     lines.extend(f"- {cell.database} × {cell.servers} {cell.app}: {cell.verified}." for cell in cells)
     return "\n".join(lines)
 
@@ -530,62 +661,65 @@ def render(cells: Sequence[Cell], args: argparse.Namespace) -> str:
 
 CATEGORIES = (
     ("argon2 (password hashing)", ("argon2",)),
-    ("psycopg (driver, socket I/O)", ("psycopg",)),
+    ("psycopg (driver)", ("psycopg",)),
     ("sqlite3 (driver)", ("sqlite3",)),
     ("SQLAlchemy", ("sqlalchemy",)),
-    ("orchjobs", ("orchjobs",)),
+    ("orchjobs", ("orchjobs/",)),
     ("FastAPI / Starlette / pydantic", ("fastapi", "starlette", "pydantic")),
-    ("anyio / threads (thread-pool hop)", ("anyio", "threading.py", "concurrent/futures", "queue.py")),
+    ("anyio / threading (thread-pool hop)", ("anyio", "threading.py", "concurrent/futures", "queue.py")),
     ("uvicorn / httptools / asyncio", ("uvicorn", "httptools", "asyncio", "uvloop")),
-    ("logging", ("logging",)),
+    ("json / orjson", ("json", "orjson")),
+)
+# (label, a frame that marks the samples spent inside it); nested labels are indented.
+STAGES = (
+    ("event-loop thread: HTTP, routing, middleware, JSON", None),
+    ("worker threads (run_in_threadpool): service and database", "WorkerThread.run (anyio"),
+    ("session lookup of each job call (session_agent)", "session_agent (orchjobs/service/sessions.py"),
+    ("Session/Heartbeat (sessions.heartbeat, hand-out)", "heartbeat (orchjobs/service/sessions.py"),
+    ("Jobs/Configuration (dispatch.start_run)", "start_run (orchjobs/service/dispatch.py"),
+    ("Jobs/Complete (dispatch.complete_run)", "complete_run (orchjobs/service/dispatch.py"),
+    ("· lock_job (SELECT … FOR UPDATE with 4 joins)", "lock_job (orchjobs/store/dispatch.py"),
+    ("· app-setting reads (JobRetries, JobRetryDelay, heartbeat interval)", "get_app_setting (orchjobs/store"),
+    ("· release_jobs (DELETE, then UPDATE of the same job)", "release_jobs (orchjobs/store/dispatch.py"),
+    ("pool checkout, pre-ping included", "raw_connection (sqlalchemy/engine/base.py"),
+    ("· pre-ping", "_do_ping_w_event (sqlalchemy"),
+    ("SQLAlchemy statement cache keys", "_generate_cache_key (sqlalchemy"),
+    ("driver calls (SQLAlchemy do_execute → psycopg / sqlite3)", "do_execute (sqlalchemy"),
+    ("commits", "commit (sqlalchemy/engine/base.py"),
 )
 
 
 def summarize_profile(path: Path) -> str:
-    """Where the sampled server spent its time: by the library of the innermost frame, then by the service
-    functions and SQLAlchemy / psycopg stages the samples pass through."""
+    """Where the sampled server's GIL holder was: by the library of the innermost frame, and by the stages the
+    samples pass through."""
     own: Counter[str] = Counter()
     through: Counter[str] = Counter()
     total = 0
-    markers = {
-        "sessions.session_agent (token lookup)": "session_agent (orchjobs/service/sessions.py",
-        "sessions.heartbeat": "heartbeat (orchjobs/service/sessions.py",
-        "dispatch.hand_out_due_jobs": "hand_out_due_jobs (orchjobs/service/dispatch.py",
-        "dispatch.start_run (Configuration)": "start_run (orchjobs/service/dispatch.py",
-        "dispatch.complete_run (Complete)": "complete_run (orchjobs/service/dispatch.py",
-        "SQLAlchemy compiling statements": "_compiler (sqlalchemy",
-        "SQLAlchemy pool checkout (incl. pre-ping)": "_checkout (sqlalchemy/pool/base.py",
-        "SQLAlchemy pool pre-ping": "_do_ping_w_event (sqlalchemy",
-        "SQLAlchemy connection reset on return": "_reset (sqlalchemy/pool/base.py",
-        "psycopg execute (round trips)": "execute (psycopg/cursor.py",
-        "psycopg commit": "commit (psycopg/connection.py",
-        "psycopg autocommit switch": "_set_autocommit (psycopg",
-        "starlette run_in_threadpool": "run_in_threadpool (starlette",
-        "JSON request parsing (request_body)": "request_body (orchjobs/api/protocol.py",
-    }
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
-        leaf = frames[-1]
+        leaf = stack.rsplit(";", 1)[-1]
         own[next((name for name, keys in CATEGORIES if any(key in leaf for key in keys)), "other")] += count
-        for name, marker in markers.items():
-            if marker in stack:
+        for name, marker in STAGES:
+            if marker is None:
+                if "WorkerThread.run (anyio" not in stack:
+                    through[name] += count
+            elif marker in stack:
                 through[name] += count
     if not total:
         return "py-spy recorded no samples."
     lines = [
-        f"py-spy: {total:,} samples of the one orchjobs server (non-idle threads).",
+        f"py-spy --gil: {total:,} samples of the one orchjobs server while a thread held the GIL.",
         "",
         "| Innermost frame in | Share of samples |",
         "|---|---|",
     ]
     lines += [f"| {name} | {count / total:.0%} |" for name, count in own.most_common()]
-    lines += ["", "| Samples passing through | Share |", "|---|---|"]
-    lines += [f"| {name} | {through[name] / total:.0%} |" for name in markers if through[name]]
+    lines += ["", "| Samples inside | Share |", "|---|---|"]
+    lines += [f"| {name} | {through[name] / total:.0%} |" for name, _marker in STAGES if through[name]]
     return "\n".join(lines)
 
 
