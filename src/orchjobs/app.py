@@ -4,6 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -34,6 +35,9 @@ def create_app(settings: Settings) -> FastAPI:
 
         if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=utc_now()):
             log.info("created the bootstrap administrator")
+        # One worker thread per pooled connection: more threads only queue for connections while they
+        # contend for the interpreter lock (measured with bench/protocol.py).
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         # Fails runs whose orchestrator did not report back, every settings.sweep_seconds.
         sweeper = start_sweeper(context)
         try:

@@ -112,6 +112,9 @@ class RetryPolicy:
         return cls(retries=int_setting(conn, "JobRetries"), delay_minutes=int_setting(conn, "JobRetryDelay"))
 
 
+NO_RETRIES = RetryPolicy(retries=0, delay_minutes=0)
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 
@@ -288,7 +291,9 @@ def complete_run(
                     f"AuditId {audit_id!r} is not the run of job {job_uuid} in flight; nothing was changed.",
                 )
             run = OpenRun(job.id, job.running_history_id, job.retry_count)
-            close_runs(conn, runs=[run], result=result, message=text or None, now=now, policy=RetryPolicy.read(conn))
+            # Only a failure can be retried: a success or warning needs no settings read.
+            policy = RetryPolicy.read(conn) if result == JobResult.FAILURE else NO_RETRIES
+            close_runs(conn, runs=[run], result=result, message=text or None, now=now, policy=policy)
             if payload is not None:
                 store.insert_result_data(conn, history_id=job.running_history_id, data=payload)
 

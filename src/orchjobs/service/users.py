@@ -79,6 +79,7 @@ class Authenticator:
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, tuple[float, User]] = {}
         self._lock = threading.Lock()
+        self._pending: dict[bytes, threading.Lock] = {}
 
     def remembered(self, username: str, password: str) -> User | None:
         """The user, when these credentials were verified less than `cache_seconds` ago."""
@@ -92,13 +93,26 @@ class Authenticator:
         if user is not None:
             return user
         digest = self._digest(username, password)
-        user = self._verify(username, password)
-        if self._cache_seconds > 0:
+        # Single flight: many orchestrators starting at once with one credential wait for one Argon2
+        # verification instead of each running their own.
+        with self._lock:
+            pending = self._pending.setdefault(digest, threading.Lock())
+        try:
+            with pending:
+                user = self.remembered(username, password) or self._verify(username, password)
+                self._remember(digest, user)
+                return user
+        finally:
             with self._lock:
-                if len(self._verified) > 10_000:
-                    self._verified.clear()
-                self._verified[digest] = (time.monotonic() + self._cache_seconds, user)
-        return user
+                self._pending.pop(digest, None)
+
+    def _remember(self, digest: bytes, user: User) -> None:
+        if self._cache_seconds <= 0:
+            return
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = (time.monotonic() + self._cache_seconds, user)
 
     def _digest(self, username: str, password: str) -> bytes:
         return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()

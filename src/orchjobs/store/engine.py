@@ -28,7 +28,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout, on every request. A connection the server
+        # dropped fails its request once (503) and is discarded; recycling keeps them from going stale.
+        pool_recycle=1800,
         # Timestamps come back in UTC whatever the server's default time zone is.
         connect_args={"options": "-c timezone=UTC"},
     )
