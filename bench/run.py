@@ -149,43 +149,27 @@ def run_database(kind: str, url: str, path: Path | None, rows: int, repeat: int)
     return figures
 
 
-class Server:
-    """orchjobs in its own process, one uvicorn worker, as `orchjobs serve` runs it."""
+class ServerProcess:
+    """An ASGI app in its own uvicorn process (one worker, as `orchjobs serve` runs it), with a client for it."""
 
-    def __init__(self, url: str) -> None:
-        self.port = _free_port()
-        self.env = {**os.environ, "ORCHJOBS_DATABASE_URL": url, "ORCHJOBS_BOOTSTRAP_ADMIN": ":".join(ADMIN)}
-        token = base64.b64encode(":".join(ADMIN).encode()).decode()
-        self.client = httpx.Client(
-            base_url=f"http://127.0.0.1:{self.port}/KeyfactorAPI",
-            headers={"Authorization": f"Basic {token}", "x-keyfactor-requested-with": "APIClient"},
-            timeout=600,
-        )
+    def __init__(self, app: str, *, env: dict[str, str], client: httpx.Client, probe: str, factory: bool) -> None:
+        self.command = [sys.executable, "-m", "uvicorn", app, *(["--factory"] if factory else [])]
+        self.env = {**os.environ, **env}
+        self.client = client
+        self.probe = probe
 
-    def __enter__(self) -> "Server":
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "orchjobs.cli:app_factory",
-                "--factory",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-        )
+    def __enter__(self) -> "ServerProcess":
+        port = str(self.client.base_url.port)
+        args = ["--port", port, "--no-access-log", "--log-level", "warning"]
+        self.process = subprocess.Popen([*self.command, *args], env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if self.client.get("/Status/Endpoints").status_code == 200:
+                if self.client.get(self.probe).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        raise RuntimeError(f"{self.command} did not start")
 
     def __exit__(self, *_exc: object) -> None:
         self.client.close()
@@ -199,45 +183,26 @@ class Server:
         return 0.0
 
 
-class BareServer:
-    """bench/bare_app.py in its own process: bare Starlette running the raw SELECT (the HTTP floor)."""
-
-    def __init__(self, url: str) -> None:
-        self.port = _free_port()
-        self.env = {**os.environ, "BENCH_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).parent)}
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
-
-    def __enter__(self) -> "BareServer":
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bare_app:app",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.client.get("/page").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("bare server did not start")
-
-    def __exit__(self, *_exc: object) -> None:
-        self.client.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
+def Server(url: str) -> ServerProcess:  # noqa: N802 - reads as the thing it starts
+    """orchjobs itself, with an administrator to call it as."""
+    token = base64.b64encode(":".join(ADMIN).encode()).decode()
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{_free_port()}/KeyfactorAPI",
+        headers={"Authorization": f"Basic {token}", "x-keyfactor-requested-with": "APIClient"},
+        timeout=600,
+    )
+    env = {"ORCHJOBS_DATABASE_URL": url, "ORCHJOBS_BOOTSTRAP_ADMIN": ":".join(ADMIN)}
+    return ServerProcess("orchjobs.cli:app_factory", env=env, client=client, probe="/Status/Endpoints", factory=True)
 
 
-def measure_pages(raw: RawDatabase, server: Server, bare: BareServer, figures: Figures) -> None:
+def BareServer(url: str) -> ServerProcess:  # noqa: N802 - reads as the thing it starts
+    """bench/bare_app.py: bare Starlette running the raw SELECT (the HTTP floor)."""
+    client = httpx.Client(base_url=f"http://127.0.0.1:{_free_port()}", timeout=60)
+    env = {"BENCH_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).parent)}
+    return ServerProcess("bare_app:app", env=env, client=client, probe="/page", factory=False)
+
+
+def measure_pages(raw: RawDatabase, server: ServerProcess, bare: ServerProcess, figures: Figures) -> None:
     for page in (1, 200):
         offset = (page - 1) * 50
         sql = (
@@ -271,7 +236,7 @@ def measure_pages(raw: RawDatabase, server: Server, bare: BareServer, figures: F
         )
 
 
-def _page(server: Server, params: dict[str, object]) -> None:
+def _page(server: ServerProcess, params: dict[str, object]) -> None:
     response = server.client.get("/OrchestratorJobs/JobHistory", params=params)
     assert response.status_code == 200 and len(response.json()) == 50, response.text[:200]
 
@@ -285,7 +250,7 @@ def _timed(action, count: int) -> list[float]:  # type: ignore[no-untyped-def]
     return times
 
 
-def measure_acknowledge(raw: RawDatabase, server: Server, figures: Figures, repeat: int) -> None:
+def measure_acknowledge(raw: RawDatabase, server: ServerProcess, figures: Figures, repeat: int) -> None:
     cutoff = narrow_cutoff(raw, figures.rows)
     cases = {
         "broad": (
@@ -352,7 +317,7 @@ def restore(raw: RawDatabase, *, user: str = BENCH_USER) -> int:
     return count
 
 
-def measure_memory(raw: RawDatabase, server: Server, figures: Figures) -> None:
+def measure_memory(raw: RawDatabase, server: ServerProcess, figures: Figures) -> None:
     """Make every row eligible, then watch the server's RSS while it acknowledges all of them."""
     raw.timed_update(
         "UPDATE job_history SET status = 3, result = 4, status_before_ack = NULL, "
