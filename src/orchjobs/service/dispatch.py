@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,12 +24,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Connection, Engine, Row
 
 from orchjobs.domain.capabilities import capability_guid, normalize_capabilities
-from orchjobs.domain.jobs import JobResult, JobStatus
+from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.domain.schedules import ScheduleError, agent_schedule, next_run_after
 from orchjobs.errors import InvalidRequestError, StoreUnavailableError
 from orchjobs.service.orchestrator_ca import CLIENT_CERT_DAYS, CLOCK_SKEW, OrchestratorCA, cached_ca
 from orchjobs.store import dispatch as store
-from orchjobs.store.agents import record_agent_event
+from orchjobs.store.agents import get_session_agent_status, record_agent_event
 from orchjobs.store.app_settings import get_app_setting
 from orchjobs.store.engine import read_transaction, write_transaction
 
@@ -42,6 +42,7 @@ INVENTORY_ENDPOINT = "Jobs/Inventory"
 ENROLL_ENDPOINT = "Jobs/Enroll"
 
 # CodeStrings of refused job calls.
+SESSION_UNKNOWN = "A0100001"  # unknown or expired session, or an orchestrator that is not Approved
 NOT_YOUR_RUN = "A0100004"  # unknown job, someone else's, no run in flight, wrong AuditId, completed already
 BAD_UPLOAD = "A0100005"  # a malformed or oversized inventory, completion or CSR
 
@@ -69,6 +70,14 @@ class JobCallRefusedError(Exception):
         super().__init__(message)
         self.code_string = code_string
         self.message = message
+
+
+class SessionRefusedError(JobCallRefusedError):
+    """A job call whose SessionToken is unknown or expired, or whose orchestrator is not Approved. Nothing is
+    recorded: there is no orchestrator to record it for."""
+
+    def __init__(self) -> None:
+        super().__init__(SESSION_UNKNOWN, "The session is unknown or has expired; register again.")
 
 
 @dataclass(frozen=True)
@@ -199,12 +208,17 @@ def _rolled_back_on_conflict(exc: StoreUnavailableError) -> bool:
 # --- job calls ------------------------------------------------------------------------------
 
 
-def start_run(engine: Engine, *, agent_id: uuid.UUID, job_id: object, now: datetime) -> RunConfiguration:
-    """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do."""
+def start_run(engine: Engine, *, token: str, job_id: object, now: datetime) -> RunConfiguration:
+    """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do.
+
+    Like every job call it is authenticated by its session `token`, as the first statement of its own
+    transaction; an unknown or expired session, or an orchestrator that is not Approved, raises
+    SessionRefusedError."""
     with (
-        _recorded(engine, call="Configuration", agent_id=agent_id, job_id=job_id, now=now),
+        _recorded(engine, call="Configuration", job_id=job_id, now=now) as caller,
         write_transaction(engine) as conn,
     ):
+        agent_id = caller.authenticate(conn, token=token)
         job = _run_in_flight(conn, agent_id=agent_id, job_id=_job_uuid(job_id))
         if job.run_status == JobStatus.WAITING:
             store.set_run_status(conn, history_id=job.running_history_id, status=int(JobStatus.IN_PROCESS))
@@ -224,33 +238,35 @@ def start_run(engine: Engine, *, agent_id: uuid.UUID, job_id: object, now: datet
     )
 
 
-def apply_inventory(
-    engine: Engine, *, agent_id: uuid.UUID, job_id: object, items: object, now: datetime, max_items: int
-) -> int:
+def apply_inventory(engine: Engine, *, token: str, job_id: object, items: object, now: datetime, max_items: int) -> int:
     """`Jobs/Inventory`: apply the orchestrator's delta to its store's entries (1 Add and 2 Modified replace an
     entry, 3 Remove deletes it, 4 Unchanged keeps it), all or nothing. Returns the number of items."""
-    with _recorded(engine, call="Inventory", agent_id=agent_id, job_id=job_id, now=now):
+    with (
+        _recorded(engine, call="Inventory", job_id=job_id, now=now) as caller,
+        write_transaction(engine) as conn,
+    ):
+        agent_id = caller.authenticate(conn, token=token)
         job_uuid = _job_uuid(job_id)
         upserts, removals, count = _inventory_delta(items, max_items=max_items)
-        with write_transaction(engine) as conn:
-            job = _run_in_flight(conn, agent_id=agent_id, job_id=job_uuid)
-            if _kind(job.job_type) != "Inventory" or job.certificate_store_id is None:
-                raise JobCallRefusedError(BAD_UPLOAD, f"Job {job_uuid} is not the inventory of a certificate store.")
-            store.upsert_entries(conn, store_id=job.certificate_store_id, entries=upserts)
-            store.delete_entries(conn, store_id=job.certificate_store_id, aliases=removals)
+        job = _run_in_flight(conn, agent_id=agent_id, job_id=job_uuid)
+        if _kind(job.job_type) != "Inventory" or job.certificate_store_id is None:
+            raise JobCallRefusedError(BAD_UPLOAD, f"Job {job_uuid} is not the inventory of a certificate store.")
+        store.upsert_entries(conn, store_id=job.certificate_store_id, entries=upserts)
+        store.delete_entries(conn, store_id=job.certificate_store_id, aliases=removals)
     return count
 
 
 def enroll(
-    engine: Engine, *, agent_id: uuid.UUID, job_id: object, csr_text: object, now: datetime, ca_passphrase: str | None
+    engine: Engine, *, token: str, job_id: object, csr_text: object, now: datetime, ca_passphrase: str | None
 ) -> str:
     """`Jobs/Enroll`: the certificate (base64 DER) the orchestrator CA issues for a Reenrollment's CSR, whose
     common name must be the one the job asked for."""
-    with _recorded(engine, call="Enroll", agent_id=agent_id, job_id=job_id, now=now):
-        job_uuid = _job_uuid(job_id)
-        if not isinstance(csr_text, str) or not csr_text.strip():
-            raise JobCallRefusedError(BAD_UPLOAD, "CSRText must be a base64 DER PKCS#10 certificate request.")
+    with _recorded(engine, call="Enroll", job_id=job_id, now=now) as caller:
         with read_transaction(engine) as conn:
+            agent_id = caller.authenticate(conn, token=token)
+            job_uuid = _job_uuid(job_id)
+            if not isinstance(csr_text, str) or not csr_text.strip():
+                raise JobCallRefusedError(BAD_UPLOAD, "CSRText must be a base64 DER PKCS#10 certificate request.")
             job = _run_in_flight(conn, agent_id=agent_id, job_id=job_uuid)
         if _kind(job.job_type) != "Reenrollment":
             raise JobCallRefusedError(BAD_UPLOAD, f"Job {job_uuid} is not a reenrollment; it takes no CSR.")
@@ -265,7 +281,7 @@ def enroll(
 def complete_run(
     engine: Engine,
     *,
-    agent_id: uuid.UUID,
+    token: str,
     job_id: object,
     audit_id: object,
     status: object,
@@ -277,25 +293,28 @@ def complete_run(
 ) -> None:
     """`Jobs/Complete`: close the caller's run in flight with Result = Status (2 Success, 3 Warning, 4 Failure),
     keep its Log or Data, and apply the retry rule (see `close_runs`)."""
-    with _recorded(engine, call="Complete", agent_id=agent_id, job_id=job_id, now=now):
+    with (
+        _recorded(engine, call="Complete", job_id=job_id, now=now) as caller,
+        write_transaction(engine) as conn,
+    ):
+        agent_id = caller.authenticate(conn, token=token)
         job_uuid = _job_uuid(job_id)
         result = _final_status(status)
         run_id = _int_value(audit_id)
         payload = _result_data(log_text, data, max_bytes=max_data_bytes)
         text = message if isinstance(message, str) else (None if message is None else str(message))
-        with write_transaction(engine) as conn:
-            job = _run_in_flight(conn, agent_id=agent_id, job_id=job_uuid)
-            if run_id != job.running_history_id:
-                raise JobCallRefusedError(
-                    NOT_YOUR_RUN,
-                    f"AuditId {audit_id!r} is not the run of job {job_uuid} in flight; nothing was changed.",
-                )
-            run = OpenRun(job.id, job.running_history_id, job.retry_count)
-            # Only a failure can be retried: a success or warning needs no settings read.
-            policy = RetryPolicy.read(conn) if result == JobResult.FAILURE else NO_RETRIES
-            close_runs(conn, runs=[run], result=result, message=text or None, now=now, policy=policy)
-            if payload is not None:
-                store.insert_result_data(conn, history_id=job.running_history_id, data=payload)
+        job = _run_in_flight(conn, agent_id=agent_id, job_id=job_uuid, lock=store.lock_run)
+        if run_id != job.running_history_id:
+            raise JobCallRefusedError(
+                NOT_YOUR_RUN,
+                f"AuditId {audit_id!r} is not the run of job {job_uuid} in flight; nothing was changed.",
+            )
+        run = OpenRun(job.id, job.running_history_id, job.retry_count, has_next_run=job.next_run_at is not None)
+        # Only a failure can be retried: a success or warning needs no settings read.
+        policy = RetryPolicy.read(conn) if result == JobResult.FAILURE else NO_RETRIES
+        close_runs(conn, runs=[run], result=result, message=text or None, now=now, policy=policy)
+        if payload is not None:
+            store.insert_result_data(conn, history_id=job.running_history_id, data=payload)
 
 
 @dataclass(frozen=True)
@@ -305,6 +324,8 @@ class OpenRun:
     job_id: uuid.UUID
     history_id: int
     retry_count: int
+    # Whether the job has a next run, when the caller read it under the job's lock (None: not known).
+    has_next_run: bool | None = None
 
 
 def close_runs(
@@ -330,18 +351,48 @@ def close_runs(
         retry_at = now + timedelta(minutes=policy.delay_minutes)
         store.requeue_jobs(conn, job_ids=[run.job_id for run in retrying], next_run_at=retry_at)
     if final:
-        store.release_jobs(conn, job_ids=[run.job_id for run in final])
+        # A job whose next run is known needs only the statement that applies to it.
+        ending = [run.job_id for run in final if run.has_next_run is False]
+        going_on = [run.job_id for run in final if run.has_next_run is True]
+        unknown = [run.job_id for run in final if run.has_next_run is None]
+        if ending:
+            store.delete_finished_jobs(conn, job_ids=ending)
+        if going_on:
+            store.reset_jobs(conn, job_ids=going_on)
+        if unknown:
+            store.release_jobs(conn, job_ids=unknown)
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 
+class _Caller:
+    """The orchestrator a job call is made for, once its session is authenticated."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.agent_id: uuid.UUID | None = None
+
+    def authenticate(self, conn: Connection, *, token: str) -> uuid.UUID:
+        """The Approved orchestrator of a live session, else SessionRefusedError. The first statement of the
+        call's transaction: one connection and one transaction per call."""
+        row = get_session_agent_status(conn, token=token, now=self.now)
+        if row is None or row.status != AgentStatus.APPROVED:
+            raise SessionRefusedError()
+        self.agent_id = row.agent_id
+        return row.agent_id
+
+
 @contextmanager
-def _recorded(engine: Engine, *, call: str, agent_id: uuid.UUID, job_id: object, now: datetime) -> Iterator[None]:
-    """Keep a refused call as an agent_event, after its own transaction has rolled back."""
+def _recorded(engine: Engine, *, call: str, job_id: object, now: datetime) -> Iterator[_Caller]:
+    """Keep a refused call as an agent_event, after its own transaction has rolled back. A refused session
+    leaves none: it names no orchestrator."""
+    caller = _Caller(now)
     try:
-        yield
+        yield caller
     except JobCallRefusedError as exc:
+        if caller.agent_id is None:  # the session was refused (or never checked): no orchestrator to record
+            raise
         try:
             job_uuid: uuid.UUID | None = _job_uuid(job_id)
         except JobCallRefusedError:
@@ -351,15 +402,17 @@ def _recorded(engine: Engine, *, call: str, agent_id: uuid.UUID, job_id: object,
                 conn,
                 at=now,
                 kind=f"{call}Refused",
-                agent_id=agent_id,
+                agent_id=caller.agent_id,
                 job_id=job_uuid,
                 message=f"Jobs/{call} refused ({exc.code_string}): {exc.message}",
             )
         raise
 
 
-def _run_in_flight(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Row[Any]:
-    job = store.lock_job(conn, agent_id=agent_id, job_id=job_id)
+def _run_in_flight(
+    conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID, lock: Callable[..., Row[Any] | None] = store.lock_job
+) -> Row[Any]:
+    job = lock(conn, agent_id=agent_id, job_id=job_id)
     if job is None:
         raise JobCallRefusedError(NOT_YOUR_RUN, f"Job {job_id} is not a job of this orchestrator.")
     if job.running_history_id is None or job.run_status not in (JobStatus.WAITING, JobStatus.IN_PROCESS):

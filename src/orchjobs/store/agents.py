@@ -100,6 +100,18 @@ def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequenc
     return conn.execute(stmt).all()
 
 
+def get_session_agent_status(conn: Connection, *, token: str, now: datetime) -> Row[Any] | None:
+    """(agent_id, status) of the live session's agent; None for an unknown or expired token. What a job call
+    needs of `get_session_agent`: one row, without the capabilities."""
+    stmt = (
+        select(agent.c.id.label("agent_id"), agent.c.status)
+        .select_from(agent_session)
+        .join(agent, agent.c.id == agent_session.c.agent_id)
+        .where(agent_session.c.token == token, agent_session.c.expires_at > now)
+    )
+    return conn.execute(stmt).first()
+
+
 def delete_expired_sessions(conn: Connection, *, now: datetime, agent_id: uuid.UUID | None = None) -> int:
     """Remove sessions past their expiry, of one agent (indexed) or of all."""
     stmt = delete(agent_session).where(agent_session.c.expires_at <= now)

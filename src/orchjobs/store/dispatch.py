@@ -116,6 +116,24 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Row
     return conn.execute(stmt).first()
 
 
+def lock_run(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Row[Any] | None:
+    """What closing the run needs of `lock_job`'s row (id, running_history_id, retry_count, next_run_at,
+    run_status), without its joins; locked the same way."""
+    stmt = (
+        select(
+            scheduled_job.c.id,
+            scheduled_job.c.running_history_id,
+            scheduled_job.c.retry_count,
+            scheduled_job.c.next_run_at,
+            job_history.c.status.label("run_status"),
+        )
+        .select_from(scheduled_job.outerjoin(job_history, job_history.c.id == scheduled_job.c.running_history_id))
+        .where(scheduled_job.c.id == job_id, scheduled_job.c.agent_id == agent_id)
+        .with_for_update(of=scheduled_job)
+    )
+    return conn.execute(stmt).first()
+
+
 def set_run_status(conn: Connection, *, history_id: int, status: int) -> None:
     conn.execute(update(job_history).where(job_history.c.id == history_id).values(status=status))
 
@@ -154,6 +172,20 @@ def release_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
         done = scheduled_job.c.id.in_(chunk)
         conn.execute(delete(scheduled_job).where(done, scheduled_job.c.next_run_at.is_(None)))
         conn.execute(update(scheduled_job).where(done).values(running_history_id=None, retry_count=0))
+
+
+def delete_finished_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """`release_jobs` for jobs (locked) known to have no next run: they are deleted; their history stays."""
+    for chunk in _chunks(job_ids):
+        conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None)))
+
+
+def reset_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """`release_jobs` for jobs (locked) known to have a next run: nothing in flight, a fresh retry budget."""
+    for chunk in _chunks(job_ids):
+        conn.execute(
+            update(scheduled_job).where(scheduled_job.c.id.in_(chunk)).values(running_history_id=None, retry_count=0)
+        )
 
 
 def lock_overdue_runs(conn: Connection, *, started_before: datetime, limit: int) -> Sequence[Row[Any]]:

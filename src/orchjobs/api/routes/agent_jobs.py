@@ -15,12 +15,10 @@ from starlette.responses import Response
 from orchjobs.api.context import AppContext
 from orchjobs.api.protocol import answer, refusal, request_body
 from orchjobs.service import dispatch
-from orchjobs.service.dispatch import JobCallRefusedError, RunConfiguration
-from orchjobs.service.sessions import SessionAgent, session_agent
+from orchjobs.service.dispatch import JobCallRefusedError, RunConfiguration, SessionRefusedError
 
 router = APIRouter(prefix="/KeyfactorAgents/Jobs", tags=["AgentProtocol"])
 
-SESSION_UNKNOWN = "A0100001"
 OPERATION_TYPES = {"add": 2, "remove": 3}  # OperationType by name; the C agent runs only 2 Add and 3 Remove
 
 
@@ -28,8 +26,8 @@ OPERATION_TYPES = {"add": 2, "remove": 3}  # OperationType by name; the C agent 
 async def configuration(request: Request) -> Response:
     """What the orchestrator must do for its run; the run becomes InProcess."""
 
-    def call(context: AppContext, agent: SessionAgent, body: dict[str, Any]) -> Response:
-        run = dispatch.start_run(context.engine, agent_id=agent.agent_id, job_id=body.get("jobid"), now=context.clock())
+    def call(context: AppContext, token: str, body: dict[str, Any]) -> Response:
+        run = dispatch.start_run(context.engine, token=token, job_id=body.get("jobid"), now=context.clock())
         return answer(_configuration(run, max_characters=context.settings.max_job_data_bytes))
 
     return await _job_call(request, call)
@@ -39,10 +37,10 @@ async def configuration(request: Request) -> Response:
 async def inventory(request: Request) -> Response:
     """The inventory delta of a store, applied all or nothing."""
 
-    def call(context: AppContext, agent: SessionAgent, body: dict[str, Any]) -> Response:
+    def call(context: AppContext, token: str, body: dict[str, Any]) -> Response:
         dispatch.apply_inventory(
             context.engine,
-            agent_id=agent.agent_id,
+            token=token,
             job_id=body.get("jobid"),
             items=body.get("inventory"),
             now=context.clock(),
@@ -57,10 +55,10 @@ async def inventory(request: Request) -> Response:
 async def enroll(request: Request) -> Response:
     """A Reenrollment's CSR, answered with the certificate the orchestrator CA issues."""
 
-    def call(context: AppContext, agent: SessionAgent, body: dict[str, Any]) -> Response:
+    def call(context: AppContext, token: str, body: dict[str, Any]) -> Response:
         certificate = dispatch.enroll(
             context.engine,
-            agent_id=agent.agent_id,
+            token=token,
             job_id=body.get("jobid"),
             csr_text=body.get("csrtext"),
             now=context.clock(),
@@ -75,10 +73,10 @@ async def enroll(request: Request) -> Response:
 async def complete(request: Request) -> Response:
     """The outcome of a run: Status 2 Success, 3 Warning or 4 Error, a Message, and Log or Data."""
 
-    def call(context: AppContext, agent: SessionAgent, body: dict[str, Any]) -> Response:
+    def call(context: AppContext, token: str, body: dict[str, Any]) -> Response:
         dispatch.complete_run(
             context.engine,
-            agent_id=agent.agent_id,
+            token=token,
             job_id=body.get("jobid"),
             audit_id=body.get("auditid"),
             status=body.get("status"),
@@ -93,21 +91,22 @@ async def complete(request: Request) -> Response:
     return await _job_call(request, call)
 
 
-JobCall = Callable[[AppContext, SessionAgent, dict[str, Any]], Response]
+JobCall = Callable[[AppContext, str, dict[str, Any]], Response]
 
 
 async def _job_call(request: Request, call: JobCall) -> Response:
-    """Authenticate the session, then run the call in a worker thread (one hop for all its database work)."""
+    """Run the call in a worker thread: one hop and one transaction for all its database work, the session
+    check (SessionToken) its first statement."""
     context: AppContext = request.app.state.context
     body = await request_body(request)
+    token = body.get("sessiontoken")
+    if not isinstance(token, str):
+        unknown = SessionRefusedError()
+        return refusal(unknown.code_string, unknown.message)
 
     def run() -> Response:
-        token = body.get("sessiontoken")
-        agent = session_agent(context.engine, token=token, now=context.clock()) if isinstance(token, str) else None
-        if agent is None:
-            return refusal(SESSION_UNKNOWN, "The session is unknown or has expired; register again.")
         try:
-            return call(context, agent, body)
+            return call(context, token, body)
         except JobCallRefusedError as exc:
             return refusal(exc.code_string, exc.message)
 
