@@ -13,6 +13,7 @@ from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
+from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
@@ -31,8 +32,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from orchjobs.service.sweeper import start_sweeper
-
         if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=utc_now()):
             log.info("created the bootstrap administrator")
         # One worker thread per pooled connection: more threads only queue for connections while they
