@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from starlette.testclient import TestClient
 
 from orchjobs.service.orchestrator_ca import agent_id_of, load_or_create_ca
-from orchjobs.service.sessions import Identity, Registration, register, session_agent
+from orchjobs.service.sessions import Identity, Registration, register
 from orchjobs.service.users import create_user
 from orchjobs.settings import Settings
 from orchjobs.store.tables import agent, agent_capability, agent_event, agent_session, job_type, scheduled_job
@@ -203,23 +203,27 @@ def test_due_jobs_are_handed_out_to_approved_orchestrators_only(settings: Settin
     assert [(job["JobId"], job["Schedule"]) for job in heartbeat["Jobs"]] == [(immediate, None)]
 
 
-def test_session_agent_is_the_approved_orchestrator_of_a_live_token(settings: Settings, engine: Engine) -> None:
+def test_job_calls_accept_a_live_token_of_an_approved_orchestrator_only(settings: Settings, engine: Engine) -> None:
     with agent_client(settings) as client:
         session = client.post(REGISTER, json=registration()).json()["Session"]
-    now = datetime.now(UTC)
-    assert session_agent(engine, token=session["Token"], now=now) is None  # still New
-    set_status(engine, session["AgentId"], 2)
-    found = session_agent(engine, token=session["Token"], now=now)
-    assert found is not None
-    assert (str(found.agent_id), found.client_machine, found.status) == (session["AgentId"], NAME, 2)
-    assert set(found.capabilities) == {
-        "CertStores.PEM.Inventory",
-        "CertStores.PEM.Management",
-        "Custom.FetchLogs",
-        "LOGS",
-    }
-    assert session_agent(engine, token=session["Token"], now=now + timedelta(hours=25)) is None
-    assert session_agent(engine, token=str(uuid.uuid4()), now=now) is None
+
+        def configuration_code(token: str) -> str:
+            body = {"SessionToken": token, "JobId": str(uuid.uuid4())}
+            return str(
+                client.post("/KeyfactorAgents/Jobs/Configuration", json=body).json()["Result"]["Error"]["CodeString"]
+            )
+
+        assert configuration_code(session["Token"]) == "A0100001"  # still New
+        set_status(engine, session["AgentId"], 2)
+        # Approved: the session is accepted; the made-up JobId is what is refused now.
+        assert configuration_code(session["Token"]) == "A0100004"
+        assert configuration_code(str(uuid.uuid4())) == "A0100001"
+        with engine.begin() as conn:
+            conn.execute(update(agent_session).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        assert configuration_code(session["Token"]) == "A0100001"
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(agent_capability.c.capability)).scalars())
+    assert stored == {"CertStores.PEM.Inventory", "CertStores.PEM.Management", "Custom.FetchLogs", "LOGS"}
 
 
 def test_csr_enrolment_returns_a_certificate_of_our_ca(settings: Settings, engine: Engine) -> None:

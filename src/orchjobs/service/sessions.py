@@ -18,7 +18,7 @@ from orchjobs.service.orchestrator_ca import OrchestratorCA, agent_id_of, cached
 from orchjobs.settings import Settings
 from orchjobs.store import agents as store
 from orchjobs.store.app_settings import get_app_setting
-from orchjobs.store.engine import single_read, write_transaction
+from orchjobs.store.engine import write_transaction
 
 # CodeStrings of refused registrations (docs/orchestrator-protocol.md).
 DISAPPROVED = "A0100002"
@@ -153,14 +153,6 @@ def heartbeat(engine: Engine, *, token: str, now: datetime) -> HeartbeatResult:
     if found.status == AgentStatus.APPROVED:
         jobs = _hand_out(engine, agent_id=found.agent_id, capabilities=found.capabilities, now=now)
     return HeartbeatResult(valid=True, heartbeat_interval=interval, jobs=jobs)
-
-
-def session_agent(engine: Engine, *, token: str, now: datetime) -> SessionAgent | None:
-    """The Approved orchestrator a live session token belongs to; None for an unknown or expired token or an
-    orchestrator that is not (or no longer) Approved."""
-    with single_read(engine) as conn:
-        found = _session_agent(store.get_session_agent(conn, token=token, now=now))
-    return found if found is not None and found.status == AgentStatus.APPROVED else None
 
 
 def certificate_identity(engine: Engine, *, certificate: bytes, settings: Settings, now: datetime) -> Identity | None:
