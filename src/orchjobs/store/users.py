@@ -19,6 +19,3 @@ def insert_user(conn: Connection, *, username: str, password_hash: str, is_admin
         )
     )
 
-
-def update_password(conn: Connection, *, username: str, password_hash: str) -> None:
-    conn.execute(user_account.update().where(user_account.c.username == username).values(password_hash=password_hash))
