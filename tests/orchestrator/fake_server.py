@@ -75,7 +75,7 @@ class FakeServer:
         answer.setdefault("Result", {"Status": 1})
         return httpx.Response(200, json=answer)
 
-    def _register(self, _body: dict[str, Any]) -> dict[str, Any]:
+    def _register(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.refuse_register:
             return _refusal(*self.refuse_register)
         jobs = self.on_register.pop(0) if self.on_register else []
@@ -84,6 +84,7 @@ class FakeServer:
             "Session": {
                 "Token": f"token-{self._tokens}",
                 "AgentId": self.agent_id,
+                "ClientMachine": body["ClientMachine"],
                 "HeartbeatInterval": 5,
                 "Jobs": self._hand_out(jobs),
             }
@@ -104,6 +105,11 @@ class FakeServer:
     def _hand_out(self, jobs: list[ScriptedJob]) -> list[dict[str, Any]]:
         self._jobs.update({job.job_id: job for job in jobs})
         return [job.wire() for job in jobs]
+
+
+def invalid_session() -> dict[str, Any]:
+    """A Heartbeat answer for a session the server no longer knows."""
+    return {"HeartbeatInterval": 5, "SessionValid": False, "Jobs": []}
 
 
 def _refusal(code: str, message: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from orchjobs.orchestrator.client import resolve_endpoint
 from orchjobs.orchestrator.identity import STATE_FILE
 from orchjobs.orchestrator.runner import CAPABILITIES_ENV, LOG_FILE, reported_capabilities, run
 from tests.orchestrator.certificates import make_certificate
-from tests.orchestrator.fake_server import BASE_URL, FakeServer, ScriptedJob, basic
+from tests.orchestrator.fake_server import BASE_URL, FakeServer, ScriptedJob, basic, invalid_session
 
 NAME = "web-prd-01.corp.example.com"
 
@@ -197,7 +197,7 @@ def test_the_loop_heartbeats_registers_again_when_told_and_stops_on_request(tmp_
     echo = ScriptedJob("Custom.Echo", {})
     server = FakeServer(
         on_register=[[], [echo]],
-        on_heartbeat=[[], {"HeartbeatInterval": 5, "SessionValid": False}],
+        on_heartbeat=[[], invalid_session()],
         on_call=lambda route: stop.set() if route == "Jobs/Complete" else None,
     )
 
