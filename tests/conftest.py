@@ -7,7 +7,8 @@ xdist worker, migrated once, emptied (TRUNCATE) before each test.
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -132,9 +133,28 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def api_client(
-    settings: Settings, *, auth: tuple[str, str] | None = ADMIN, headers: dict[str, str] | None = API_HEADERS
+    settings: Settings,
+    *,
+    auth: tuple[str, str] | None = ADMIN,
+    headers: dict[str, str] | None = API_HEADERS,
+    clock: Callable[[], datetime] | None = None,
 ) -> TestClient:
-    """A TestClient on a fresh app; use it as a context manager so start-up (bootstrap admin) runs."""
-    test_client = TestClient(create_app(settings), headers=headers)
+    """A TestClient on a fresh app whose clock is `clock` (the real one by default); use it as a context manager so
+    start-up (bootstrap admin) runs."""
+    app = create_app(settings) if clock is None else create_app(settings, clock=clock)
+    test_client = TestClient(app, headers=headers)
     test_client.auth = auth
     return test_client
+
+
+class SteppingClock:
+    """A clock that stands still until a test moves it on: what the app takes as now."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

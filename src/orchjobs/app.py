@@ -1,8 +1,9 @@
 """create_app(settings): builds the engine, the services' context and the HTTP app. Nothing at import time."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -13,26 +14,37 @@ from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
+from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.settings import Settings
-from orchjobs.store.engine import make_engine
 
 log = logging.getLogger(__name__)
 
+ROUTERS = (
+    orchestrator_jobs.router,
+    agents.router,
+    status.router,
+    app_settings.router,
+    agent_session.router,
+    agent_jobs.router,
+)
 
-def create_app(settings: Settings) -> FastAPI:
-    """The whole service as an ASGI app. The database must already be migrated (`orchjobs migrate`)."""
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """The whole service as an ASGI app. The database must already be migrated (`orchjobs migrate`). `clock` is
+    what every request and the sweeper take as now (tests pass a fixed or stepping one)."""
+    engine = open_engine(settings)
     context = AppContext(
         settings=settings,
         engine=engine,
         authenticator=Authenticator(engine, cache_seconds=settings.auth_cache_seconds),
+        clock=clock,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=utc_now()):
+        if settings.bootstrap_admin and ensure_bootstrap_admin(engine, settings.bootstrap_admin, now=clock()):
             log.info("created the bootstrap administrator")
         # One worker thread per pooled connection: more threads only queue for connections while they
         # contend for the interpreter lock (measured with bench/protocol.py).
@@ -52,19 +64,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
-    routers = (
-        orchestrator_jobs.router,
-        agents.router,
-        status.router,
-        app_settings.router,
-        agent_session.router,
-        agent_jobs.router,
-    )
-    for router in routers:
+    for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
-    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
-    context.endpoints = sorted(f"{method} {route.path}" for route in routes for method in route.methods)
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    context.endpoints = sorted(f"{method} {route.path}" for route in routes for method in route.methods or ())
     app.add_middleware(
         KeyfactorTransport,
         product_version=settings.product_version,

@@ -1,16 +1,26 @@
 """The one exception tree of orchjobs. Each class carries a stable Command-style error code.
 
     OrchjobsError
-    ├── InvalidRequestError            400  0xA0110001
-    │   ├── QuerySyntaxError           400  0xA0110040
-    │   ├── InvalidSortFieldError      400  0xA011004A  (Command's own code)
-    │   └── BulkOperationError         400  0xA0110050  (carries FailedOperations)
-    ├── AuthenticationError            401  0xA0110011
-    ├── PermissionDeniedError          403  0xA0110012
-    ├── NotFoundError                  404  0xA0110014
-    └── StoreUnavailableError          503  0xA0110060
+    ├── InvalidRequestError                    400  0xA0110001
+    │   ├── MissingRequestedWithError          400  0xA0110002
+    │   ├── QuerySyntaxError                   400  0xA0110040
+    │   ├── InvalidSortFieldError              400  0xA011004A  (Command's own code)
+    │   └── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
+    ├── AuthenticationError                    401  0xA0110011
+    ├── PermissionDeniedError                  403  0xA0110012
+    ├── NotFoundError                          404  0xA0110014
+    ├── StoreUnavailableError                  503  0xA0110060
+    └── ProtocolRefusalError                        0xA0100000  (the orchestrator protocol refuses a call)
+        ├── SessionRefusedError                     0xA0100001
+        ├── OrchestratorDisapprovedError            0xA0100002
+        ├── IdentityTakenError                      0xA0100003
+        ├── RunNotInFlightError                     0xA0100004
+        ├── UploadRefusedError                      0xA0100005
+        ├── CertificateRenewalRequestedError        0xA0100007
+        └── CertificateRenewalRequiredError         0xA0100008
 
-Domain and service code raise these; only `orchjobs.api.errors` knows HTTP.
+Domain and service code raise these; only `orchjobs.api.errors` knows HTTP and how each surface answers
+(the orchestrator protocol answers its refusals in the envelope `Result.Error.CodeString`, the code without `0x`).
 """
 
 from dataclasses import dataclass
@@ -27,9 +37,28 @@ class OrchjobsError(Exception):
 
 
 class InvalidRequestError(OrchjobsError):
-    """The request is malformed or asks for something that is not allowed; nothing was changed."""
+    """The request is malformed or asks for something that is not allowed; nothing was changed.
+
+    `body_unreadable` marks a body that is not JSON of the shape the route reads. The orchestrator protocol answers
+    that with HTTP 400 (the call was not understood) and every other refusal with 200.
+    """
 
     code = "0xA0110001"
+
+    def __init__(self, message: str, *, body_unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.body_unreadable = body_unreadable
+
+
+class MissingRequestedWithError(InvalidRequestError):
+    """An admin API call without Command's x-keyfactor-requested-with header."""
+
+    code = "0xA0110002"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The x-keyfactor-requested-with header is required, with the value APIClient or XMLHttpRequest."
+        )
 
 
 class QuerySyntaxError(InvalidRequestError):
@@ -92,6 +121,69 @@ class NotFoundError(OrchjobsError):
 
 
 class StoreUnavailableError(OrchjobsError):
-    """The database cannot be reached or stayed busy past the timeout."""
+    """The database cannot be reached or stayed busy past the timeout. `rolled_back_on_conflict`: it rolled the
+    transaction back because of a concurrent one (a deadlock), so trying again at once is likely to succeed."""
 
     code = "0xA0110060"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.rolled_back_on_conflict = False
+
+
+class ProtocolRefusalError(OrchjobsError):
+    """An orchestrator's call that is refused; nothing changed but the record of the refusal.
+
+    `heartbeat_interval` is set when the refused call is a heartbeat, whose answer still says when to call again.
+    """
+
+    code = "0xA0100000"
+
+    def __init__(self, message: str, *, heartbeat_interval: int | None = None) -> None:
+        super().__init__(message)
+        self.heartbeat_interval = heartbeat_interval
+
+
+class SessionRefusedError(ProtocolRefusalError):
+    """The SessionToken is unknown or expired, or its orchestrator is not Approved: it must register again."""
+
+    code = "0xA0100001"
+
+    def __init__(self) -> None:
+        super().__init__("The session is unknown or has expired; register again.")
+
+
+class OrchestratorDisapprovedError(ProtocolRefusalError):
+    """The orchestrator is Disapproved: it can no longer open or keep a session."""
+
+    code = "0xA0100002"
+
+
+class IdentityTakenError(ProtocolRefusalError):
+    """Another identity registers under a ClientMachine or AgentId that is taken."""
+
+    code = "0xA0100003"
+
+
+class RunNotInFlightError(ProtocolRefusalError):
+    """A job call for an unknown job, someone else's, one with no run in flight, or the wrong AuditId."""
+
+    code = "0xA0100004"
+
+
+class UploadRefusedError(ProtocolRefusalError):
+    """A malformed or oversized inventory, completion or CSR."""
+
+    code = "0xA0100005"
+
+
+class CertificateRenewalRequestedError(ProtocolRefusalError):
+    """An administrator requested a new client certificate: the orchestrator sends a new CSR."""
+
+    code = "0xA0100007"
+
+
+class CertificateRenewalRequiredError(ProtocolRefusalError):
+    """An administrator required a new client certificate: the orchestrator sends a new CSR."""
+
+    code = "0xA0100008"

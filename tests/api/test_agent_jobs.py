@@ -23,8 +23,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine, func, insert, select, update
 from starlette.testclient import TestClient
 
+from orchjobs.domain.app_settings import ServiceSettings
 from orchjobs.domain.capabilities import capability_guid
-from orchjobs.service.dispatch import DEFAULT_SETTINGS, HandedOutJob, hand_out_due_jobs
+from orchjobs.service.dispatch import HandedOutJob, hand_out_due_jobs
 from orchjobs.service.sweeper import Sweeper, fail_overdue_runs, start_sweeper
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
@@ -177,8 +178,7 @@ def snapshot(engine: Engine) -> tuple[Any, ...]:
 @contextmanager
 def agent_client(settings: Settings) -> Iterator[TestClient]:
     """A client as an orchestrator sees the server: no Basic credentials, no Command header, clock at NOW."""
-    with api_client(settings, auth=None, headers=None) as test_client:
-        test_client.app.state.context.clock = lambda: NOW  # type: ignore[attr-defined]
+    with api_client(settings, auth=None, headers=None, clock=lambda: NOW) as test_client:
         yield test_client
 
 
@@ -193,7 +193,7 @@ def default_app_settings(engine: Engine) -> Iterator[None]:
     """Tests change JobRetries and friends; a PostgreSQL test database is reused, so they are put back."""
     yield
     with engine.begin() as conn:
-        for name, value in DEFAULT_SETTINGS.items():
+        for name, value in ServiceSettings().as_values().items():
             conn.execute(update(app_setting).where(app_setting.c.short_name == name).values(value=str(value)))
 
 

@@ -23,12 +23,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine, func, insert, select, update
 from starlette.testclient import TestClient
 
+from orchjobs.errors import IdentityTakenError
 from orchjobs.service.orchestrator_ca import agent_id_of, load_or_create_ca
 from orchjobs.service.sessions import Identity, Registration, register
 from orchjobs.service.users import create_user
 from orchjobs.settings import Settings
 from orchjobs.store.tables import agent, agent_capability, agent_event, agent_session, job_type, scheduled_job
-from tests.conftest import ADMIN, api_client
+from tests.conftest import ADMIN, SteppingClock, api_client
 from tests.live import free_port, read_log, server_environment, stop
 
 REGISTER = "/KeyfactorAgents/Session/Register"
@@ -66,9 +67,11 @@ def make_csr(common_name: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
 
 
 @contextmanager
-def agent_client(settings: Settings, auth: tuple[str, str] | None = ADMIN) -> Iterator[TestClient]:
+def agent_client(
+    settings: Settings, auth: tuple[str, str] | None = ADMIN, clock: SteppingClock | None = None
+) -> Iterator[TestClient]:
     """An orchestrator's client: no Command headers, Basic credentials (or none)."""
-    with api_client(settings, auth=auth, headers=None) as client:
+    with api_client(settings, auth=auth, headers=None, clock=clock) as client:
         yield client
 
 
@@ -297,9 +300,10 @@ def test_heartbeat_tells_whether_the_session_is_valid(settings: Settings, engine
 
 
 def test_a_short_session_expires(settings: Settings) -> None:
-    with agent_client(settings.model_copy(update={"session_hours": 0.0001})) as client:
+    clock = SteppingClock()
+    with agent_client(settings.model_copy(update={"session_hours": 0.0001}), clock=clock) as client:
         token = client.post(REGISTER, json=registration()).json()["Session"]["Token"]
-        time.sleep(0.5)
+        clock.advance(seconds=0.5)
         assert client.post(HEARTBEAT, json={"SessionToken": token}).json()["SessionValid"] is False
 
 
@@ -328,13 +332,16 @@ def test_simultaneous_first_registrations_of_one_name_make_one_orchestrator(sett
 
     def register_as(index: int) -> None:
         barrier.wait()
-        results[index] = register(
-            engine,
-            Registration(client_machine=NAME),
-            identity=identities[index],
-            settings=settings,
-            now=datetime.now(UTC),
-        )
+        try:
+            results[index] = register(
+                engine,
+                Registration(client_machine=NAME),
+                identity=identities[index],
+                settings=settings,
+                now=datetime.now(UTC),
+            )
+        except IdentityTakenError as refusal:
+            results[index] = refusal
 
     threads = [threading.Thread(target=register_as, args=(index,)) for index in range(len(identities))]
     for thread in threads:
@@ -342,10 +349,11 @@ def test_simultaneous_first_registrations_of_one_name_make_one_orchestrator(sett
     for thread in threads:
         thread.join()
     assert count(engine, agent) == 1
-    winners = {str(identities[index]) for index, result in enumerate(results) if result.refusal is None}
+    refused = [result for result in results if isinstance(result, IdentityTakenError)]
+    winners = {str(identities[index]) for index, result in enumerate(results) if result not in refused}
     assert len(winners) == 1
-    assert {result.agent_id for result in results if result.refusal is None} == {agent_row_id(engine)}
-    assert all(result.refusal.code_string == "A0100003" for result in results if result.refusal is not None)
+    assert {result.agent_id for result in results if result not in refused} == {agent_row_id(engine)}
+    assert all(result.code == "0xA0100003" for result in refused)
 
 
 def agent_row_id(engine: Engine) -> uuid.UUID:

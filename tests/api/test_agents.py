@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, select
 from starlette.testclient import TestClient
 
+from orchjobs.settings import Settings
 from orchjobs.store.tables import (
     agent,
     agent_capability,
@@ -20,6 +21,7 @@ from orchjobs.store.tables import (
     job_type,
     scheduled_job,
 )
+from tests.conftest import api_client
 from tests.factories import BASE_TIME, add_history
 
 URL = "/KeyfactorAPI/Agents"
@@ -138,10 +140,10 @@ def ids_of(items: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture
-def fixed_clock(client: TestClient) -> Iterator[datetime]:
-    context = client.app.state.context  # type: ignore[attr-defined]
-    context.clock = lambda: NOW
-    yield NOW
+def client_at_now(settings: Settings) -> Iterator[TestClient]:
+    """The administrator's client on an app whose clock stands at NOW."""
+    with api_client(settings, clock=lambda: NOW) as test_client:
+        yield test_client
 
 
 # -- GET /Agents -----------------------------------------------------------------------------
@@ -217,12 +219,12 @@ def test_capabilities_of_a_page_are_loaded_in_one_query(client: TestClient, engi
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    app_engine = client.app.state.context.engine  # type: ignore[attr-defined]
-    event.listen(app_engine, "before_cursor_execute", record)
+    # Every engine of this process: the app's is the only one that works during the request.
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         items = client.get(URL, params={"ReturnLimit": 5}).json()
     finally:
-        event.remove(app_engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
     assert len(items) == 5 and all(len(item["Capabilities"]) == 2 for item in items)
     assert len([s for s in statements if "agent_capability" in s]) == 1
@@ -564,12 +566,10 @@ def scheduled_jobs(engine: Engine) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("capability", ["LOGS", "Custom.FetchLogs", "custom.fetchlogs"])
-def test_fetch_logs_schedules_an_immediate_job(
-    client: TestClient, engine: Engine, fixed_clock: datetime, capability: str
-) -> None:
+def test_fetch_logs_schedules_an_immediate_job(client_at_now: TestClient, engine: Engine, capability: str) -> None:
     add_agent(engine, WEB, "CertStores.PEM.Inventory", capability, status=2)
 
-    response = client.post(f"{URL}/{WEB}/FetchLogs")
+    response = client_at_now.post(f"{URL}/{WEB}/FetchLogs")
 
     assert response.status_code == 204 and response.content == b""
     [job] = scheduled_jobs(engine)
@@ -578,7 +578,7 @@ def test_fetch_logs_schedules_an_immediate_job(
     assert job["capability"] == "Custom.FetchLogs"
     assert job["schedule"] is None and job["schedule_type"] is None
     assert job["certificate_store_id"] is None
-    assert job["requested_at"] == fixed_clock and job["next_run_at"] == fixed_clock
+    assert job["requested_at"] == NOW and job["next_run_at"] == NOW
     assert job["priority"] == 5 and job["retry_count"] == 0 and job["running_history_id"] is None
 
 

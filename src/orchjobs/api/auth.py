@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from orchjobs.api.context import AppContext
+from orchjobs.api.context import AppContext, context_of
 from orchjobs.errors import AuthenticationError
 from orchjobs.service.users import User
 
@@ -15,8 +15,7 @@ from orchjobs.service.users import User
 # Both dependencies are async: FastAPI runs a sync dependency in the threadpool, a hop per request
 # that costs more than the work itself. Only a credential not seen recently goes to a thread.
 async def get_context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
+    return context_of(request)
 
 
 async def current_user(request: Request) -> User:
@@ -32,7 +31,7 @@ async def current_user(request: Request) -> User:
         raise AuthenticationError("The Basic credentials are not valid base64 of user:password.") from exc
     if not sep:
         raise AuthenticationError("The Basic credentials are not valid base64 of user:password.")
-    authenticator = (await get_context(request)).authenticator
+    authenticator = context_of(request).authenticator
     user = authenticator.remembered(username, password)
     if user is None:
         user = await run_in_threadpool(authenticator.authenticate, username, password)

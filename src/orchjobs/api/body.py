@@ -1,45 +1,99 @@
-"""JSON request bodies, read the way ASP.NET binds them: keys matched case-insensitively."""
+"""Request bodies and values, read the way ASP.NET binds them: JSON keys matched case-insensitively, integers and
+GUIDs accepted as .NET accepts them. The one place the API turns raw JSON into Python values."""
 
 import json
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from starlette.requests import Request
 
 from orchjobs.errors import InvalidRequestError
 
 T = TypeVar("T")
 
+_BOM = b"\xef\xbb\xbf"
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-async def json_object(request: Request) -> dict[str, Any]:
+
+async def read_object(request: Request) -> dict[str, Any]:
     """The body as a dict with lower-cased keys; anything but a JSON object is a 400."""
-    raw = await request.body()
-    try:
-        value = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("The request body is not valid JSON.") from None
+    value = await _read_json(request)
     if not isinstance(value, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
+        raise InvalidRequestError("The request body must be a JSON object.", body_unreadable=True)
     return {str(key).lower(): item for key, item in value.items()}
 
 
-def optional_string(body: dict[str, Any], key: str, label: str) -> str | None:
+async def read_array(request: Request, *, expected: str) -> list[Any]:
+    """The body as a JSON array (what kfutil and both Python clients send for bulk actions); `expected` describes it
+    for the 400 that anything else gets, e.g. "a JSON array of orchestrator ids"."""
+    value = await _read_json(request)
+    if not isinstance(value, list):
+        raise InvalidRequestError(f"The request body must be {expected}.", body_unreadable=True)
+    return value
+
+
+async def _read_json(request: Request) -> Any:
+    raw = (await request.body()).removeprefix(_BOM)
+    try:
+        return orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        raise InvalidRequestError("The request body is not valid JSON.", body_unreadable=True) from None
+
+
+def lenient_int(value: object) -> int | None:
+    """An integer, or a string of one (.NET binds "42" to an int); None for anything else, bools included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def lenient_guid(value: object) -> uuid.UUID | None:
+    """A GUID from its string in any of .NET's forms (any case, with or without braces or dashes); None else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
+
+
+def int64(value: object) -> int | None:
+    """`lenient_int`, within Command's int64 ids."""
+    number = lenient_int(value)
+    return number if number is not None and INT64_MIN <= number <= INT64_MAX else None
+
+
+def optional_string(body: dict[str, Any], key: str) -> str | None:
+    """The string at `key` (keys lower-cased), None when absent or null; a 400 for any other type."""
     value = body.get(key.lower())
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidRequestError(f"{label} must be a string.")
+        raise InvalidRequestError(f"{key} must be a string.")
     return value
 
 
-def optional_int_list(body: dict[str, Any], key: str, label: str) -> list[int] | None:
-    """A JSON array of integers (bools and fractions refused; numeric strings accepted, as .NET does)."""
+def optional_int_list(body: dict[str, Any], key: str) -> list[int] | None:
+    """A JSON array of int64 integers (bools and fractions refused; numeric strings accepted, as .NET does)."""
     value = body.get(key.lower())
     if value is None:
         return None
     if not isinstance(value, list):
-        raise InvalidRequestError(f"{label} must be an array of integers.")
-    return converted_items(value, _as_int, label=label, kind="integers")
+        raise InvalidRequestError(f"{key} must be an array of integers.")
+    return converted_items(value, int64, label=key, kind="integers")
+
+
+def guid_items(items: list[Any], *, label: str) -> list[uuid.UUID]:
+    """Every item a GUID string; a 400 naming the ones that are not."""
+    return converted_items(items, lenient_guid, label=label, kind="GUID strings")
 
 
 def converted_items(items: list[Any], convert: Callable[[Any], T | None], *, label: str, kind: str) -> list[T]:
@@ -51,11 +105,9 @@ def converted_items(items: list[Any], convert: Callable[[Any], T | None], *, lab
     return [result for result in converted if result is not None]
 
 
-def _as_int(item: object) -> int | None:
-    if isinstance(item, bool):
-        return None
-    if isinstance(item, int):
-        return item if -(2**63) <= item < 2**63 else None
-    if isinstance(item, str) and item.strip().lstrip("-").isdigit():
-        return _as_int(int(item.strip()))
-    return None
+def path_guid(text: str, *, what: str) -> uuid.UUID:
+    """A GUID in the path; a 400 that says what the id should have been."""
+    found = lenient_guid(text)
+    if found is None:
+        raise InvalidRequestError(f"'{text}' is not {what}: a GUID is expected.")
+    return found

@@ -4,8 +4,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from starlette.requests import Request
 
+from orchjobs.service.database import Engine
 from orchjobs.service.users import Authenticator
 from orchjobs.settings import Settings
 
@@ -22,3 +23,8 @@ class AppContext:
     clock: Callable[[], datetime] = utc_now
     # `METHOD /path` of every API route, filled in once the routers are mounted.
     endpoints: list[str] = field(default_factory=list)
+
+
+def context_of(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context

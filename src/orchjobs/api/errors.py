@@ -1,4 +1,5 @@
-"""The one mapping from exceptions to HTTP responses, and the one error body: {ErrorCode, Message}."""
+"""The one mapping from exceptions to HTTP responses: Command's `{ErrorCode, Message}` body on the admin API, the
+protocol envelope `Result: {Status: 3, Error}` on /KeyfactorAgents."""
 
 import logging
 from typing import Any
@@ -6,8 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
+from orchjobs.api import paths, protocol
 from orchjobs.errors import (
     AuthenticationError,
     BulkOperationError,
@@ -15,34 +17,41 @@ from orchjobs.errors import (
     NotFoundError,
     OrchjobsError,
     PermissionDeniedError,
+    ProtocolRefusalError,
     StoreUnavailableError,
 )
 
 log = logging.getLogger(__name__)
 
-# Most specific class first; a test checks that every OrchjobsError subclass is covered.
-STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int], ...] = (
-    (InvalidRequestError, 400),
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (StoreUnavailableError, 503),
+# Most specific class first: (class, admin API status, orchestrator protocol status); a test checks that every
+# OrchjobsError subclass is covered. The protocol answers a call it understood and refused with 200, because the C
+# agent retries every HTTP status >= 300; only a body it could not read, bad credentials and an unavailable
+# database keep an error status there.
+STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int, int], ...] = (
+    (InvalidRequestError, 400, 200),
+    (AuthenticationError, 401, 401),
+    (PermissionDeniedError, 403, 403),
+    (NotFoundError, 404, 404),
+    (StoreUnavailableError, 503, 503),
+    (ProtocolRefusalError, 400, 200),
 )
 GENERIC_CODE = "0xA0110000"
-AGENT_PREFIX = "/KeyfactorAgents"
+AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="Keyfactor"'}
 
 
-def status_for(exc: OrchjobsError) -> int:
-    for error_class, status in STATUS_BY_ERROR:
+def status_for(exc: OrchjobsError, *, protocol: bool = False) -> int:
+    """The HTTP status of an error on the admin API, or on the orchestrator protocol."""
+    if protocol and isinstance(exc, InvalidRequestError) and exc.body_unreadable:
+        return 400
+    for error_class, api_status, protocol_status in STATUS_BY_ERROR:
         if isinstance(exc, error_class):
-            return status
+            return protocol_status if protocol else api_status
     return 500
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"ErrorCode": code, "Message": message, **extra}
-    headers = {"WWW-Authenticate": 'Basic realm="Keyfactor"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=AUTHENTICATE if status == 401 else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -52,23 +61,20 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _orchjobs_error(request: Request, exc: Exception) -> JSONResponse:
+async def _orchjobs_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrchjobsError)
-    status = status_for(exc)
-    if request.url.path.startswith(AGENT_PREFIX):
-        return _protocol_error(status, exc)
     if isinstance(exc, StoreUnavailableError):
         log.warning("database unavailable", exc_info=exc.__cause__)
+    if request.url.path.startswith(paths.AGENTS):
+        status = status_for(exc, protocol=True)
+        response = protocol.json_answer(protocol.refusal(exc), status_code=status)
+        if status == 401:
+            response.headers.update(AUTHENTICATE)
+        return response
     if isinstance(exc, BulkOperationError):
         failed = [{"Id": item.id, "Reason": item.reason} for item in exc.failed]
-        return error_response(status, exc.code, exc.message, FailedOperations=failed)
-    return error_response(status, exc.code, exc.message)
-
-
-def _protocol_error(status: int, exc: OrchjobsError) -> JSONResponse:
-    """Orchestrators read errors from the protocol envelope, not from Command's REST error body."""
-    error = {"Code": int(exc.code, 16) & 0xFFFF, "CodeString": exc.code.removeprefix("0x"), "Message": exc.message}
-    return JSONResponse({"Result": {"Status": 3, "Error": error}}, status_code=status)
+        return error_response(status_for(exc), exc.code, exc.message, FailedOperations=failed)
+    return error_response(status_for(exc), exc.code, exc.message)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

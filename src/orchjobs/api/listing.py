@@ -1,11 +1,42 @@
-"""Command's list parameters: `pq.queryString`… (v10) or `QueryString`… (v11), any case."""
+"""Command's list parameters (`pq.queryString`… in v10, `QueryString`… in v11, any case) and the one way a list
+route answers: parse the request, page the resource, render each row."""
+
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
+from orchjobs.api import wire
+from orchjobs.api.body import lenient_int
+from orchjobs.api.context import AppContext
 from orchjobs.errors import InvalidRequestError
-from orchjobs.service.history import PageRequest
+from orchjobs.service import listing
+from orchjobs.service.listing import ListResource, PageRequest
 
 _NAMES = {"querystring", "pagereturned", "returnlimit", "sortfield", "sortascending"}
+# int32 in Command's schema; also keeps the offset far from any database's integer limit.
+MAX_PAGE = 2**31 - 1
+
+
+def list_response(
+    request: Request, context: AppContext, resource: ListResource, item: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """A page of `resource` as a JSON array, each row rendered by `item`."""
+    page = page_request(request, max_limit=context.settings.max_return_limit)
+    rows = listing.list_page(
+        context.engine, resource, page, now=context.clock(), max_query_length=context.settings.max_query_length
+    )
+    return wire.json_response([item(row) for row in rows])
+
+
+def count_response(request: Request, context: AppContext, resource: ListResource) -> Response:
+    """How many rows of `resource` the request's query matches, as `{"Count": n}`."""
+    query = page_request(request, max_limit=context.settings.max_return_limit).query
+    count = listing.count_rows(
+        context.engine, resource, query=query, now=context.clock(), max_query_length=context.settings.max_query_length
+    )
+    return wire.json_response({"Count": count})
 
 
 def page_request(request: Request, *, max_limit: int) -> PageRequest:
@@ -15,14 +46,11 @@ def page_request(request: Request, *, max_limit: int) -> PageRequest:
         name = key.lower().removeprefix("pq.")
         if name in _NAMES:
             values[name] = value
-    # int32 in Command's schema; also keeps the offset far from any database's integer limit.
-    page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=2**31 - 1)
+    page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=MAX_PAGE)
     limit = _integer(values, "returnlimit", "ReturnLimit", default=50, low=1, high=max_limit)
-    sort_ascending = values.get("sortascending", "").strip()
     descending: bool | None = None
-    if sort_ascending:
-        order = _integer(values, "sortascending", "SortAscending", default=0, low=0, high=1)
-        descending = order == 1
+    if values.get("sortascending", "").strip():
+        descending = _integer(values, "sortascending", "SortAscending", default=0, low=0, high=1) == 1
     return PageRequest(
         query=values.get("querystring") or None,
         page=page,
@@ -36,10 +64,9 @@ def _integer(values: dict[str, str], key: str, label: str, *, default: int, low:
     raw = values.get(key, "").strip()
     if not raw:
         return default
-    try:
-        number = int(raw)
-    except ValueError:
-        raise InvalidRequestError(f"{label} must be an integer, not {raw!r}.") from None
+    number = lenient_int(raw)
+    if number is None:
+        raise InvalidRequestError(f"{label} must be an integer, not {raw!r}.")
     if not low <= number <= high:
         raise InvalidRequestError(f"{label} must be between {low} and {high}; got {number}.")
     return number

@@ -1,14 +1,16 @@
 """Pure ASGI middleware for Command's transport rules: case-insensitive paths, the
 x-keyfactor-requested-with header, and x-keyfactor-product-version on every response."""
 
-import json
 import re
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_PREFIX = "/KeyfactorAPI"
-PREFIXES = (API_PREFIX, "/KeyfactorAgents")
+from orchjobs.api import paths
+from orchjobs.api.errors import error_response, status_for
+from orchjobs.errors import MissingRequestedWithError
+
+PREFIXES = (paths.API, paths.AGENTS)
 REQUESTED_WITH_VALUES = frozenset({"apiclient", "xmlhttprequest"})
 
 
@@ -33,8 +35,10 @@ class KeyfactorTransport:
                 message["headers"] = [*message["headers"], self.version_header]
             await send(message)
 
-        if path.lower().startswith(API_PREFIX.lower()) and not _requested_with_ok(scope):
-            await _reject_missing_header(send_with_version)
+        if path.lower().startswith(paths.API.lower()) and not _requested_with_ok(scope):
+            missing = MissingRequestedWithError()
+            response = error_response(status_for(missing), missing.code, missing.message)
+            await response(scope, receive, send_with_version)
             return
         await self.app(scope, receive, send_with_version)
 
@@ -66,20 +70,3 @@ def _requested_with_ok(scope: Scope) -> bool:
         if name == b"x-keyfactor-requested-with":
             return value.decode("latin-1").strip().lower() in REQUESTED_WITH_VALUES
     return False
-
-
-async def _reject_missing_header(send: Send) -> None:
-    body = json.dumps(
-        {
-            "ErrorCode": "0xA0110002",
-            "Message": "The x-keyfactor-requested-with header is required, with the value APIClient or XMLHttpRequest.",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

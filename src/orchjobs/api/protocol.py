@@ -1,43 +1,32 @@
-"""The orchestrator protocol's envelope: every answer is 200 with `Result: {Status, Error?}` (agent-protocol.md §3).
-
-Agents retry any HTTP status >= 300, so protocol refusals are a 200 with `Result.Status` 3 and a CodeString.
-"""
+"""The orchestrator protocol's envelope: every answer carries `Result: {Status, Error?}` (agent-protocol.md §3)."""
 
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
-from orchjobs.errors import InvalidRequestError
+from orchjobs.errors import OrchjobsError, ProtocolRefusalError
 
 SUCCESS, WARNING, ERROR = 1, 2, 3
 
 
 def answer(body: dict[str, Any] | None = None) -> Response:
     """A successful protocol answer: the body plus `Result: {Status: 1}`."""
-    return _json({**(body or {}), "Result": {"Status": SUCCESS}})
+    return json_answer({**(body or {}), "Result": {"Status": SUCCESS}})
 
 
-def refusal(code_string: str, message: str, *, extra: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    """A refused call: `Result.Status` 3 with the error an agent logs."""
-    error = {"Code": int(code_string[-4:], 16), "CodeString": code_string, "Message": message}
-    return _json({**(extra or {}), "Result": {"Status": ERROR, "Error": error}}, status_code=status_code)
+def refusal(exc: OrchjobsError) -> dict[str, Any]:
+    """The answer to a refused call: `Result.Status` 3 with the error an agent logs, its CodeString the code
+    without `0x`. A refused heartbeat still says when to call again, and that the session is not valid."""
+    code_string = exc.code.removeprefix("0x")
+    error = {"Code": int(code_string[-4:], 16), "CodeString": code_string, "Message": exc.message}
+    body: dict[str, Any] = {}
+    if isinstance(exc, ProtocolRefusalError) and exc.heartbeat_interval is not None:
+        body = {"HeartbeatInterval": exc.heartbeat_interval, "SessionValid": False}
+    return {**body, "Result": {"Status": ERROR, "Error": error}}
 
 
-async def request_body(request: Request) -> dict[str, Any]:
-    """The JSON object body with lower-cased keys (the C agent's parser matches keys case-insensitively too)."""
-    raw = await request.body()
-    try:
-        value = orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError:
-        raise InvalidRequestError("The request body is not valid JSON.") from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
-    return {str(key).lower(): item for key, item in value.items()}
-
-
-def _json(body: dict[str, Any], *, status_code: int = 200) -> Response:
+def json_answer(body: dict[str, Any], *, status_code: int = 200) -> Response:
     return Response(
         orjson.dumps(body, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z),
         status_code=status_code,

@@ -1,18 +1,25 @@
-"""Pydantic models of the wire shapes. They document the API in OpenAPI; responses are built by `wire`."""
+"""Pydantic models of the wire shapes. They document the API in OpenAPI; each route renders its own answers, and a
+test checks every route's answer against the model it declares (extra keys forbidden, so the two cannot drift)."""
 
+import uuid
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class JobHistoryResponse(BaseModel):
+class Wire(BaseModel):
+    """A response shape: exactly these keys, absent values omitted rather than null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobHistoryResponse(Wire):
     """KeyfactorApi.Models.CertificateStores.JobHistoryResponse, plus additive extensions."""
 
     JobHistoryId: int
     AgentMachine: str
-    JobId: UUID
+    JobId: uuid.UUID
     Schedule: dict[str, Any]
     JobType: str
     OperationStart: datetime
@@ -24,13 +31,13 @@ class JobHistoryResponse(BaseModel):
     )
     StorePath: str | None = None
     ClientMachine: str
-    AgentId: UUID | None = Field(None, description="Extension: the orchestrator's id.")
+    AgentId: uuid.UUID | None = Field(None, description="Extension: the orchestrator's id.")
     AcknowledgedAt: datetime | None = Field(None, description="Extension: when the run was acknowledged.")
     AcknowledgedBy: str | None = Field(None, description="Extension: who acknowledged the run.")
     AcknowledgeNote: str | None = Field(None, description="Extension: the note given when acknowledging.")
 
 
-class CustomJobResultDataResponse(BaseModel):
+class CustomJobResultDataResponse(Wire):
     JobHistoryId: int
     Data: str
 
@@ -43,7 +50,7 @@ class AcknowledgeJobRequest(BaseModel):
     Note: str | None = Field(None, description="Extension: a note kept with the acknowledgement.")
 
 
-class FailureCountResponse(BaseModel):
+class FailureCountResponse(Wire):
     """Extension: the failure count of the job-history page and the query that defines it."""
 
     Count: int
@@ -51,22 +58,59 @@ class FailureCountResponse(BaseModel):
     Query: str
 
 
-class CountResponse(BaseModel):
+class CountResponse(Wire):
     """Extension: how many rows a query matches."""
 
     Count: int
 
 
-class ErrorResponse(BaseModel):
-    ErrorCode: str
-    Message: str
-    FailedOperations: list[dict[str, Any]] | None = None
+class AgentResponse(Wire):
+    """KeyfactorApi.Models.Orchestrators.AgentResponse. Absent values are omitted, never null."""
+
+    AgentId: uuid.UUID
+    ClientMachine: str
+    Username: str
+    AgentPlatform: int = Field(
+        description="0 Unknown, 1 .NET, 2 Java, 3 Mac, 4 Android, 5 Native, 6 Bash, 7 Universal Orchestrator"
+    )
+    Version: str
+    Status: int = Field(description="1 New, 2 Approved, 3 Disapproved")
+    LastSeen: datetime = Field(description="UTC, always present.")
+    Capabilities: list[str]
+    Blueprint: str | None = None
+    Thumbprint: str | None = None
+    LegacyThumbprint: str | None = None
+    AuthCertificateReenrollment: str = Field(
+        description='A string, as the Go clients expect: "0" None, "1" Requested, "2" Required.'
+    )
+    LastThumbprintUsed: str | None = Field(None, description="Omitted: orchjobs does not record it yet.")
+    LastErrorCode: int | None = None
+    LastErrorMessage: str | None = None
 
 
-class AppSettingResponse(BaseModel):
+class SetAuthCertificateReenrollmentRequest(BaseModel):
+    """Keys are matched case-insensitively. StatusEnum, when given, wins over Status."""
+
+    OrchestratorIds: list[uuid.UUID]
+    Status: str | int = Field(description='0 None, 1 Requested, 2 Required; "0", 0 and "None" all work.')
+    StatusEnum: int | None = None
+
+
+class SetAuthCertificateReenrollmentResponse(Wire):
+    FailedOrchestratorIds: list[uuid.UUID]
+    Status: int
+
+
+class AppSettingResponse(Wire):
     Id: int
     DisplayName: str
     ShortName: str
     Description: str
     Value: str
     ValueType: str
+
+
+class ErrorResponse(Wire):
+    ErrorCode: str
+    Message: str
+    FailedOperations: list[dict[str, Any]] | None = None

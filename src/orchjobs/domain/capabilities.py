@@ -12,15 +12,20 @@ from dataclasses import dataclass
 # The namespace for derived GUIDs. Never change it: orchestrators keep the GUIDs they were given.
 _NAMESPACE = uuid.UUID("6f1c2a5e-9b0d-4e7a-8f31-2c4d5e6f7a80")
 
-KNOWN_GUIDS: dict[str, uuid.UUID] = {
-    "certstores.pem.inventory": uuid.UUID("a809ce1f-1eea-4738-a38e-15708c89c981"),
-    "certstores.pem.management": uuid.UUID("1d411b36-ae72-433f-9f3f-8593e836a1af"),
-    "certstores.pem.reenrollment": uuid.UUID("aa015d10-cffc-41f7-a9a4-c9615f6f3bdf"),
-    "certstores.pem.discovery": uuid.UUID("e98151de-53ad-4b99-b52a-f37118ec0c5c"),
-    "custom.fetchlogs": uuid.UUID("0d8cf0c8-56ca-4b8a-b16a-c062018e170d"),
+_KNOWN: dict[str, uuid.UUID] = {
+    "CertStores.PEM.Inventory": uuid.UUID("a809ce1f-1eea-4738-a38e-15708c89c981"),
+    "CertStores.PEM.Management": uuid.UUID("1d411b36-ae72-433f-9f3f-8593e836a1af"),
+    "CertStores.PEM.Reenrollment": uuid.UUID("aa015d10-cffc-41f7-a9a4-c9615f6f3bdf"),
+    "CertStores.PEM.Discovery": uuid.UUID("e98151de-53ad-4b99-b52a-f37118ec0c5c"),
+    "Custom.FetchLogs": uuid.UUID("0d8cf0c8-56ca-4b8a-b16a-c062018e170d"),
 }
+KNOWN_GUIDS: dict[str, uuid.UUID] = {name.lower(): guid for name, guid in _KNOWN.items()}
+_NAMES_BY_GUID: dict[uuid.UUID, str] = {guid: name for name, guid in _KNOWN.items()}
 FETCH_LOGS = "Custom.FetchLogs"
 LOGS = "LOGS"  # the short capability Command's docs query for (`Capabilities -contains "LOGS"`)
+# Either name lets an orchestrator run FetchLogs: the C agent reports Custom.FetchLogs (or its GUID), Command's docs
+# find orchestrators that can fetch logs with `Capabilities -contains "LOGS"`, and some report only that.
+FETCH_LOGS_NAMES = (FETCH_LOGS, LOGS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,6 @@ def custom_capability(job_type_name: str) -> Capability:
 
 def normalize_capabilities(reported: list[str]) -> list[str]:
     """Capability names from what an orchestrator reports: names as they are, known GUIDs mapped back to names."""
-    by_guid = {guid: name for name, guid in KNOWN_GUIDS.items()}
     names = []
     for item in reported:
         text = item.strip()
@@ -63,17 +67,12 @@ def normalize_capabilities(reported: list[str]) -> list[str]:
         except ValueError:
             names.append(text)
             continue
-        known = by_guid.get(guid)
-        names.append(_display_name(known) if known else text.lower())
+        names.append(_NAMES_BY_GUID.get(guid, text.lower()))
     return list(dict.fromkeys(name for name in names if name))
 
 
-def _display_name(lowered: str) -> str:
-    canonical = {
-        "certstores.pem.inventory": "CertStores.PEM.Inventory",
-        "certstores.pem.management": "CertStores.PEM.Management",
-        "certstores.pem.reenrollment": "CertStores.PEM.Reenrollment",
-        "certstores.pem.discovery": "CertStores.PEM.Discovery",
-        "custom.fetchlogs": "Custom.FetchLogs",
-    }
-    return canonical[lowered]
+def with_fetch_logs_names(capabilities: list[str]) -> list[str]:
+    """The capabilities plus the other FetchLogs name when the orchestrator reported only one of the two."""
+    lowered = {name.lower() for name in capabilities}
+    missing = [name for name in FETCH_LOGS_NAMES if name.lower() not in lowered]
+    return [*capabilities, *missing] if len(missing) == 1 else capabilities

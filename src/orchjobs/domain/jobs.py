@@ -3,7 +3,8 @@
 The integer values are Command's wire values (keyfactor-api.md §3.9) and must never change.
 """
 
-from enum import IntEnum
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 
 
 class JobStatus(IntEnum):
@@ -48,6 +49,25 @@ class AgentPlatform(IntEnum):
     UNIVERSAL_ORCHESTRATOR = 7
 
 
+class JobKind(StrEnum):
+    """How the orchestrator protocol configures a run: the store jobs it knows, FetchLogs, or a custom job."""
+
+    INVENTORY = "Inventory"
+    MANAGEMENT = "Management"
+    REENROLLMENT = "Reenrollment"
+    FETCH_LOGS = "FetchLogs"
+    CUSTOM = "Custom"
+
+
+def job_kind(job_type: str) -> JobKind:
+    """The kind of a job type, by its name in any case; every other job type (Discovery too) is configured as a
+    custom job, with its fields."""
+    for kind in JobKind:
+        if job_type.lower() == kind.value.lower():
+            return kind
+    return JobKind.CUSTOM
+
+
 # Names accepted in queries for enum values, besides the integers. Command's own
 # spellings first; the Python member names are accepted too (case-insensitively).
 STATUS_NAMES: dict[str, int] = {
@@ -69,6 +89,10 @@ RESULT_NAMES: dict[str, int] = {
 
 ACKNOWLEDGEABLE_RESULTS: frozenset[int] = frozenset({JobResult.WARNING, JobResult.FAILURE})
 ACKNOWLEDGEABLE_STATUSES: frozenset[int] = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WILL_RETRY})
+# A run in flight was handed out and not yet closed; its job is not handed out again until it is.
+IN_FLIGHT_STATUSES: frozenset[int] = frozenset({JobStatus.WAITING, JobStatus.IN_PROCESS})
+# The results an orchestrator may complete a run with.
+COMPLETION_RESULTS: frozenset[int] = frozenset({JobResult.SUCCESS, JobResult.WARNING, JobResult.FAILURE})
 
 
 def is_acknowledgeable(*, status: int, result: int) -> bool:
@@ -90,3 +114,26 @@ def acknowledge_refusal(*, status: int, result: int) -> str | None:
         "Only jobs with a result of Warning or Failure and a status of Completed or "
         "CompletedWillRetry can be acknowledged."
     )
+
+
+def failure_count_query(age_out_days: int) -> str:
+    """The failure count of the job-history page: acknowledgeable runs within the age-out window, written in the
+    query language so that the list can show exactly the rows the count counts."""
+    results = " OR ".join(f"Result -eq {result}" for result in sorted(ACKNOWLEDGEABLE_RESULTS))
+    statuses = " OR ".join(f"Status -eq {status}" for status in sorted(ACKNOWLEDGEABLE_STATUSES))
+    return f'({results}) AND ({statuses}) AND OperationStart -ge "%TODAY-{age_out_days}%"'
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failed run is retried, and after how long (the JobRetries and JobRetryDelay settings)."""
+
+    retries: int
+    delay_minutes: int
+
+    def retries_after(self, *, result: int, retry_count: int) -> bool:
+        """Whether a run that closes with `result` is retried: a failure, while its job has retries left."""
+        return result == JobResult.FAILURE and retry_count < self.retries
+
+
+NO_RETRIES = RetryPolicy(retries=0, delay_minutes=0)

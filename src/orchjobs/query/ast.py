@@ -5,7 +5,8 @@ compiler can point its errors at the right place; they do not take part in equal
 queries that differ only in spacing produce equal trees.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -16,9 +17,9 @@ class Comparison:
     op: str
     value: str | None
     quoted: bool = False
-    position: int = field(default=0, compare=False)
-    op_position: int = field(default=0, compare=False)
-    value_position: int = field(default=0, compare=False)
+    position: int = dataclasses.field(default=0, compare=False)
+    op_position: int = dataclasses.field(default=0, compare=False)
+    value_position: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

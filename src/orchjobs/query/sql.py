@@ -57,7 +57,7 @@ _KIND_WORDS: dict[FieldKind, str] = {
 }
 # A TEXT_SET's negative operators are "no value matches the positive one".
 _SET_NEGATIONS = {"-ne": "-eq", "-notcontains": "-contains"}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+_COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
     "-eq": operator.eq,
     "-lt": operator.lt,
     "-le": operator.le,
@@ -165,7 +165,7 @@ class _Compiler:
 # -- operators -------------------------------------------------------------------------------
 
 
-def _null_test(node: Comparison, column: Any) -> Condition:
+def _null_test(node: Comparison, column: ColumnElement[Any]) -> Condition:
     _check_null_operator(node)
     return column.is_(None) if node.op == "-eq" else column.is_not(None)
 
@@ -194,17 +194,17 @@ def _check_operator(node: Comparison, query_field: QueryField) -> None:
         )
 
 
-def _not_equal(column: Any, value: Any) -> Condition:
+def _not_equal(column: ColumnElement[Any], value: Any) -> Condition:
     return or_(column != value, column.is_(None))
 
 
-def _value_condition(op: str, column: Any, value: Any) -> Condition:
+def _value_condition(op: str, column: ColumnElement[Any], value: Any) -> Condition:
     if op == "-ne":
         return _not_equal(column, value)
     return _COMPARE[op](column, value)
 
 
-def _text_condition(op: str, column: Any, value: str) -> Condition:
+def _text_condition(op: str, column: ColumnElement[Any], value: str) -> Condition:
     # lower() on both sides in SQL, so both sides fold the same way on each database.
     if op == "-eq":
         return _lower(column) == _lower_value(value)
@@ -219,11 +219,11 @@ def _text_condition(op: str, column: Any, value: str) -> Condition:
     return column.iendswith(value, autoescape=True)
 
 
-def _lower(column: Any) -> Any:
+def _lower(column: ColumnElement[Any]) -> ColumnElement[str]:
     return func.lower(column)
 
 
-def _lower_value(value: str) -> Any:
+def _lower_value(value: str) -> ColumnElement[str]:
     return func.lower(literal(value, String()))
 
 

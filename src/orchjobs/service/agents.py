@@ -1,53 +1,43 @@
-"""Orchestrator (agent) administration: list and read agents, approve, disapprove, reset,
-schedule FetchLogs, and request or require a new client-authentication certificate.
+"""Orchestrator (agent) administration: approve, disapprove, reset, schedule FetchLogs, and request or require a new
+client-authentication certificate. Orchestrators list and read through `service.listing` as the resource `AGENTS`.
 
-Bulk actions are all or nothing: an unknown id refuses the whole request (a FailedOperation per
-unknown id) and nothing changes. Each action is one transaction whose statements each address all
-of the request's agents at once.
+Bulk actions are all or nothing: an unknown id refuses the whole request (a FailedOperation per unknown id) and
+nothing changes. Each action is one transaction whose statements each address all of the request's agents at once.
 """
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row
+from sqlalchemy import Connection, Engine
 
 from orchjobs.domain.capabilities import FETCH_LOGS
 from orchjobs.domain.jobs import AgentStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
-from orchjobs.query import compile_where, parse
-from orchjobs.query.fields import AGENT_FIELDS, AGENT_STATUS_LABELS
-from orchjobs.service.history import PageRequest
+from orchjobs.query.fields import AGENT_STATUS_LABELS
+from orchjobs.service.listing import get_row
 from orchjobs.store import agent_admin as store
-from orchjobs.store.engine import read_transaction, write_transaction
-from orchjobs.store.tables import agent
+from orchjobs.store import runs
+from orchjobs.store.agent_admin import AGENTS
+from orchjobs.store.engine import write_transaction
+from orchjobs.store.rows import Record
 
-# Command's documented default for GET /Agents, ascending.
-DEFAULT_SORT_FIELD = "AgentId"
+__all__ = [
+    "AGENTS",
+    "ReenrollmentResult",
+    "approve_agents",
+    "disapprove_agents",
+    "fetch_logs",
+    "get_agent",
+    "reset_agent",
+    "reset_agents",
+    "set_auth_certificate_reenrollment",
+]
+
 # AuthCertificateReenrollment: 0 None (unset), 1 Requested, 2 Required.
 REENROLLMENT_VALUES = (0, 1, 2)
-
-
-@dataclass(frozen=True)
-class Agent:
-    """An orchestrator as the admin API shows it."""
-
-    id: uuid.UUID
-    client_machine: str
-    username: str
-    platform: int
-    version: str
-    status: int
-    last_seen: datetime
-    thumbprint: str | None
-    legacy_thumbprint: str | None
-    auth_certificate_reenrollment: int
-    last_error_code: int | None
-    last_error_message: str | None
-    blueprint: str | None
-    capabilities: tuple[str, ...] = ()
+RESET_MESSAGE = "The orchestrator was reset while the job was in flight."
 
 
 @dataclass(frozen=True)
@@ -58,41 +48,12 @@ class ReenrollmentResult:
     failed_ids: list[uuid.UUID]
 
 
-def agent_filter(query: str | None, *, now: datetime, max_length: int) -> ColumnElement[bool] | None:
-    """The SQL condition of an Agents query string, or None for no filter. Raises QuerySyntaxError."""
-    return _compiled(query or "", max_length, now.astimezone(UTC).date())
-
-
-@lru_cache(maxsize=256)
-def _compiled(text: str, max_length: int, today: date) -> ColumnElement[bool] | None:
-    # As for history: a condition depends only on its text and the day, and kfutil repeats
-    # `ClientMachine -eq "X"` for the same few machines.
-    node = parse(text, max_length=max_length)
-    if node is None:
-        return None
-    midnight = datetime.combine(today, time(), UTC)
-    return compile_where(node, AGENT_FIELDS, agent.c, now=midnight, related=store.AGENT_RELATED)
-
-
-def list_agents(engine: Engine, request: PageRequest, *, now: datetime, max_query_length: int) -> list[Agent]:
-    """One page of agents, filtered and sorted (AgentId ascending by default), with their capabilities."""
-    where = agent_filter(request.query, now=now, max_length=max_query_length)
-    column = agent.c[AGENT_FIELDS.sort_column_name(request.sort_field or DEFAULT_SORT_FIELD)]
-    # The id comes last so that pages never overlap, whatever the sort field.
-    order = [column.desc(), agent.c.id.desc()] if request.descending else [column.asc(), agent.c.id.asc()]
-    with read_transaction(engine) as conn:
-        rows = store.list_agents(
-            conn, where=where, order_by=order, limit=request.limit, offset=(request.page - 1) * request.limit
-        )
-        return _with_capabilities(conn, rows)
-
-
-def get_agent(engine: Engine, *, agent_id: uuid.UUID) -> Agent:
-    with read_transaction(engine) as conn:
-        row = store.get_agent(conn, agent_id=agent_id)
-        if row is None:
-            raise _not_found(agent_id)
-        return _with_capabilities(conn, [row])[0]
+def get_agent(engine: Engine, *, agent_id: uuid.UUID) -> Record:
+    """One orchestrator (a row of AGENTS); NotFoundError when there is none with this id."""
+    row = get_row(engine, AGENTS, key=agent_id)
+    if row is None:
+        raise _not_found(agent_id)
+    return row
 
 
 def approve_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int) -> None:
@@ -113,11 +74,11 @@ def disapprove_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids
 
 
 def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, now: datetime) -> None:
-    """Remove the agents' jobs, stores and sessions, make them New and forget their certificates."""
+    """Command's Reset of orchestrators (see `_reset`); all or nothing."""
     ids = _distinct_ids(agent_ids, max_ids=max_ids)
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="reset")
-        store.reset_agents(conn, agent_ids=ids, now=now)
+        _reset(conn, ids, now=now)
 
 
 def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
@@ -125,7 +86,7 @@ def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
     with write_transaction(engine) as conn:
         if not store.lock_agent_statuses(conn, agent_ids=[agent_id]):
             raise _not_found(agent_id)
-        store.reset_agents(conn, agent_ids=[agent_id], now=now)
+        _reset(conn, [agent_id], now=now)
 
 
 def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UUID:
@@ -168,7 +129,14 @@ def set_auth_certificate_reenrollment(
     return ReenrollmentResult(status=status, failed_ids=[agent_id for agent_id in ids if agent_id not in known])
 
 
-# -- helpers ---------------------------------------------------------------------------------
+def _reset(conn: Connection, agent_ids: Sequence[uuid.UUID], *, now: datetime) -> None:
+    """Command's Reset: the agents' sessions, scheduled jobs and certificate stores (with their inventory) go; the
+    agents become New with no known certificate. Job history stays: it is the audit, and runs still in flight are
+    closed as failed, since no orchestrator will report on them now."""
+    store.delete_sessions(conn, agent_ids=agent_ids)
+    runs.fail_runs_of_agents(conn, agent_ids=agent_ids, message=RESET_MESSAGE, end=now)
+    store.delete_jobs_and_stores(conn, agent_ids=agent_ids)
+    store.make_new(conn, agent_ids=agent_ids)
 
 
 def _distinct_ids(
@@ -198,15 +166,3 @@ def _refuse_unknown(conn: Connection, ids: list[uuid.UUID], *, action: str) -> N
 
 def _not_found(agent_id: uuid.UUID) -> NotFoundError:
     return NotFoundError(f"Orchestrator {agent_id} was not found.")
-
-
-def _with_capabilities(conn: Connection, rows: Sequence[Row[tuple[object, ...]]]) -> list[Agent]:
-    """Agents with their capabilities, loaded for the whole page in one query."""
-    capabilities = store.capabilities_of(conn, agent_ids=[row.id for row in rows])
-    return [_agent(row, capabilities.get(row.id, [])) for row in rows]
-
-
-def _agent(row: Row[tuple[object, ...]], capabilities: list[str]) -> Agent:
-    # Sorted in Python: SQLite and PostgreSQL collate mixed case differently.
-    ordered = tuple(sorted(capabilities, key=lambda name: (name.lower(), name)))
-    return Agent(**row._asdict(), capabilities=ordered)

@@ -8,7 +8,8 @@ from orchjobs.store.maintenance import refresh_statistics
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import agent
 
-__all__ = ["has_orchestrators", "migrate", "open_engine", "refresh_statistics"]
+# What service functions take as their database: the api and the command line hold one without using SQLAlchemy.
+__all__ = ["Engine", "has_orchestrators", "migrate", "open_engine", "refresh_statistics"]
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, insert, select
 
-from orchjobs.domain.capabilities import FETCH_LOGS, LOGS, store_capability
+from orchjobs.domain.capabilities import FETCH_LOGS, store_capability, with_fetch_logs_names
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus
 from orchjobs.domain.schedules import schedule_type_code
 from orchjobs.store.engine import write_transaction
@@ -56,7 +56,7 @@ def prepare_demo_orchestrator(
                 last_seen=now,
             )
         )
-        capabilities = [inventory.name, store_capability("PEM", "Management").name, FETCH_LOGS, LOGS]
+        capabilities = with_fetch_logs_names([inventory.name, store_capability("PEM", "Management").name, FETCH_LOGS])
         conn.execute(insert(agent_capability), [{"agent_id": agent_id, "capability": c} for c in capabilities])
         conn.execute(
             insert(certificate_store).values(

@@ -1,33 +1,31 @@
-"""Job-history use cases: list, read result data, acknowledge and un-acknowledge, the failure count."""
+"""Job-history use cases: read result data, acknowledge and un-acknowledge, the failure count. History lists and
+counts through `service.listing` as the resource `JOB_HISTORY`."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from functools import lru_cache
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, Row
+from sqlalchemy import Engine
 
-from orchjobs.domain.jobs import acknowledge_refusal
+from orchjobs.domain.jobs import acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
-from orchjobs.query import JOB_HISTORY_FIELDS, compile_where, parse
-from orchjobs.store import app_settings
+from orchjobs.service.app_settings import read_service_settings
+from orchjobs.service.listing import condition
 from orchjobs.store import history as store
-from orchjobs.store.engine import read_transaction, single_read, write_transaction
+from orchjobs.store import listing
+from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.history import JOB_HISTORY
 from orchjobs.store.tables import job_history
 
-DEFAULT_SORT_FIELD = "OperationStart"
-AGE_OUT_SETTING = "JobFailuresAndWarningsAgeOut"
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """What a list request asks for; `descending=None` means the resource's default direction."""
-
-    query: str | None = None
-    page: int = 1
-    limit: int = 50
-    sort_field: str | None = None
-    descending: bool | None = None
+__all__ = [
+    "JOB_HISTORY",
+    "FailureCount",
+    "Selection",
+    "acknowledge_jobs",
+    "failure_count",
+    "get_job_result_data",
+    "unacknowledge_jobs",
+]
 
 
 @dataclass(frozen=True)
@@ -59,41 +57,6 @@ class FailureCount:
     query: str
 
 
-def history_filter(query: str | None, *, now: datetime, max_length: int) -> ColumnElement[bool] | None:
-    """The SQL condition of a query string, or None for no filter. Raises QuerySyntaxError."""
-    return _compiled(query or "", max_length, now.astimezone(UTC).date())
-
-
-@lru_cache(maxsize=512)
-def _compiled(text: str, max_length: int, today: date) -> ColumnElement[bool] | None:
-    # Clients repeat the same few queries, and a condition depends only on its text and on the
-    # day (%TODAY%); SQLAlchemy expressions are immutable, so one serves every request that day.
-    node = parse(text, max_length=max_length)
-    midnight = datetime.combine(today, time(), UTC)
-    return None if node is None else compile_where(node, JOB_HISTORY_FIELDS, job_history.c, now=midnight)
-
-
-def list_job_history(
-    engine: Engine, request: PageRequest, *, now: datetime, max_query_length: int
-) -> Sequence[Row[tuple[object, ...]]]:
-    """One page of history, filtered and sorted; the id breaks ties so pages never overlap."""
-    where = history_filter(request.query, now=now, max_length=max_query_length)
-    field = request.sort_field or DEFAULT_SORT_FIELD
-    column = job_history.c[JOB_HISTORY_FIELDS.sort_column_name(field)]
-    descending = request.descending if request.descending is not None else request.sort_field is None
-    order = [column.desc(), job_history.c.id.desc()] if descending else [column.asc(), job_history.c.id.asc()]
-    with single_read(engine) as conn:
-        return store.list_history(
-            conn, where=where, order_by=order, limit=request.limit, offset=(request.page - 1) * request.limit
-        )
-
-
-def count_job_history(engine: Engine, *, query: str | None, now: datetime, max_query_length: int) -> int:
-    where = history_filter(query, now=now, max_length=max_query_length)
-    with single_read(engine) as conn:
-        return store.count_history(conn, where=where)
-
-
 def get_job_result_data(engine: Engine, *, job_history_id: int) -> str:
     """The data a custom or FetchLogs job uploaded for this run ("" when it uploaded none)."""
     with read_transaction(engine) as conn:
@@ -116,7 +79,7 @@ def acknowledge_jobs(
     """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids."""
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
-        where = history_filter(selection.query, now=now, max_length=max_query_length)
+        where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
         with write_transaction(engine) as conn:
             return store.acknowledge_history(conn, where=where, acknowledged_by=user, note=note, at=now)
     ids = list(dict.fromkeys(selection.ids))
@@ -131,11 +94,20 @@ def unacknowledge_jobs(
     """Undo acknowledgements: each row gets back the status it had; returns how many changed."""
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
-        where = history_filter(selection.query, now=now, max_length=max_query_length)
+        where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
     else:
         where = job_history.c.id.in_(list(dict.fromkeys(selection.ids)))
     with write_transaction(engine) as conn:
         return store.unacknowledge_history(conn, where=where)
+
+
+def failure_count(engine: Engine, *, now: datetime) -> FailureCount:
+    """Failed and warning runs still waiting for an operator within the age-out window."""
+    with read_transaction(engine) as conn:
+        days = read_service_settings(conn).age_out_days
+        query = failure_count_query(days)
+        where = condition(JOB_HISTORY, query, now=now, max_length=len(query))
+        return FailureCount(count=listing.count_rows(conn, JOB_HISTORY, where=where), age_out_days=days, query=query)
 
 
 def _refuse_ineligible(states: dict[int, tuple[int, int]], ids: Sequence[int]) -> None:
@@ -152,21 +124,3 @@ def _refuse_ineligible(states: dict[int, tuple[int, int]], ids: Sequence[int]) -
         raise BulkOperationError(
             f"{len(failed)} of the {len(ids)} jobs cannot be acknowledged; no job was changed.", failed
         )
-
-
-def failure_count_query(age_out_days: int) -> str:
-    """The count of the job-history page, written in the query language so the list can show the same rows."""
-    return (
-        "(Result -eq 3 OR Result -eq 4) AND (Status -eq 3 OR Status -eq 5) "
-        f'AND OperationStart -ge "%TODAY-{age_out_days}%"'
-    )
-
-
-def failure_count(engine: Engine, *, now: datetime) -> FailureCount:
-    """Failed and warning runs still waiting for an operator within the age-out window."""
-    with read_transaction(engine) as conn:
-        setting = app_settings.get_app_setting(conn, short_name=AGE_OUT_SETTING)
-        days = int(setting.value) if setting is not None else 7
-        query = failure_count_query(days)
-        where = history_filter(query, now=now, max_length=len(query))
-        return FailureCount(count=store.count_history(conn, where=where), age_out_days=days, query=query)

@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
 from orchjobs.errors import InvalidRequestError, StoreUnavailableError
 from orchjobs.store import agents as store
@@ -60,50 +59,56 @@ class OrchestratorCA:
         return csr
 
     def sign_csr(self, csr_der_b64: str, *, client_machine: str, agent_id: uuid.UUID, now: datetime) -> tuple[str, str]:
-        """Issue a client certificate for the CSR: (base64 DER, thumbprint). CN is the orchestrator's name and a
-        SAN URI `urn:uuid:<AgentId>` maps the certificate back to its orchestrator."""
+        """Issue an orchestrator its client certificate for the CSR: (base64 DER, thumbprint). CN is the
+        orchestrator's name and a SAN URI `urn:uuid:<AgentId>` maps the certificate back to its orchestrator."""
         csr = self.check_csr(csr_der_b64, client_machine=client_machine)
-        key = csr.public_key()
-        assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey)
-        not_after = min(now + timedelta(days=CLIENT_CERT_DAYS), self.certificate.not_valid_after_utc)
         # The CN attribute comes from the CSR (equal to ClientMachine but for case): it is already encoded, so
         # names longer than X.509's 64-character CN bound that the orchestrator itself chose still work.
         subject = x509.Name(csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[:1])
-        certificate = (
+        san: list[x509.GeneralName] = [x509.UniformResourceIdentifier(f"urn:uuid:{agent_id}")]
+        certificate = self._issue(csr, subject=subject, usage=ExtendedKeyUsageOID.CLIENT_AUTH, san=san, now=now)
+        return _base64_der(certificate), thumbprint(certificate)
+
+    def sign_store_csr(self, csr_der_b64: str, *, common_name: str, now: datetime) -> str:
+        """Issue a server certificate (base64 DER) for a store's new key (a Reenrollment job). Unlike an
+        orchestrator's client certificate it has no client-auth usage and no AgentId, so it cannot stand in for
+        the orchestrator."""
+        csr = self.check_csr(csr_der_b64, client_machine=common_name)
+        san: list[x509.GeneralName] = [x509.DNSName(common_name)] if common_name and " " not in common_name else []
+        certificate = self._issue(csr, subject=csr.subject, usage=ExtendedKeyUsageOID.SERVER_AUTH, san=san, now=now)
+        return _base64_der(certificate)
+
+    def _issue(
+        self,
+        csr: x509.CertificateSigningRequest,
+        *,
+        subject: x509.Name,
+        usage: x509.ObjectIdentifier,
+        san: list[x509.GeneralName],
+        now: datetime,
+    ) -> x509.Certificate:
+        """A leaf certificate for the CSR's key (checked by `check_csr`), valid for a year or until the CA expires."""
+        key = csr.public_key()
+        assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey)
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
             .public_key(key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - CLOCK_SKEW)
-            .not_valid_after(not_after)
+            .not_valid_after(min(now + timedelta(days=CLIENT_CERT_DAYS), self.certificate.not_valid_after_utc))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=isinstance(key, rsa.RSAPublicKey),
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(
-                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(f"urn:uuid:{agent_id}")]), critical=False
-            )
+            .add_extension(_key_usage(key_encipherment=isinstance(key, rsa.RSAPublicKey)), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key()), critical=False
             )
-            .sign(self.private_key, hashes.SHA256())
         )
-        der = certificate.public_bytes(serialization.Encoding.DER)
-        return base64.b64encode(der).decode(), thumbprint(certificate)
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(self.private_key, hashes.SHA256())
 
     def verify_client_cert(self, pem_or_der: bytes | str, *, now: datetime) -> str | None:
         """The thumbprint of a certificate this CA issued that is valid at `now`; None for any other."""
@@ -162,22 +167,21 @@ def agent_id_of(certificate: x509.Certificate) -> uuid.UUID | None:
 
 
 def load_or_create_ca(engine: Engine, *, passphrase: str | None, now: datetime) -> OrchestratorCA:
-    """The stored CA, created now if there is none. Two processes starting at once both try to insert;
-    the loser's insert fails on the primary key and it reads the winner's row."""
+    """The stored CA, created now if there is none. Two processes starting at once both try to store theirs; the
+    one that finds a row already there reads the winner's."""
     with read_transaction(engine) as conn:
         row = store.get_orchestrator_ca(conn)
     if row is None:
         ca = _new_ca(now)
-        try:
-            with write_transaction(engine) as conn:
-                store.insert_orchestrator_ca(
-                    conn, certificate_pem=ca.certificate_pem, private_key_pem=_key_pem(ca, passphrase), created_at=now
-                )
+        with write_transaction(engine) as conn:
+            stored = store.insert_orchestrator_ca(
+                conn, certificate_pem=ca.certificate_pem, private_key_pem=_key_pem(ca, passphrase), created_at=now
+            )
+        if stored:
             return ca
-        except IntegrityError:
-            with read_transaction(engine) as conn:
-                row = store.get_orchestrator_ca(conn)
-            assert row is not None
+        with read_transaction(engine) as conn:
+            row = store.get_orchestrator_ca(conn)
+        assert row is not None
     return _from_row(row.certificate_pem, row.private_key_pem, passphrase)
 
 
@@ -206,24 +210,30 @@ def _new_ca(now: datetime) -> OrchestratorCA:
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(now + timedelta(days=365 * CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_cert_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     return OrchestratorCA(certificate=certificate, private_key=key)
+
+
+def _key_usage(*, key_encipherment: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
+    """Digital signatures, plus key encipherment (an RSA leaf) or certificate and CRL signing (the CA)."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        key_encipherment=key_encipherment,
+        content_commitment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=key_cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _base64_der(certificate: x509.Certificate) -> str:
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
 
 
 def _key_pem(ca: OrchestratorCA, passphrase: str | None) -> str:

@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 
 from orchjobs.domain.jobs import JobResult
 from orchjobs.errors import StoreUnavailableError
-from orchjobs.service.dispatch import OpenRun, RetryPolicy, close_runs, int_setting
+from orchjobs.service.app_settings import read_service_settings
+from orchjobs.service.runs import OpenRun, close_runs
 from orchjobs.settings import Settings
-from orchjobs.store import dispatch as store
+from orchjobs.store import runs as store
 from orchjobs.store.engine import write_transaction
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> i
     total = 0
     while True:
         with write_transaction(engine) as conn:
-            timeout = int_setting(conn, "JobInProcessTimeout")
+            settings = read_service_settings(conn)
+            timeout = settings.in_process_timeout_minutes
             if timeout <= 0:
                 return total
             rows = store.lock_overdue_runs(conn, started_before=now - timedelta(minutes=timeout), limit=batch)
@@ -41,7 +43,7 @@ def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> i
                 result=int(JobResult.FAILURE),
                 message=f"The orchestrator did not report back within {timeout} minutes.",
                 now=now,
-                policy=RetryPolicy.read(conn),
+                policy=settings.retry_policy,
             )
         total += len(rows)
         if len(rows) < batch:
@@ -51,9 +53,14 @@ def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> i
 class SweeperContext(Protocol):
     """What the sweeper needs of the app's context (orchjobs.api.context.AppContext has it)."""
 
-    engine: Engine
-    settings: Settings
-    clock: Callable[[], datetime]
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
 class Sweeper:

@@ -12,7 +12,6 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
 from orchjobs.errors import AuthenticationError, InvalidRequestError
 from orchjobs.store import users as store
@@ -36,17 +35,12 @@ def create_user(engine: Engine, *, username: str, password: str, is_admin: bool,
         raise InvalidRequestError("A username must be non-blank and must not contain ':'.")
     if len(password) < 8:
         raise InvalidRequestError("A password must be at least 8 characters long.")
-    try:
-        with write_transaction(engine) as conn:
-            store.insert_user(
-                conn,
-                username=username,
-                password_hash=_hasher.hash(password),
-                is_admin=is_admin,
-                created_at=now,
-            )
-    except IntegrityError as exc:
-        raise InvalidRequestError(f"A user named {username!r} already exists.") from exc
+    with write_transaction(engine) as conn:
+        created = store.insert_user(
+            conn, username=username, password_hash=_hasher.hash(password), is_admin=is_admin, created_at=now
+        )
+    if not created:
+        raise InvalidRequestError(f"A user named {username!r} already exists.")
     return User(username=username, is_admin=is_admin)
 
 

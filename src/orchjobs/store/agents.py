@@ -6,16 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from orchjobs.store.dialects import conflict_insert
+from orchjobs.store.rows import Record
 from orchjobs.store.tables import agent, agent_capability, agent_event, agent_session, orchestrator_ca
 
 
-def get_agent(conn: Connection, *, agent_id: uuid.UUID) -> Row[Any] | None:
+def get_agent(conn: Connection, *, agent_id: uuid.UUID) -> Record | None:
     return conn.execute(select(agent).where(agent.c.id == agent_id)).first()
 
 
-def find_agents_by_client_machine(conn: Connection, *, client_machine: str) -> Sequence[Row[Any]]:
+def find_agents_by_client_machine(conn: Connection, *, client_machine: str) -> Sequence[Record]:
     """Agents of that name, compared case-insensitively (host names are), most recently seen first."""
     stmt = (
         select(agent)
@@ -87,7 +89,7 @@ def insert_session(
     )
 
 
-def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequence[Row[Any]]:
+def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequence[Record]:
     """The live session's agent (agent_id, client_machine, status), one row per capability (capability is None
     when it has none); no rows for an unknown or expired token. One statement: job calls make it every time."""
     stmt = (
@@ -100,7 +102,7 @@ def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequenc
     return conn.execute(stmt).all()
 
 
-def get_session_agent_status(conn: Connection, *, token: str, now: datetime) -> Row[Any] | None:
+def get_session_agent_status(conn: Connection, *, token: str, now: datetime) -> Record | None:
     """(agent_id, status) of the live session's agent; None for an unknown or expired token. What a job call
     needs of `get_session_agent`: one row, without the capabilities."""
     stmt = (
@@ -132,16 +134,17 @@ def record_agent_event(
     conn.execute(insert(agent_event).values(at=at, kind=kind, message=message, agent_id=agent_id, job_id=job_id))
 
 
-def get_orchestrator_ca(conn: Connection) -> Row[Any] | None:
+def get_orchestrator_ca(conn: Connection) -> Record | None:
     return conn.execute(select(orchestrator_ca).where(orchestrator_ca.c.id == 1)).first()
 
 
 def insert_orchestrator_ca(
     conn: Connection, *, certificate_pem: str, private_key_pem: str, created_at: datetime
-) -> None:
-    """Raises IntegrityError when another process stored its CA first."""
-    conn.execute(
-        insert(orchestrator_ca).values(
-            id=1, certificate_pem=certificate_pem, private_key_pem=private_key_pem, created_at=created_at
-        )
+) -> bool:
+    """Store the CA; False (and nothing written) when another process stored its CA first."""
+    stmt = (
+        conflict_insert(conn, orchestrator_ca)
+        .values(id=1, certificate_pem=certificate_pem, private_key_pem=private_key_pem, created_at=created_at)
+        .on_conflict_do_nothing(index_elements=[orchestrator_ca.c.id])
     )
+    return bool(conn.execute(stmt).rowcount)

@@ -1,8 +1,10 @@
 """The few SQL expressions that differ between SQLite and PostgreSQL."""
 
+import json
 from typing import Any
 
-from sqlalchemy import DateTime, String, type_coerce
+from sqlalchemy import Connection, DateTime, String, Table, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -44,3 +46,38 @@ def raw_datetime(column: Any) -> Any:
     """The column without UtcDateTime's per-value conversion: naive UTC on SQLite, aware on PostgreSQL.
     For read paths that hand times straight to a serializer which treats naive values as UTC."""
     return type_coerce(column, DateTime(timezone=True)).label(column.name)
+
+
+def conflict_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` that can say what to do ON CONFLICT, in the connection's dialect."""
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+class _JsonTextList(TypeDecorator[list[str]]):
+    """A JSON array of text read back as a list: SQLite hands over its text, psycopg the parsed array."""
+
+    impl = String()
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
+        if value is None:
+            return []
+        return list(json.loads(value) if isinstance(value, str) else value)
+
+
+class json_array_agg(FunctionElement[list[str]]):  # noqa: N801 - reads like the SQL aggregate it renders
+    """The text values of a group as one JSON array (`[]` for none), read back as a list."""
+
+    type = _JsonTextList()
+    inherit_cache = True
+    name = "json_array_agg"
+
+
+@compiles(json_array_agg, "sqlite")
+def _json_group_array(element: json_array_agg, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_array_agg, "postgresql")
+def _json_agg(element: json_array_agg, compiler: Any, **kw: Any) -> str:
+    return f"coalesce(json_agg({compiler.process(element.clauses, **kw)}), '[]'::json)"

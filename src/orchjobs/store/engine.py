@@ -84,12 +84,21 @@ def single_read(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection inside a write transaction, committed when the block ends without an error."""
+def write_transaction(engine: Engine, *, commit_on: tuple[type[Exception], ...] = ()) -> Iterator[Connection]:
+    """A connection inside a write transaction, committed when the block ends without an error, or with an error of
+    a `commit_on` class: a refusal that records why it refused keeps that record, then propagates."""
     with _translated_errors(), engine.connect() as conn:
         conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
+        transaction = conn.begin()
+        try:
             yield conn
+        except commit_on:
+            transaction.commit()
+            raise
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()
 
 
 @contextmanager
@@ -97,9 +106,12 @@ def _translated_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        # Connection refused, database locked past the busy timeout, server gone: the caller
-        # can retry; the SQL and driver text stay in the log, not in the response.
-        raise StoreUnavailableError("The database is unavailable; try again.") from exc
+        # Connection refused, database locked past the busy timeout, server gone, a transaction rolled back on a
+        # conflict: the caller can retry; the SQL and driver text stay in the log, not in the response.
+        error = StoreUnavailableError("The database is unavailable; try again.")
+        # SQLSTATE class 40: PostgreSQL rolled the transaction back (deadlock, serialization failure).
+        error.rolled_back_on_conflict = (getattr(exc.orig, "sqlstate", None) or "").startswith("40")
+        raise error from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailableError("The database connection was lost; try again.") from exc

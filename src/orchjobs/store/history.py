@@ -3,10 +3,12 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, select, update
 
 from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUSES, JobStatus
+from orchjobs.query import JOB_HISTORY_FIELDS
 from orchjobs.store.dialects import raw_datetime, uuid_text
+from orchjobs.store.listing import ListResource
 from orchjobs.store.tables import job_history, job_result_data
 
 # Column order is what api.wire unpacks. A page of history is read for serialization only: ids
@@ -28,6 +30,14 @@ HISTORY_COLUMNS = (
     job_history.c.acknowledged_by,
     job_history.c.acknowledge_note,
 )
+# Newest run first unless a sort field is named.
+JOB_HISTORY = ListResource(
+    table=job_history,
+    fields=JOB_HISTORY_FIELDS,
+    columns=HISTORY_COLUMNS,
+    default_sort="OperationStart",
+    default_descending=True,
+)
 
 
 def acknowledgeable() -> ColumnElement[bool]:
@@ -36,28 +46,6 @@ def acknowledgeable() -> ColumnElement[bool]:
         job_history.c.result.in_(sorted(ACKNOWLEDGEABLE_RESULTS)),
         job_history.c.status.in_(sorted(ACKNOWLEDGEABLE_STATUSES)),
     )
-
-
-def list_history(
-    conn: Connection,
-    *,
-    where: ColumnElement[bool] | None,
-    order_by: Sequence[ColumnElement[object]],
-    limit: int,
-    offset: int,
-) -> Sequence[Row[tuple[object, ...]]]:
-    """One page of history rows."""
-    stmt = select(*HISTORY_COLUMNS).order_by(*order_by).limit(limit).offset(offset)
-    if where is not None:
-        stmt = stmt.where(where)
-    return conn.execute(stmt).all()
-
-
-def count_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:
-    stmt = select(func.count()).select_from(job_history)
-    if where is not None:
-        stmt = stmt.where(where)
-    return int(conn.execute(stmt).scalar_one())
 
 
 def lock_history_states(conn: Connection, *, ids: Sequence[int]) -> dict[int, tuple[int, int]]:

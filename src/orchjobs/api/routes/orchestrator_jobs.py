@@ -1,13 +1,14 @@
 """/KeyfactorAPI/OrchestratorJobs: job history, result data, acknowledge (and its extensions)."""
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, wire
+from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
-from orchjobs.api.context import AppContext
-from orchjobs.api.listing import page_request
+from orchjobs.api.listing import count_response, list_response
 from orchjobs.api.schemas import (
     AcknowledgeJobRequest,
     CountResponse,
@@ -16,32 +17,24 @@ from orchjobs.api.schemas import (
     JobHistoryResponse,
 )
 from orchjobs.service import history
-from orchjobs.service.history import Selection
+from orchjobs.service.history import JOB_HISTORY, Selection
 
-router = APIRouter(prefix="/KeyfactorAPI/OrchestratorJobs", tags=["OrchestratorJobs"])
+router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["OrchestratorJobs"])
+_ACKNOWLEDGE_BODY = {
+    "requestBody": {"content": {"application/json": {"schema": AcknowledgeJobRequest.model_json_schema()}}}
+}
 
 
 @router.get("/JobHistory", response_model=list[JobHistoryResponse])
 def get_job_history(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Runs of orchestrator jobs, filtered by `pq.queryString`, sorted and paged (`pq.*` or unprefixed)."""
-    page = page_request(request, max_limit=context.settings.max_return_limit)
-    rows = history.list_job_history(
-        context.engine, page, now=context.clock(), max_query_length=context.settings.max_query_length
-    )
-    return wire.job_history_response(rows)
+    return list_response(request, context, JOB_HISTORY, job_history_item)
 
 
 @router.get("/JobHistory/Count", response_model=CountResponse)
 def count_job_history(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: how many history rows the query (`pq.queryString` or `QueryString`) matches."""
-    page = page_request(request, max_limit=context.settings.max_return_limit)
-    count = history.count_job_history(
-        context.engine,
-        query=page.query,
-        now=context.clock(),
-        max_query_length=context.settings.max_query_length,
-    )
-    return wire.json_response({"Count": count})
+    return count_response(request, context, JOB_HISTORY)
 
 
 @router.get("/JobHistory/FailureCount", response_model=FailureCountResponse)
@@ -63,22 +56,24 @@ def get_job_status_data(
     return wire.json_response({"JobHistoryId": job_history_id, "Data": data})
 
 
-@router.post(
-    "/Acknowledge",
-    status_code=204,
-    response_class=Response,
-    openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": AcknowledgeJobRequest.model_json_schema()}}}
-    },
-)
+@router.post("/Acknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
 async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them)."""
     selection, note = await _selection(request)
-    await run_in_threadpool(_acknowledge, context, selection, user.username, note)
+    await run_in_threadpool(
+        history.acknowledge_jobs,
+        context.engine,
+        selection,
+        user=user.username,
+        note=note,
+        now=context.clock(),
+        max_ids=context.settings.max_bulk_ids,
+        max_query_length=context.settings.max_query_length,
+    )
     return Response(status_code=204)
 
 
-@router.post("/Unacknowledge", status_code=204, response_class=Response)
+@router.post("/Unacknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
 async def unacknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: undo acknowledgements; each run gets back the status it had."""
     selection, _note = await _selection(request)
@@ -94,21 +89,39 @@ async def unacknowledge(request: Request, context: ContextDep, _user: UserDep) -
 
 
 async def _selection(request: Request) -> tuple[Selection, str | None]:
-    payload = await body.json_object(request)
+    payload = await body.read_object(request)
     selection = Selection(
-        ids=body.optional_int_list(payload, "JobAuditIds", "JobAuditIds"),
-        query=body.optional_string(payload, "Query", "Query"),
+        ids=body.optional_int_list(payload, "JobAuditIds"), query=body.optional_string(payload, "Query")
     )
-    return selection, body.optional_string(payload, "Note", "Note")
+    return selection, body.optional_string(payload, "Note")
 
 
-def _acknowledge(context: AppContext, selection: Selection, username: str, note: str | None) -> int:
-    return history.acknowledge_jobs(
-        context.engine,
-        selection,
-        user=username,
-        note=note,
-        now=context.clock(),
-        max_ids=context.settings.max_bulk_ids,
-        max_query_length=context.settings.max_query_length,
-    )
+def job_history_item(row: Any) -> dict[str, Any]:
+    """One JobHistoryResponse. The row is unpacked once: attribute access per field costs more."""
+    (history_id, job_id, agent_id, machine, job_type, schedule, start, end, message, result, status,
+     target_path, acknowledged_at, acknowledged_by, note) = row  # fmt: skip
+    item: dict[str, Any] = {
+        "JobHistoryId": history_id,
+        "AgentMachine": machine,
+        "JobId": job_id,
+        "Schedule": wire.schedule_fragment(schedule),
+        "JobType": job_type,
+        "OperationStart": start,
+    }
+    if end is not None:
+        item["OperationEnd"] = end
+    if message is not None:
+        item["Message"] = message
+    item["Result"] = result
+    item["Status"] = status
+    if target_path is not None:
+        item["StorePath"] = target_path
+    item["ClientMachine"] = machine
+    # Extensions (additive): the orchestrator's id, and who acknowledged the run.
+    item["AgentId"] = agent_id
+    if acknowledged_at is not None:
+        item["AcknowledgedAt"] = acknowledged_at
+        item["AcknowledgedBy"] = acknowledged_by
+        if note is not None:
+            item["AcknowledgeNote"] = note
+    return item

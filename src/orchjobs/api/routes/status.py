@@ -3,10 +3,10 @@
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from orchjobs.api import wire
+from orchjobs.api import paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 
-router = APIRouter(prefix="/KeyfactorAPI/Status", tags=["Status"])
+router = APIRouter(prefix=paths.STATUS, tags=["Status"])
 
 
 @router.get("/Endpoints", response_model=list[str])

@@ -1,0 +1,264 @@
+"""The job calls of the orchestrator protocol (docs/orchestrator-protocol.md "Lifecycle"): what an orchestrator does
+with a run it was handed. `Jobs/Configuration` makes the run InProcess, `Jobs/Inventory` and `Jobs/Enroll` serve it,
+`Jobs/Complete` closes it with the retry rule the sweeper shares (`runs.close_runs`).
+
+Every call is authenticated by its session token, as the first statement of its own transaction. A refused call
+raises a ProtocolRefusalError and leaves an `agent_event` behind; nothing else changes.
+"""
+
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from sqlalchemy import Connection, Engine
+
+from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, NO_RETRIES, AgentStatus, JobKind, JobResult, JobStatus, job_kind
+from orchjobs.errors import (
+    InvalidRequestError,
+    ProtocolRefusalError,
+    RunNotInFlightError,
+    SessionRefusedError,
+    UploadRefusedError,
+)
+from orchjobs.service.app_settings import read_service_settings
+from orchjobs.service.orchestrator_ca import cached_ca
+from orchjobs.service.runs import OpenRun, close_runs
+from orchjobs.store import inventory
+from orchjobs.store import runs as store
+from orchjobs.store.agents import get_session_agent_status, record_agent_event
+from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.rows import Record
+
+
+@dataclass(frozen=True)
+class JobCall:
+    """Who calls, for which job: what every job call starts with. `name` (Configuration, Inventory, Enroll,
+    Complete) names the call in the record of a refusal."""
+
+    name: str
+    token: str
+    job_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A `Jobs/Complete` report: the run (AuditId; None when it sent none), its result, message and uploaded data."""
+
+    audit_id: int | None
+    result: JobResult
+    message: str | None
+    data: str | None
+
+
+@dataclass(frozen=True)
+class InventoryDelta:
+    """A `Jobs/Inventory` upload: entries to add or replace as (alias, certificate, private key entry), aliases to
+    remove."""
+
+    upserts: tuple[tuple[str, str, bool], ...]
+    removals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    alias: str
+    private_key_entry: bool
+
+
+@dataclass(frozen=True)
+class RunConfiguration:
+    """What `Jobs/Configuration` tells the orchestrator about its run; the api renders it per job kind."""
+
+    audit_id: int
+    kind: JobKind
+    client_machine: str
+    store_path: str | None
+    store_type: str | None
+    store_properties: str | None
+    fields: dict[str, Any]
+    inventory: tuple[StoreEntry, ...] = ()
+
+    def field(self, name: str, default: Any = None) -> Any:
+        """A job field by name, case-insensitively."""
+        return _lookup(self.fields, name, default)
+
+    @property
+    def subject(self) -> str:
+        """The subject a Reenrollment asks the orchestrator to request."""
+        return _subject(self.fields, self.client_machine)
+
+
+def start_run(engine: Engine, call: JobCall, *, now: datetime) -> RunConfiguration:
+    """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do."""
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+        job = caller.run_in_flight(conn)
+        if job.run_status == JobStatus.WAITING:
+            store.set_run_status(conn, history_id=job.running_history_id, status=int(JobStatus.IN_PROCESS))
+        kind = job_kind(job.job_type)
+        entries: Sequence[Record] = []
+        if kind is JobKind.INVENTORY and job.certificate_store_id is not None:
+            entries = inventory.list_entries(conn, store_id=job.certificate_store_id)
+    return RunConfiguration(
+        audit_id=job.running_history_id,
+        kind=kind,
+        client_machine=job.client_machine,
+        store_path=job.store_path or job.target_path,
+        store_type=job.store_type,
+        store_properties=job.store_properties,
+        fields=_fields(job.fields),
+        inventory=tuple(StoreEntry(row.alias, bool(row.private_key_entry)) for row in entries),
+    )
+
+
+def apply_inventory(engine: Engine, call: JobCall, delta: InventoryDelta, *, now: datetime) -> None:
+    """`Jobs/Inventory`: apply the orchestrator's delta to its store's entries, all or nothing."""
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+        job = caller.run_in_flight(conn)
+        if job_kind(job.job_type) is not JobKind.INVENTORY or job.certificate_store_id is None:
+            raise UploadRefusedError(f"Job {call.job_id} is not the inventory of a certificate store.")
+        inventory.upsert_entries(conn, store_id=job.certificate_store_id, entries=delta.upserts)
+        inventory.delete_entries(conn, store_id=job.certificate_store_id, aliases=delta.removals)
+
+
+def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, ca_passphrase: str | None) -> str:
+    """`Jobs/Enroll`: the certificate (base64 DER) the orchestrator CA issues for a Reenrollment's CSR, whose
+    common name must be the one the job asked for."""
+    with _recorded(engine, call, now=now) as caller:
+        with read_transaction(engine) as conn:
+            job = caller.run_in_flight(conn)
+        if job_kind(job.job_type) is not JobKind.REENROLLMENT:
+            raise UploadRefusedError(f"Job {call.job_id} is not a reenrollment; it takes no CSR.")
+        common_name = _common_name(_subject(_fields(job.fields), job.client_machine))
+        ca = cached_ca(engine, passphrase=ca_passphrase, now=now)
+        try:
+            return ca.sign_store_csr(csr, common_name=common_name, now=now)
+        except InvalidRequestError as exc:
+            raise UploadRefusedError(exc.message) from None
+
+
+def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: datetime) -> None:
+    """`Jobs/Complete`: close the caller's run in flight with its result, keep its Log or Data, and apply the retry
+    rule (see `runs.close_runs`)."""
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+        job = caller.run_in_flight(conn, lock=store.lock_run)
+        if completion.audit_id != job.running_history_id:
+            raise RunNotInFlightError(
+                f"AuditId {completion.audit_id!r} is not the run of job {call.job_id} in flight; nothing was changed."
+            )
+        run = OpenRun(job.id, job.running_history_id, job.retry_count, has_next_run=job.next_run_at is not None)
+        # Only a failure can be retried: a success or warning needs no settings read.
+        policy = read_service_settings(conn).retry_policy if completion.result == JobResult.FAILURE else NO_RETRIES
+        close_runs(conn, runs=[run], result=completion.result, message=completion.message, now=now, policy=policy)
+        if completion.data is not None:
+            store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
+
+
+def refuse_call(
+    engine: Engine, *, name: str, token: str, job_id: uuid.UUID | None, refusal: ProtocolRefusalError, now: datetime
+) -> NoReturn:
+    """Refuse a call whose body was refused before it reached its run (a JobId that is no GUID, a malformed upload):
+    as any call, refused as unknown when its session is, else recorded against the session's orchestrator."""
+    with write_transaction(engine) as conn:
+        agent_id = _authenticate(conn, token, now=now)
+        _record(conn, name=name, agent_id=agent_id, job_id=job_id, refusal=refusal, now=now)
+    raise refusal
+
+
+class _Caller:
+    """The orchestrator a job call is made for, once its session is authenticated."""
+
+    def __init__(self, call: JobCall, now: datetime) -> None:
+        self.call = call
+        self.now = now
+        self.agent_id: uuid.UUID | None = None
+
+    def run_in_flight(self, conn: Connection, *, lock: Callable[..., Record | None] = store.lock_job) -> Record:
+        """The caller's job and its run in flight, locked, after the session is authenticated (the first statement
+        of the call's transaction); SessionRefusedError or RunNotInFlightError."""
+        self.agent_id = _authenticate(conn, self.call.token, now=self.now)
+        job = lock(conn, agent_id=self.agent_id, job_id=self.call.job_id)
+        if job is None:
+            raise RunNotInFlightError(f"Job {self.call.job_id} is not a job of this orchestrator.")
+        if job.running_history_id is None or job.run_status not in IN_FLIGHT_STATUSES:
+            raise RunNotInFlightError(
+                f"Job {self.call.job_id} has no run in flight; it was completed or never handed out."
+            )
+        return job
+
+
+@contextmanager
+def _recorded(engine: Engine, call: JobCall, *, now: datetime) -> Iterator[_Caller]:
+    """Keep a refused call as an agent_event, after its own transaction has rolled back. A refused session leaves
+    none: it names no orchestrator."""
+    caller = _Caller(call, now)
+    try:
+        yield caller
+    except ProtocolRefusalError as refusal:
+        if caller.agent_id is None:
+            raise
+        with write_transaction(engine) as conn:
+            _record(conn, name=call.name, agent_id=caller.agent_id, job_id=call.job_id, refusal=refusal, now=now)
+        raise
+
+
+def _authenticate(conn: Connection, token: str, *, now: datetime) -> uuid.UUID:
+    """The Approved orchestrator of a live session, else SessionRefusedError."""
+    row = get_session_agent_status(conn, token=token, now=now)
+    if row is None or row.status != AgentStatus.APPROVED:
+        raise SessionRefusedError()
+    agent_id: uuid.UUID = row.agent_id
+    return agent_id
+
+
+def _record(
+    conn: Connection,
+    *,
+    name: str,
+    agent_id: uuid.UUID,
+    job_id: uuid.UUID | None,
+    refusal: ProtocolRefusalError,
+    now: datetime,
+) -> None:
+    record_agent_event(
+        conn,
+        at=now,
+        kind=f"{name}Refused",
+        agent_id=agent_id,
+        job_id=job_id,
+        message=f"Jobs/{name} refused ({refusal.code.removeprefix('0x')}): {refusal.message}",
+    )
+
+
+def _fields(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _lookup(mapping: dict[str, Any], name: str, default: Any = None) -> Any:
+    for key, value in mapping.items():
+        if key.lower() == name.lower():
+            return value
+    return default
+
+
+def _subject(fields: dict[str, Any], client_machine: str) -> str:
+    return str(_lookup(fields, "Subject") or f"CN={client_machine}")
+
+
+def _common_name(subject: str) -> str:
+    try:
+        names = x509.Name.from_rfc4514_string(subject).get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        return subject
+    return str(names[0].value) if names else subject

@@ -1,0 +1,55 @@
+"""Closing runs in flight, with the retry rule: what Jobs/Complete and the timeout sweeper share."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from orchjobs.domain.jobs import JobStatus, RetryPolicy
+from orchjobs.store import runs as store
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run in flight, as closing it needs it."""
+
+    job_id: uuid.UUID
+    history_id: int
+    retry_count: int
+    # Whether the job has a next run, when the caller read it under the job's lock (None: not known).
+    has_next_run: bool | None = None
+
+
+def close_runs(
+    conn: Connection, *, runs: Sequence[OpenRun], result: int, message: str | None, now: datetime, policy: RetryPolicy
+) -> None:
+    """Close runs in flight with one result. A failed run with retries left is CompletedWillRetry and its job is
+    due again after the retry delay (a one-shot job too); every other run is Completed, its job's retry budget is
+    renewed, and a job with no next run (Immediate, ExactlyOnce) is deleted. Set-based: a few statements."""
+    retrying = [run for run in runs if policy.retries_after(result=result, retry_count=run.retry_count)]
+    final = [run for run in runs if not policy.retries_after(result=result, retry_count=run.retry_count)]
+    for group, status in ((retrying, JobStatus.COMPLETED_WILL_RETRY), (final, JobStatus.COMPLETED)):
+        if group:
+            store.close_runs(
+                conn,
+                history_ids=[run.history_id for run in group],
+                status=int(status),
+                result=result,
+                message=message,
+                end=now,
+            )
+    if retrying:
+        retry_at = now + timedelta(minutes=policy.delay_minutes)
+        store.requeue_jobs(conn, job_ids=[run.job_id for run in retrying], next_run_at=retry_at)
+    # A job whose next run is known needs only the statement that applies to it.
+    ending = [run.job_id for run in final if run.has_next_run is False]
+    going_on = [run.job_id for run in final if run.has_next_run is True]
+    unknown = [run.job_id for run in final if run.has_next_run is None]
+    if ending:
+        store.delete_one_shot_jobs(conn, job_ids=ending)
+    if going_on:
+        store.renew_jobs(conn, job_ids=going_on)
+    if unknown:
+        store.finish_jobs(conn, job_ids=unknown)

@@ -1,0 +1,77 @@
+"""Resources listed the way Command lists them: filtered by a query, sorted by any queryable field, paged. Each
+resource is declared once as a `ListResource`; the functions here read a page, a count or one row of any of them.
+Functions take a connection and never commit."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Connection, Table, func, select
+
+from orchjobs.query import FieldRegistry, Node, compile_where
+from orchjobs.query.sql import RelatedValues
+from orchjobs.store.rows import Record
+
+
+@dataclass(frozen=True, eq=False)
+class ListResource:
+    """A resource that lists: its table (whose columns the query `fields` name), the `columns` a page reads, the
+    field it is sorted by when the request names none (descending only then, if `default_descending`), and where
+    its set-valued fields live (`related`, by the field's column name)."""
+
+    table: Table
+    fields: FieldRegistry
+    columns: tuple[ColumnElement[Any], ...]
+    default_sort: str
+    default_descending: bool = False
+    related: Mapping[str, RelatedValues] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Column[Any]:
+        """The primary key: the last sort key of every page, so that pages never overlap."""
+        (key,) = self.table.primary_key.columns
+        return key
+
+    def condition(self, node: Node | None, *, now: datetime) -> ColumnElement[bool] | None:
+        """The WHERE condition of a parsed query (None: no filter); `now` anchors %TODAY%."""
+        if node is None:
+            return None
+        return compile_where(node, self.fields, self.table.c, now=now, related=self.related)
+
+    def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
+        """The ORDER BY of a request: InvalidSortFieldError for a field that is not sortable."""
+        column = self.table.c[self.fields.sort_column_name(sort_field or self.default_sort)]
+        if descending is None:
+            descending = sort_field is None and self.default_descending
+        if descending:
+            return [column.desc(), self.key.desc()]
+        return [column.asc(), self.key.asc()]
+
+
+def list_page(
+    conn: Connection,
+    resource: ListResource,
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+    limit: int,
+    offset: int,
+) -> Sequence[Record]:
+    """One page of the resource's rows (its `columns`)."""
+    stmt = select(*resource.columns).order_by(*order_by).limit(limit).offset(offset)
+    if where is not None:
+        stmt = stmt.where(where)
+    return conn.execute(stmt).all()
+
+
+def count_rows(conn: Connection, resource: ListResource, *, where: ColumnElement[bool] | None) -> int:
+    stmt = select(func.count()).select_from(resource.table)
+    if where is not None:
+        stmt = stmt.where(where)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def get_row(conn: Connection, resource: ListResource, *, key: object) -> Record | None:
+    """The row (its `columns`) whose primary key is `key`."""
+    return conn.execute(select(*resource.columns).where(resource.key == key)).first()

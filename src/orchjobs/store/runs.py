@@ -1,0 +1,155 @@
+"""The run in flight of a scheduled job: locking it for a job call, moving it on, closing it, and what its job does
+next. Functions take a connection and never commit.
+
+Locks follow one order everywhere: the scheduled_job row first, then its history row, so dispatch, job calls and
+the sweeper cannot deadlock one another.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, delete, insert, select, update
+
+from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, JobResult, JobStatus
+from orchjobs.store.rows import Record, chunks
+from orchjobs.store.tables import agent, certificate_store, job_history, job_result_data, job_type, scheduled_job
+
+_IN_FLIGHT = sorted(int(status) for status in IN_FLIGHT_STATUSES)
+_RUN_OF_JOB = scheduled_job.outerjoin(job_history, job_history.c.id == scheduled_job.c.running_history_id)
+
+
+def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
+    """The agent's scheduled job with its run in flight (history columns None when there is none), store and job
+    type, as a job call needs them; locked until the transaction ends. None when the agent has no such job."""
+    source = (
+        _RUN_OF_JOB.join(job_type, job_type.c.id == scheduled_job.c.job_type_id)
+        .join(agent, agent.c.id == scheduled_job.c.agent_id)
+        .outerjoin(certificate_store, certificate_store.c.id == scheduled_job.c.certificate_store_id)
+    )
+    columns = (
+        scheduled_job.c.target_path,
+        scheduled_job.c.fields,
+        scheduled_job.c.capability,
+        scheduled_job.c.certificate_store_id,
+        job_type.c.name.label("job_type"),
+        certificate_store.c.store_path,
+        certificate_store.c.store_type,
+        certificate_store.c.properties.label("store_properties"),
+        agent.c.client_machine,
+    )
+    return conn.execute(_locked_job(source, columns, agent_id=agent_id, job_id=job_id)).first()
+
+
+def lock_run(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
+    """What closing the run needs of `lock_job`'s row, without its joins; locked the same way."""
+    return conn.execute(_locked_job(_RUN_OF_JOB, (), agent_id=agent_id, job_id=job_id)).first()
+
+
+def _locked_job(
+    source: FromClause, columns: Sequence[ColumnElement[Any]], *, agent_id: uuid.UUID, job_id: uuid.UUID
+) -> Select[Any]:
+    return (
+        select(
+            scheduled_job.c.id,
+            scheduled_job.c.running_history_id,
+            scheduled_job.c.retry_count,
+            scheduled_job.c.next_run_at,
+            job_history.c.status.label("run_status"),
+            *columns,
+        )
+        .select_from(source)
+        .where(scheduled_job.c.id == job_id, scheduled_job.c.agent_id == agent_id)
+        .with_for_update(of=scheduled_job)
+    )
+
+
+def set_run_status(conn: Connection, *, history_id: int, status: int) -> None:
+    conn.execute(update(job_history).where(job_history.c.id == history_id).values(status=status))
+
+
+def close_runs(
+    conn: Connection, *, history_ids: Sequence[int], status: int, result: int, message: str | None, end: datetime
+) -> None:
+    """Record the outcome of runs still in flight."""
+    for chunk in chunks(history_ids):
+        _close(conn, job_history.c.id.in_(chunk), status=status, result=result, message=message, end=end)
+
+
+def fail_runs_of_agents(conn: Connection, *, agent_ids: Sequence[uuid.UUID], message: str, end: datetime) -> None:
+    """Close the agents' runs in flight as failed for good, in one statement (their jobs are going away)."""
+    in_flight = select(scheduled_job.c.running_history_id).where(
+        scheduled_job.c.agent_id.in_(agent_ids), scheduled_job.c.running_history_id.is_not(None)
+    )
+    _close(
+        conn,
+        job_history.c.id.in_(in_flight),
+        status=int(JobStatus.COMPLETED),
+        result=int(JobResult.FAILURE),
+        message=message,
+        end=end,
+    )
+
+
+def _close(
+    conn: Connection, runs: ColumnElement[bool], *, status: int, result: int, message: str | None, end: datetime
+) -> None:
+    conn.execute(
+        update(job_history)
+        .where(runs, job_history.c.status.in_(_IN_FLIGHT))
+        .values(status=status, result=result, message=message, operation_end=end)
+    )
+
+
+def insert_result_data(conn: Connection, *, history_id: int, data: str) -> None:
+    conn.execute(insert(job_result_data).values(job_history_id=history_id, data=data))
+
+
+def requeue_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID], next_run_at: datetime) -> None:
+    """Jobs whose run failed and that will retry: one more retry counted, due again at `next_run_at`."""
+    for chunk in chunks(job_ids):
+        conn.execute(
+            update(scheduled_job)
+            .where(scheduled_job.c.id.in_(chunk))
+            .values(running_history_id=None, retry_count=scheduled_job.c.retry_count + 1, next_run_at=next_run_at)
+        )
+
+
+def finish_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """Jobs whose run is over for good: the ones without a next run (Immediate, ExactlyOnce) are deleted, the others
+    renewed (`renew_jobs`); their history stays."""
+    delete_one_shot_jobs(conn, job_ids=job_ids)
+    renew_jobs(conn, job_ids=job_ids)
+
+
+def delete_one_shot_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """Delete those of the jobs that have no next run; their history stays."""
+    for chunk in chunks(job_ids):
+        conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None)))
+
+
+def renew_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """Nothing in flight any more, and a fresh retry budget for the next run."""
+    for chunk in chunks(job_ids):
+        conn.execute(
+            update(scheduled_job).where(scheduled_job.c.id.in_(chunk)).values(running_history_id=None, retry_count=0)
+        )
+
+
+def lock_overdue_runs(conn: Connection, *, started_before: datetime, limit: int) -> Sequence[Record]:
+    """Up to `limit` runs in flight that started before `started_before`, as (job_id, history_id, retry_count),
+    their jobs locked; jobs another transaction holds are skipped."""
+    stmt = (
+        select(
+            scheduled_job.c.id.label("job_id"),
+            scheduled_job.c.running_history_id.label("history_id"),
+            scheduled_job.c.retry_count,
+        )
+        .select_from(scheduled_job.join(job_history, job_history.c.id == scheduled_job.c.running_history_id))
+        .where(job_history.c.status.in_(_IN_FLIGHT), job_history.c.operation_start < started_before)
+        .order_by(job_history.c.operation_start, job_history.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=scheduled_job)
+    )
+    return conn.execute(stmt).all()
