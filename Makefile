@@ -46,9 +46,11 @@ run: install
 test: install clients
 	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# ruff for style and mistakes, the formatter's verdict, and mypy --strict over src/ (configured in pyproject.toml).
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/run.py

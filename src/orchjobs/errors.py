@@ -44,6 +44,7 @@ class InvalidRequestError(OrchjobsError):
     """
 
     code = "0xA0110001"
+    body_unreadable = False
 
     def __init__(self, message: str, *, body_unreadable: bool = False) -> None:
         super().__init__(message)
@@ -125,10 +126,7 @@ class StoreUnavailableError(OrchjobsError):
     transaction back because of a concurrent one (a deadlock), so trying again at once is likely to succeed."""
 
     code = "0xA0110060"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.rolled_back_on_conflict = False
+    rolled_back_on_conflict = False
 
 
 class ProtocolRefusalError(OrchjobsError):
@@ -138,6 +136,7 @@ class ProtocolRefusalError(OrchjobsError):
     """
 
     code = "0xA0100000"
+    heartbeat_interval: int | None = None
 
     def __init__(self, message: str, *, heartbeat_interval: int | None = None) -> None:
         super().__init__(message)

@@ -32,6 +32,16 @@ def test_every_error_class_has_a_status_and_a_distinct_code() -> None:
     assert len(codes) == len(set(codes))
 
 
+def test_every_error_class_has_a_status_on_the_orchestrator_protocol() -> None:
+    # The C agent retries every status >= 300: a refusal it should not retry is a 200 in the envelope.
+    for cls in _subclasses(errors.OrchjobsError):
+        instance = cls.__new__(cls)
+        expected = (
+            200 if issubclass(cls, errors.ProtocolRefusalError | errors.InvalidRequestError) else status_for(instance)
+        )
+        assert status_for(instance, protocol=True) == expected, cls
+
+
 def test_settings_come_from_orchjobs_variables() -> None:
     settings = load_settings({"ORCHJOBS_DATABASE_URL": "sqlite:///x.db", "ORCHJOBS_MAX_BULK_IDS": "7", "PATH": "/bin"})
     assert settings.database_url == "sqlite:///x.db"

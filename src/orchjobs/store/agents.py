@@ -146,5 +146,7 @@ def insert_orchestrator_ca(
         conflict_insert(conn, orchestrator_ca)
         .values(id=1, certificate_pem=certificate_pem, private_key_pem=private_key_pem, created_at=created_at)
         .on_conflict_do_nothing(index_elements=[orchestrator_ca.c.id])
+        .returning(orchestrator_ca.c.id)
     )
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING rather than rowcount: through SQLAlchemy and psycopg, rowcount was 1 even when the conflict skipped it.
+    return conn.execute(stmt).first() is not None

@@ -20,5 +20,7 @@ def insert_user(conn: Connection, *, username: str, password_hash: str, is_admin
         conflict_insert(conn, user_account)
         .values(username=username, password_hash=password_hash, is_admin=is_admin, created_at=created_at)
         .on_conflict_do_nothing(index_elements=[user_account.c.username])
+        .returning(user_account.c.id)
     )
-    return bool(conn.execute(stmt).rowcount)
+    # RETURNING rather than rowcount: through SQLAlchemy and psycopg, rowcount was 1 even when the conflict skipped it.
+    return conn.execute(stmt).first() is not None

@@ -1,0 +1,108 @@
+"""Every route's answer is exactly the model it declares in the OpenAPI document: routes render their own JSON (for
+speed), so this is what keeps the documentation and the wire from drifting apart."""
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, insert
+from starlette.testclient import TestClient
+
+from orchjobs.app import ROUTERS
+from orchjobs.store.tables import agent, agent_capability
+from tests.factories import BASE_TIME, add_history, add_result_data
+
+AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
+
+# (method, path) → what to send to get a real answer; every route with a response model must be here.
+REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory"): {},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/Count"): {},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"): {},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobStatus/Data"): {"params": {"jobHistoryId": "{history_id}"}},
+    ("GET", "/KeyfactorAPI/Agents"): {},
+    ("GET", "/KeyfactorAPI/Agents/{agent_id}"): {},
+    ("POST", "/KeyfactorAPI/Agents/SetAuthCertificateReenrollment"): {
+        "json": {"OrchestratorIds": [str(AGENT_ID), str(uuid.uuid4())], "Status": 1}
+    },
+    ("GET", "/KeyfactorAPI/AppSetting"): {},
+    ("GET", "/KeyfactorAPI/AppSetting/{key}"): {},
+    ("PUT", "/KeyfactorAPI/AppSetting/{key}/Set"): {"json": {"Value": "7"}},
+    ("GET", "/KeyfactorAPI/Status/Endpoints"): {},
+}
+PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut"}
+
+
+def arrange(engine: Engine) -> dict[str, str]:
+    """Rows whose every optional field is set, and rows whose every optional field is empty."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(agent).values(
+                id=AGENT_ID,
+                client_machine="web01.example.com",
+                username="CORP\\svc",
+                platform=1,
+                version="10.4.1.0",
+                status=2,
+                last_seen=BASE_TIME,
+                thumbprint="AB" * 20,
+                legacy_thumbprint="CD" * 20,
+                last_error_code=0xA0100002,
+                last_error_message="was disapproved",
+                blueprint="web",
+            )
+        )
+        conn.execute(insert(agent).values(id=uuid.uuid4(), client_machine="bare", username="", last_seen=BASE_TIME))
+        conn.execute(insert(agent_capability), [{"agent_id": AGENT_ID, "capability": name} for name in ("LOGS", "X")])
+    full = add_history(
+        engine, result=4, status=4, acknowledged_at=BASE_TIME, acknowledged_by="admin", acknowledge_note="seen"
+    )
+    add_history(engine, result=0, status=1, operation_end=None, message=None, target_path=None, schedule=None)
+    add_result_data(engine, full, "uploaded")
+    return {"history_id": str(full)}
+
+
+def routes_with_models() -> dict[tuple[str, str], APIRoute]:
+    found = {}
+    for router in ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.response_model is not None:
+                found.update({(method, route.path): route for method in route.methods})
+    return found
+
+
+def test_every_declared_model_is_exercised() -> None:
+    assert set(routes_with_models()) == set(REQUESTS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(REQUESTS))
+def test_the_answer_is_the_declared_model(client: TestClient, engine: Engine, method: str, path: str) -> None:
+    values = {**PATH_VALUES, **arrange(engine)}
+    route = routes_with_models()[(method, path)]
+    options = {
+        key: {name: value.format(**values) for name, value in option.items()} if key == "params" else option
+        for key, option in REQUESTS[(method, path)].items()
+    }
+
+    response = client.request(method, path.format(**values), **options)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    TypeAdapter(route.response_model).validate_python(answer)
+    if isinstance(answer, list):
+        assert answer, "an empty list proves nothing about its items"
+    assert not list(nulls(answer)), "absent values are omitted, never null"
+
+
+def nulls(value: Any, where: str = "") -> Any:
+    """The paths of every null in a JSON value."""
+    if value is None:
+        yield where
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from nulls(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from nulls(item, f"{where}[{index}]")
