@@ -16,7 +16,7 @@ ALLOWED = {
     "cli": {"service", "app", "orchestrator"},
     # The reference orchestrator talks to the service over HTTP only.
     "orchestrator": {"orchestrator", "domain"},
-    "app": {"api", "service", "store"},
+    "app": {"api", "service"},
 }
 
 
