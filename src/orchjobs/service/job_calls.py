@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -159,15 +159,15 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
             store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
 
 
-def refuse_call(
+def record_refusal(
     engine: Engine, *, name: str, token: str, job_id: uuid.UUID | None, refusal: ProtocolRefusalError, now: datetime
-) -> NoReturn:
-    """Refuse a call whose body was refused before it reached its run (a JobId that is no GUID, a malformed upload):
-    as any call, refused as unknown when its session is, else recorded against the session's orchestrator."""
+) -> None:
+    """Record a call refused for what it carries, before it reached its run (a JobId that is no GUID, a malformed
+    upload), against the session's orchestrator. SessionRefusedError when the session is unknown: that refusal
+    comes first, as for any call."""
     with write_transaction(engine) as conn:
         agent_id = _authenticate(conn, token, now=now)
         _record(conn, name=name, agent_id=agent_id, job_id=job_id, refusal=refusal, now=now)
-    raise refusal
 
 
 class _Caller:

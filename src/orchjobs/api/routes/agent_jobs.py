@@ -5,6 +5,7 @@ makes the orchestrator register again. Refusals are 200 with `Result.Status` 3 (
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -22,81 +23,71 @@ from orchjobs.service.job_calls import JobCall
 router = APIRouter(prefix=paths.JOBS, tags=["AgentProtocol"])
 
 T = TypeVar("T")
-# Reads what a job call carries besides its session and job, into the service's values.
-Reader = Callable[[dict[str, Any], AppContext], T]
-Action = Callable[[AppContext, JobCall, T], Response]
 
 
 @router.post(paths.route(paths.CONFIGURATION_ENDPOINT))
 async def configuration(request: Request) -> Response:
     """What the orchestrator must do for its run; the run becomes InProcess."""
-
-    def start(context: AppContext, call: JobCall, _nothing: None) -> Response:
-        run = job_calls.start_run(context.engine, call, now=context.clock())
-        return answer(protocol_answers.configuration(run, max_characters=context.settings.max_job_data_bytes))
-
-    return await _job_call(request, call_name="Configuration", read=lambda _body, _context: None, act=start)
+    context = context_of(request)
+    call, _ = await _read(context, "Configuration", await read_object(request), lambda _body: None)
+    run = await run_in_threadpool(job_calls.start_run, context.engine, call, now=context.clock())
+    return answer(protocol_answers.configuration(run, max_characters=context.settings.max_job_data_bytes))
 
 
 @router.post(paths.route(paths.INVENTORY_ENDPOINT))
 async def inventory(request: Request) -> Response:
     """The inventory delta of a store, applied all or nothing."""
-
-    def read(body: dict[str, Any], context: AppContext) -> job_calls.InventoryDelta:
-        return protocol_requests.inventory(body, max_items=context.settings.max_inventory_items)
-
-    def apply(context: AppContext, call: JobCall, delta: job_calls.InventoryDelta) -> Response:
-        job_calls.apply_inventory(context.engine, call, delta, now=context.clock())
-        return answer()
-
-    return await _job_call(request, call_name="Inventory", read=read, act=apply)
+    context = context_of(request)
+    max_items = context.settings.max_inventory_items
+    call, delta = await _read(
+        context, "Inventory", await read_object(request), partial(protocol_requests.inventory, max_items=max_items)
+    )
+    await run_in_threadpool(job_calls.apply_inventory, context.engine, call, delta, now=context.clock())
+    return answer()
 
 
 @router.post(paths.route(paths.ENROLL_ENDPOINT))
 async def enroll(request: Request) -> Response:
     """A Reenrollment's CSR, answered with the certificate the orchestrator CA issues."""
-
-    def sign(context: AppContext, call: JobCall, csr: str) -> Response:
-        passphrase = context.settings.ca_passphrase
-        certificate = job_calls.enroll(context.engine, call, csr, now=context.clock(), ca_passphrase=passphrase)
-        return answer({"Certificate": certificate})
-
-    return await _job_call(
-        request, call_name="Enroll", read=lambda body, _context: protocol_requests.csr_text(body), act=sign
+    context = context_of(request)
+    call, csr = await _read(context, "Enroll", await read_object(request), protocol_requests.csr_text)
+    certificate = await run_in_threadpool(
+        job_calls.enroll, context.engine, call, csr, now=context.clock(), ca_passphrase=context.settings.ca_passphrase
     )
+    return answer({"Certificate": certificate})
 
 
 @router.post(paths.route(paths.COMPLETION_ENDPOINT))
 async def complete(request: Request) -> Response:
     """The outcome of a run: Status 2 Success, 3 Warning or 4 Error, a Message, and Log or Data."""
-
-    def read(body: dict[str, Any], context: AppContext) -> job_calls.Completion:
-        return protocol_requests.completion(body, max_data_bytes=context.settings.max_job_data_bytes)
-
-    def close(context: AppContext, call: JobCall, completion: job_calls.Completion) -> Response:
-        job_calls.complete_run(context.engine, call, completion, now=context.clock())
-        return answer()
-
-    return await _job_call(request, call_name="Complete", read=read, act=close)
-
-
-async def _job_call(request: Request, *, call_name: str, read: Reader[T], act: Action[T]) -> Response:
-    """Read the call, then run it in a worker thread: one hop, and one transaction for all its database work with
-    the session check its first statement. A call refused for what it carries is refused like any other: as an
-    unknown session when its session is one, else recorded against its orchestrator."""
     context = context_of(request)
-    body = await read_object(request)
+    max_bytes = context.settings.max_job_data_bytes
+    call, completion = await _read(
+        context, "Complete", await read_object(request), partial(protocol_requests.completion, max_data_bytes=max_bytes)
+    )
+    await run_in_threadpool(job_calls.complete_run, context.engine, call, completion, now=context.clock())
+    return answer()
+
+
+async def _read(
+    context: AppContext, name: str, body: dict[str, Any], read: Callable[[dict[str, Any]], T]
+) -> tuple[JobCall, T]:
+    """The call's session and job, and what `read` makes of the rest. A call refused for what it carries is refused
+    like any other: as an unknown session when its session is one, else recorded against its orchestrator."""
     token = protocol_requests.session_token(body)
-
-    def run() -> Response:
-        try:
-            call = protocol_requests.job_call(call_name, body)
-            carried = read(body, context)
-        except ProtocolRefusalError as refusal:
-            job_id = lenient_guid(body.get("jobid"))
-            job_calls.refuse_call(
-                context.engine, name=call_name, token=token, job_id=job_id, refusal=refusal, now=context.clock()
+    try:
+        return protocol_requests.job_call(name, body), read(body)
+    except ProtocolRefusalError as refusal:
+        job_id = lenient_guid(body.get("jobid"))
+        await run_in_threadpool(
+            partial(
+                job_calls.record_refusal,
+                context.engine,
+                name=name,
+                token=token,
+                job_id=job_id,
+                refusal=refusal,
+                now=context.clock(),
             )
-        return act(context, call, carried)
-
-    return await run_in_threadpool(run)
+        )
+        raise
