@@ -2,7 +2,6 @@
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from orchjobs.cli import app
 from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import agent, job_history, user_account
+from tests.live import free_port
 
 runner = CliRunner()
 
@@ -78,7 +78,7 @@ def test_seed_demo_only_fills_an_empty_database(database_url: str, tmp_path: Pat
 
 
 def test_serve_answers_over_a_real_socket(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ORCHJOBS_DATABASE_URL": database_url,
@@ -97,12 +97,6 @@ def test_serve_answers_over_a_real_socket(database_url: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:

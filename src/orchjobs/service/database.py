@@ -1,4 +1,4 @@
-"""Database lifecycle for the command line: open, migrate, ask whether it holds anything yet."""
+"""The database as the layers above service hold it: open it, migrate it, ask whether it holds anything yet."""
 
 from sqlalchemy import Engine, func, select
 
