@@ -1,12 +1,13 @@
 """Plain factory functions that arrange rows straight in the database for API tests to read."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from orchjobs.store.tables import job_history, job_result_data
+from orchjobs.store.tables import job_history, job_result_data, job_type, scheduled_job
 
 BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 AGENT_ID = uuid.UUID("3f2b6a1e-58c4-4d0e-9a51-0c2d6b7f8e11")
@@ -54,3 +55,43 @@ def history_state(engine: Engine) -> dict[int, tuple[Any, ...]]:
     )
     with engine.connect() as conn:
         return {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns))}
+
+
+def add_job(
+    engine: Engine,
+    agent_id: uuid.UUID,
+    *,
+    next_run_at: datetime | None,
+    requested_at: datetime,
+    type_name: str = "Inventory",
+    capability: str | None = "CertStores.PEM.Inventory",
+    schedule: dict[str, Any] | None = None,
+    store_id: uuid.UUID | None = None,
+    fields: dict[str, Any] | None = None,
+    priority: int = 5,
+    target_path: str | None = "/etc/ssl/app.pem",
+) -> uuid.UUID:
+    """Insert a scheduled job (and its job type, when there is none of that name) and return its id."""
+    job_id = uuid.uuid4()
+    with engine.begin() as conn:
+        type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == type_name)).scalar()
+        if type_id is None:
+            type_id = uuid.uuid4()
+            conn.execute(insert(job_type).values(id=type_id, name=type_name, description="", is_custom=True))
+        conn.execute(
+            insert(scheduled_job).values(
+                id=job_id,
+                agent_id=agent_id,
+                job_type_id=type_id,
+                certificate_store_id=store_id,
+                schedule=json.dumps(schedule) if schedule else None,
+                schedule_type="I_60" if schedule and "Interval" in schedule else None,
+                target_path=target_path,
+                fields=json.dumps(fields) if fields else None,
+                requested_at=requested_at,
+                next_run_at=next_run_at,
+                capability=capability,
+                priority=priority,
+            )
+        )
+    return job_id

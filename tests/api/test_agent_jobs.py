@@ -39,9 +39,9 @@ from orchjobs.store.tables import (
     certificate_store_entry,
     job_history,
     job_result_data,
-    job_type,
     scheduled_job,
 )
+from tests import factories
 from tests.conftest import api_client
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -101,37 +101,13 @@ def add_job(
     engine: Engine,
     agent_id: uuid.UUID,
     *,
-    type_name: str = "Inventory",
-    capability: str | None = INVENTORY,
-    schedule: dict[str, Any] | None = None,
-    store_id: uuid.UUID | None = None,
-    fields: dict[str, Any] | None = None,
     next_run_at: datetime | None = NOW,
-    priority: int = 5,
+    capability: str | None = INVENTORY,
+    **values: Any,
 ) -> uuid.UUID:
-    job_id = uuid.uuid4()
-    with engine.begin() as conn:
-        type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == type_name)).scalar()
-        if type_id is None:
-            type_id = uuid.uuid4()
-            conn.execute(insert(job_type).values(id=type_id, name=type_name, description="", is_custom=True))
-        conn.execute(
-            insert(scheduled_job).values(
-                id=job_id,
-                agent_id=agent_id,
-                job_type_id=type_id,
-                certificate_store_id=store_id,
-                schedule=json.dumps(schedule) if schedule else None,
-                schedule_type="I_60" if schedule and "Interval" in schedule else None,
-                target_path="/etc/ssl/app.pem",
-                fields=json.dumps(fields) if fields else None,
-                requested_at=NOW - timedelta(days=1),
-                next_run_at=next_run_at,
-                capability=capability,
-                priority=priority,
-            )
-        )
-    return job_id
+    return factories.add_job(
+        engine, agent_id, next_run_at=next_run_at, requested_at=NOW - timedelta(days=1), capability=capability, **values
+    )
 
 
 def set_app_setting(engine: Engine, short_name: str, value: int) -> None:

@@ -12,18 +12,18 @@ what the server sends for one (`JobFields`), is compared whole. The server's job
 null like the fake's.
 """
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, update
 from starlette.testclient import TestClient
 
 from orchjobs.settings import Settings
-from orchjobs.store.tables import agent, certificate_store, job_type, scheduled_job
+from orchjobs.store.tables import agent, certificate_store
 from tests.conftest import api_client
+from tests.factories import add_job
 from tests.live import ADMIN
 from tests.orchestrator.fake_server import BASE_URL, FakeServer, ScriptedJob, invalid_session
 
@@ -139,25 +139,19 @@ def add_immediate_job(
     fields: dict[str, str] | None = None,
 ) -> str:
     """A job due now that runs once, like one scheduled with `Immediate`."""
-    job_id, past = uuid.uuid4(), datetime.now(UTC) - timedelta(minutes=1)
-    with engine.begin() as conn:
-        type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == type_name)).scalar()
-        if type_id is None:
-            type_id = uuid.uuid4()
-            conn.execute(insert(job_type).values(id=type_id, name=type_name, description="", is_custom=True))
-        conn.execute(
-            insert(scheduled_job).values(
-                id=job_id,
-                agent_id=uuid.UUID(agent_id),
-                job_type_id=type_id,
-                certificate_store_id=store_id,
-                schedule='{"Immediate": true}',
-                fields=json.dumps(fields) if fields else None,
-                requested_at=past,
-                next_run_at=past,
-                capability=capability,
-            )
-        )
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    job_id = add_job(
+        engine,
+        uuid.UUID(agent_id),
+        next_run_at=past,
+        requested_at=past,
+        type_name=type_name,
+        capability=capability,
+        schedule={"Immediate": True},
+        store_id=store_id,
+        fields=fields,
+        target_path=None,
+    )
     return str(job_id)
 
 
