@@ -170,3 +170,16 @@ def test_too_many_ids_are_refused(client: TestClient, engine: Engine) -> None:
     response = client.post(URL, json={"JobAuditIds": list(range(1, 50_002))})
     assert response.status_code == 400
     assert "at most" in response.json()["Message"]
+
+
+def test_digits_that_are_not_ascii_are_refused_not_a_server_error(client: TestClient, engine: Engine) -> None:
+    # "²" passes str.isdigit() but not int(): numbers are read by one parser that takes ASCII digits only.
+    add_history(engine, result=4, status=3)
+    before = history_state(engine)
+    for ids in (["²"], ["٣"], ["+1x"]):
+        response = client.post(URL, json={"JobAuditIds": ids})
+        assert response.status_code == 400, ids
+        assert "only integers" in response.json()["Message"]
+    for key, value in (("1", "²"), ("²", "7")):
+        assert client.put(f"/KeyfactorAPI/AppSetting/{key}/Set", json={"Value": value}).status_code in (400, 404)
+    assert history_state(engine) == before
