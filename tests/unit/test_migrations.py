@@ -4,10 +4,13 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from orchjobs.domain.app_settings import ServiceSettings
-from orchjobs.store.tables import app_setting, metadata
+from orchjobs.store.engine import make_engine
+from orchjobs.store.migrate import downgrade, upgrade
+from orchjobs.store.tables import app_setting, job_history, metadata
+from tests.factories import history_row
 
 
 def test_migrated_schema_matches_the_declared_tables(engine: Engine) -> None:
@@ -29,3 +32,27 @@ def test_the_installed_settings_are_the_defaults_the_service_falls_back_to(engin
     assert {name: rows.get(name) for name in defaults} == defaults
     documented = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     assert all(f"| `{name}` | {value} |" in documented for name, value in defaults.items())
+
+
+def test_schedule_types_are_rewritten_in_the_orchestrators_compact_form(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        downgrade(engine, "0002")
+        schedules = {
+            '{"Daily": {"Time": "2026-01-01T08:30:00Z"}}': ("D_0830", "D_08:30"),
+            '{"Weekly": {"Days": [1, 3], "Time": "2026-01-01T13:05:00Z"}}': ("W_13_1305", "W_24_13:05"),
+            '{"Monthly": {"Day": 31, "Time": "2026-01-01T23:45:00Z"}}': ("M_31_2345", "M_31_23:45"),
+            '{"Interval": {"Minutes": 60}}': ("I_60", "I_60"),
+            '{"ExactlyOnce": {"Time": "2026-12-01T08:30:00Z"}}': ("O_2026-12-01T08:30:00Z", "O_2026-12-01T08:30"),
+            '{"Immediate": true}': (None, None),
+        }
+        with engine.begin() as conn:
+            for schedule, (old, _new) in schedules.items():
+                conn.execute(insert(job_history).values(history_row(schedule=schedule, schedule_type=old)))
+        upgrade(engine)
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(job_history.c.schedule, job_history.c.schedule_type)).all())
+        assert stored == {schedule: new for schedule, (_old, new) in schedules.items()}
+    finally:
+        upgrade(engine)
+        engine.dispose()

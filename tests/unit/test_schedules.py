@@ -7,10 +7,10 @@ import pytest
 
 from orchjobs.domain.schedules import (
     ScheduleError,
-    agent_schedule,
+    canonical_schedule,
     first_run_at,
     next_run_after,
-    schedule_type_code,
+    schedule_type,
 )
 
 
@@ -90,7 +90,7 @@ def test_next_run_after_takes_naive_times_as_utc() -> None:
     ],
 )
 def test_agent_schedule(schedule: dict[str, Any] | None, expected: str | None) -> None:
-    assert agent_schedule(schedule) == expected
+    assert schedule_type(schedule) == expected
 
 
 @pytest.mark.parametrize(
@@ -132,11 +132,64 @@ def test_malformed_schedules_are_refused(schedule: dict[str, Any]) -> None:
     with pytest.raises(ScheduleError):
         next_run_after(schedule, at("2026-11-29T10:00"))
     with pytest.raises(ScheduleError):
-        agent_schedule(schedule)
+        schedule_type(schedule)
 
 
-def test_schedule_type_code_is_unchanged() -> None:
-    # History rows and the seed use this encoding; it must keep its values.
-    assert schedule_type_code({"Interval": {"Minutes": 60}}) == "I_60"
-    assert schedule_type_code({"Daily": {"Time": "2025-01-01T08:30:00Z"}}) == "D_0830"
-    assert schedule_type_code({"Immediate": True}) is None
+def test_one_schedule_type_encoding_history_queries_and_orchestrators_share() -> None:
+    # The compact form is ScheduleType in history and scheduled jobs, and what orchestrators are handed.
+    assert schedule_type({"Interval": {"Minutes": 60}}) == "I_60"
+    assert schedule_type({"Daily": {"Time": "2025-01-01T08:30:00Z"}}) == "D_08:30"
+    assert schedule_type({"Weekly": {"Days": ["Monday", 3], "Time": "2025-01-01T08:30:00Z"}}) == "W_24_08:30"
+    assert schedule_type({"Immediate": True}) is None
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (None, {"Immediate": True}),
+        ({"immediate": True}, {"Immediate": True}),
+        ({"Interval": {"minutes": 15}}, {"Interval": {"Minutes": 15}}),
+        ({"Daily": {"Time": "2026-01-01T08:30:00+02:00"}}, {"Daily": {"Time": "2026-01-01T06:30:00Z"}}),
+        (
+            {"Weekly": {"Days": ["Saturday", "monday", 3, 1], "Time": "2026-01-01T08:30:00Z"}},
+            {"Weekly": {"Days": [1, 3, 6], "Time": "2026-01-01T08:30:00Z"}},
+        ),
+        (
+            {"Monthly": {"Day": 31, "Time": "2026-01-01T08:30Z"}},
+            {"Monthly": {"Day": 31, "Time": "2026-01-01T08:30:00Z"}},
+        ),
+        ({"ExactlyOnce": {"Time": "2026-12-01T08:30:00"}}, {"ExactlyOnce": {"Time": "2026-12-01T08:30:00Z"}}),
+        ({"Immediate": None, "Interval": {"Minutes": 5}}, {"Interval": {"Minutes": 5}}),
+    ],
+)
+def test_canonical_schedules(schedule: Any, expected: dict[str, Any]) -> None:
+    assert canonical_schedule(schedule) == expected
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {},
+        {"Immediate": False},
+        {"Interval": {"Minutes": 5}, "Daily": {"Time": "2026-01-01T08:00:00Z"}},
+        {"Interval": {"Minutes": 0}},
+        {"Interval": {"Minutes": -5}},
+        {"Weekly": {"Days": [7], "Time": "2026-01-01T08:00:00Z"}},
+        {"Weekly": {"Days": [-1], "Time": "2026-01-01T08:00:00Z"}},
+        {"Weekly": {"Days": ["Caturday"], "Time": "2026-01-01T08:00:00Z"}},
+        {"Monthly": {"Day": 0, "Time": "2026-01-01T08:00:00Z"}},
+        {"Monthly": {"Day": 32, "Time": "2026-01-01T08:00:00Z"}},
+        {"Daily": {"Time": "08:30"}},
+        {"ExactlyOnce": {"Time": "1 December 2026"}},
+        {"Off": True},
+        [{"Immediate": True}],
+        "Immediate",
+    ],
+)
+def test_malformed_or_empty_schedules_are_refused(schedule: Any) -> None:
+    with pytest.raises(ScheduleError):
+        canonical_schedule(schedule)
+
+
+def test_off_is_a_schedule_only_where_it_is_allowed() -> None:
+    assert canonical_schedule({"Off": True}, allow_off=True) == {"Off": True}

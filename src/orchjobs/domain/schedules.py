@@ -10,14 +10,7 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-# ScheduleType query values (query-and-lifecycle.md A1.4): no code for Immediate.
-SCHEDULE_PREFIXES: dict[str, str] = {
-    "Interval": "I_",
-    "Daily": "D_",
-    "Weekly": "W_",
-    "Monthly": "M_",
-    "ExactlyOnce": "O_",
-}
+_KIND_NAMES = ("Immediate", "Interval", "Daily", "Weekly", "Monthly", "ExactlyOnce")
 # .NET accepts day names for Weekly.Days; we read them too and always write integers.
 _DAY_NAMES = {name.lower(): (index + 1) % 7 for index, name in enumerate(calendar.day_name)}
 
@@ -26,29 +19,26 @@ class ScheduleError(ValueError):
     """A schedule object that is not one of Command's KeyfactorSchedule shapes."""
 
 
-def schedule_type_code(schedule: dict[str, Any] | None) -> str | None:
-    """The encoded ScheduleType of a schedule, e.g. `I_60` for every 60 minutes; None when Immediate."""
-    if not schedule:
-        return None
-    for kind, prefix in SCHEDULE_PREFIXES.items():
-        spec = schedule.get(kind)
-        if not spec:
-            continue
-        if kind == "Interval":
-            return f"{prefix}{spec['Minutes']}"
-        if kind == "Weekly":
-            days = "".join(str(d) for d in sorted(spec.get("Days", [])))
-            return f"{prefix}{days}_{_hhmm(spec['Time'])}"
-        if kind == "Monthly":
-            return f"{prefix}{spec['Day']}_{_hhmm(spec['Time'])}"
-        return f"{prefix}{_hhmm(spec['Time'])}" if kind == "Daily" else f"{prefix}{spec['Time']}"
-    return None
-
-
-def _hhmm(time_value: str) -> str:
-    """`2025-01-01T08:30:00Z` → `0830`; the time of day is what a recurring schedule keeps."""
-    clock = time_value.split("T", 1)[-1]
-    return clock[0:2] + clock[3:5]
+def canonical_schedule(schedule: object, *, allow_off: bool = False) -> dict[str, Any]:
+    """The schedule as it is stored and answered: exactly one member, Weekly days as sorted integers, times as
+    `YYYY-MM-DDTHH:MM:SSZ`. None (no schedule given) is Immediate; an object that sets no member or two, or `Off`
+    where it is not allowed, is a ScheduleError."""
+    if schedule is None:
+        return {"Immediate": True}
+    if isinstance(schedule, dict) and not any(value not in (None, False) for value in schedule.values()):
+        raise ScheduleError("A schedule must set exactly one of " + ", ".join(_KIND_NAMES) + ".")
+    kind, spec = _member(schedule)
+    if kind == "Off" and not allow_off:
+        raise ScheduleError("Off turns off a certificate store's schedule; a job needs a schedule that runs.")
+    if kind in ("Immediate", "Off"):
+        return {kind: True}
+    if kind == "Interval":
+        return {kind: {"Minutes": _minutes(spec)}}
+    if kind == "Weekly":
+        return {kind: {"Days": _week_days(spec), "Time": _iso(_time(spec))}}
+    if kind == "Monthly":
+        return {kind: {"Day": _month_day(spec), "Time": _iso(_time(spec))}}
+    return {kind: {"Time": _iso(_time(spec))}}
 
 
 def next_run_after(schedule: dict[str, Any] | None, after: datetime) -> datetime | None:
@@ -92,9 +82,10 @@ def first_run_at(schedule: dict[str, Any] | None, now: datetime) -> datetime | N
     return next_run_after(schedule, max(_time(spec), now) - timedelta(microseconds=1))
 
 
-def agent_schedule(schedule: dict[str, Any] | None) -> str | None:
-    """The agent's compact form (agent-protocol.md §6): `I_60`, `D_08:30`, `W_246_08:30` (1 = Sunday),
-    `M_31_08:30`, `O_2026-12-01T08:30`; None for Immediate (and Off)."""
+def schedule_type(schedule: dict[str, Any] | None) -> str | None:
+    """The compact form of a schedule (agent-protocol.md §6): what orchestrators are handed as `Schedule`, and the
+    `ScheduleType` that history and scheduled jobs store and queries compare. `I_60`, `D_08:30`, `W_246_08:30`
+    (the agent counts 1 = Sunday … 7 = Saturday), `M_31_08:30`, `O_2026-12-01T08:30`; None for Immediate (and Off)."""
     kind, spec = _member(schedule)
     if kind == "Interval":
         return f"I_{_minutes(spec)}"
@@ -112,10 +103,10 @@ def agent_schedule(schedule: dict[str, Any] | None) -> str | None:
 
 # --- parsing -------------------------------------------------------------------------------
 
-_KINDS = {kind.lower(): kind for kind in ("Immediate", "Off", *SCHEDULE_PREFIXES)}
+_KINDS = {kind.lower(): kind for kind in (*_KIND_NAMES, "Off")}
 
 
-def _member(schedule: dict[str, Any] | None) -> tuple[str, Any]:
+def _member(schedule: object) -> tuple[str, Any]:
     """(kind, spec) of the schedule's one set member, keys matched case-insensitively; Immediate when empty."""
     if schedule is None:
         return "Immediate", True
@@ -198,6 +189,10 @@ def _runs_on(kind: str, spec: dict[str, Any], day: date) -> bool:
     # A Day past the end of a short month runs on its last day (31 → 30 April, 28/29 February).
     last = calendar.monthrange(day.year, day.month)[1]
     return day.day == min(_month_day(spec), last)
+
+
+def _iso(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def _utc(moment: datetime) -> datetime:

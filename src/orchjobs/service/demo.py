@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select
 
 from orchjobs.domain.capabilities import FETCH_LOGS, store_capability, with_fetch_logs_names
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus
-from orchjobs.domain.schedules import schedule_type_code
+from orchjobs.domain.schedules import schedule_type
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.tables import agent, agent_capability, certificate_store, job_type, scheduled_job
 
@@ -71,7 +71,7 @@ def prepare_demo_orchestrator(
                 job_type_id=inventory_type,
                 certificate_store_id=store_id,
                 schedule=json.dumps(EVERY_MINUTE),
-                schedule_type=schedule_type_code(EVERY_MINUTE),
+                schedule_type=schedule_type(EVERY_MINUTE),
                 target_path=DEMO_STORE_FILE,
                 requested_at=now,
                 next_run_at=now,

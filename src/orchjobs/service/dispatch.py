@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from orchjobs.domain.capabilities import capability_guid, normalize_capabilities
 from orchjobs.domain.jobs import JobResult, JobStatus
-from orchjobs.domain.schedules import ScheduleError, agent_schedule, next_run_after
+from orchjobs.domain.schedules import ScheduleError, next_run_after, schedule_type
 from orchjobs.errors import StoreUnavailableError
 from orchjobs.store import dispatch as store
 from orchjobs.store.engine import write_transaction
@@ -100,7 +100,7 @@ def _schedule_plan(job: Record, now: datetime) -> tuple[datetime | None, str | N
     once and no more: dispatch must not fail for every job of the agent because of one bad row."""
     try:
         schedule = json.loads(job.schedule) if job.schedule else None
-        return next_run_after(schedule, now), agent_schedule(schedule)
+        return next_run_after(schedule, now), schedule_type(schedule)
     except (ValueError, ScheduleError) as exc:
         log.warning("scheduled job %s has an unreadable schedule (%s); it runs once", job.id, exc)
         return None, None

@@ -69,6 +69,8 @@ job_type_field = Table(
     Column("type", SmallInteger, nullable=False, default=1),
     Column("default_value", Text),
     Column("required", Boolean, nullable=False, default=False),
+    # The order the fields were declared in, which is the order they are answered in.
+    Column("position", SmallInteger, nullable=False, default=0, server_default="0"),
 )
 
 certificate_store = Table(
@@ -104,6 +106,10 @@ scheduled_job = Table(
     # The history row of the run in flight; a job is not handed out again while it is set.
     Column("running_history_id", BigId),
     Index(None, "agent_id", "next_run_at"),
+    # ScheduledJobs' default page order (newest request first); id makes paging stable.
+    Index(None, "requested_at", "id"),
+    # Whether a job type is in use, before it is deleted.
+    Index(None, "job_type_id"),
 )
 
 # One row per run. History outlives its scheduled job and its agent's reset, so job_id and
@@ -207,4 +213,55 @@ app_setting = Table(
     Column("description", Text, nullable=False, default=""),
     Column("value", Text, nullable=False),
     Column("value_type", String(32), nullable=False),
+)
+
+# Completion webhooks: where to send which events, and how to sign them.
+webhook = Table(
+    "webhook",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(255), nullable=False),
+    # A filter in the query language over the run's history row; empty matches every run.
+    Column("query", Text, nullable=False, default=""),
+    # Comma-separated event names (RunCompleted, RunFailed, FailuresAcknowledged).
+    Column("events", String(255), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("description", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Events written in the same transaction as their cause; a background worker fans them out into deliveries.
+webhook_event = Table(
+    "webhook_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("job_history_id", BigId),
+    Column("payload", Text, nullable=False),
+    Column("fanned_out_at", UtcDateTime),
+    Index(None, "fanned_out_at", "id"),
+)
+
+# One delivery of one event to one webhook, retried with backoff until it succeeds or gives up.
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("webhook_id", Uuid, ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigId, ForeignKey("webhook_event.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    # When it is next tried (also the end of a worker's claim on it); None once delivered or given up.
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_attempt_at", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UtcDateTime),
+    Index(None, "next_attempt_at"),
+    Index(None, "webhook_id", "created_at"),
+    Index(None, "event_id"),
 )

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, select
 
 from orchjobs.domain.capabilities import custom_capability, store_capability
-from orchjobs.domain.schedules import schedule_type_code
+from orchjobs.domain.schedules import schedule_type
 from orchjobs.service.seeding.fleet import _Agent, _Job, _make_agents, _make_stores, _schedule_text, _Store, _uuid
 from orchjobs.service.seeding.history import HISTORY_COLUMNS, HISTORY_DAYS, _history_jobs, _history_rows
 from orchjobs.service.seeding.scheduled_jobs import _make_jobs
@@ -176,7 +176,7 @@ def _insert_scheduled_jobs(conn: Connection, jobs: Sequence[_Job], job_type_ids:
             job_type_ids[job.job_type],
             job.store.id if job.store else None,
             _schedule_text(job.schedule),
-            schedule_type_code(job.schedule),
+            schedule_type(job.schedule),
             job.target_path,
             json.dumps(job.fields) if job.fields else None,
             job.requested_at,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchjobs.domain.jobs import JobResult, JobStatus
-from orchjobs.domain.schedules import schedule_type_code
+from orchjobs.domain.schedules import schedule_type
 from orchjobs.service.seeding.fleet import _Job, _schedule_text
 from orchjobs.service.seeding.vocabulary import ACKNOWLEDGE_NOTES, ACKNOWLEDGERS
 
@@ -68,7 +68,7 @@ def _history_jobs(rng: random.Random, jobs: Sequence[_Job]) -> list[tuple[_Histo
             job.agent.client_machine,
             job.job_type,
             _schedule_text(job.schedule),
-            schedule_type_code(job.schedule),
+            schedule_type(job.schedule),
             job.target_path,
         )
         by_kind.setdefault(job.kind, []).append(_HistoryJob(head, *_messages(rng, job)))
