@@ -39,6 +39,7 @@ class FakeServer:
     on_heartbeat: list[dict[str, Any] | list[ScriptedJob]] = field(default_factory=list)  # answer or jobs per call
     refuse_register: tuple[str, str] | None = None
     refuse_configuration: dict[str, str] = field(default_factory=dict)  # JobId -> CodeString
+    max_data_bytes: int | None = None  # refuse a completion whose Log or Data is larger, as the server does
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     on_call: Callable[[str], None] | None = None
@@ -67,7 +68,7 @@ class FakeServer:
             "Session/Heartbeat": self._heartbeat,
             "Jobs/Configuration": self._configuration,
             "Jobs/Inventory": lambda _body: {},
-            "Jobs/Complete": lambda _body: {},
+            "Jobs/Complete": self._complete,
         }.get(route)
         if handler is None:
             return httpx.Response(404, json={"Result": {"Status": 3, "Error": {"Message": "no such route"}}})
@@ -101,6 +102,13 @@ class FakeServer:
         if job_id in self.refuse_configuration:
             return _refusal(self.refuse_configuration[job_id], "refused")
         return {"AuditId": 1000 + list(self._jobs).index(job_id), "JobCancelled": False, **self._jobs[job_id].config}
+
+    def _complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        uploaded = body.get("Log", body.get("Data"))
+        size = len(uploaded.encode()) if isinstance(uploaded, str) else 0
+        if self.max_data_bytes is not None and size > self.max_data_bytes:
+            return _refusal("A0100005", f"The Data is {size} bytes; at most {self.max_data_bytes} bytes are accepted.")
+        return {}
 
     def _hand_out(self, jobs: list[ScriptedJob]) -> list[dict[str, Any]]:
         self._jobs.update({job.job_id: job for job in jobs})

@@ -32,6 +32,7 @@ ECHO = "Custom.Echo"
 FIELDS = {"Greeting": "hello", "Count": "3"}
 UNKNOWN_JOB_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 UNKNOWN_TOKEN = "0b5d8e2a-9f1c-4d7e-8a3b-6c2f1e0d9a84"
+MAX_DATA_BYTES = 64  # both refuse result data over this
 # What the fake makes of a Configuration answer itself; the rest of it is the test's script.
 GENERATED_BY_THE_FAKE = ("AuditId", "JobCancelled", "Result")
 
@@ -86,7 +87,8 @@ def register(client: Client, agent_id: str = "") -> dict[str, Any]:
 
 
 def job_calls(client: Client, token: str, *, inventory_id: str, echo_id: str) -> Answers:
-    """Heartbeats, then an inventory job run to its completion, a custom job's and an unknown job's configuration."""
+    """Heartbeats, then an inventory job run to its completion, a custom job's configuration and its completion
+    refused for oversized data, and an unknown job's configuration."""
 
     def configuration(job_id: str) -> dict[str, Any]:
         return call(client, "Jobs/Configuration", {"SessionToken": token, "JobId": job_id})
@@ -101,6 +103,9 @@ def job_calls(client: Client, token: str, *, inventory_id: str, echo_id: str) ->
     answers["Inventory"] = call(client, "Jobs/Inventory", {**job, "Inventory": []})
     answers["Complete"] = call(client, "Jobs/Complete", {**job, "AuditId": audit_id, "Status": 2, "Message": ""})
     answers["Configuration of a custom job"] = configuration(echo_id)
+    oversized = {"SessionToken": token, "JobId": echo_id, "Status": 2, "Message": "", "Data": "x" * 100}
+    oversized["AuditId"] = answers["Configuration of a custom job"]["AuditId"]
+    answers["Complete with oversized Data"] = call(client, "Jobs/Complete", oversized)
     answers["Configuration refused"] = configuration(UNKNOWN_JOB_ID)
     return answers
 
@@ -115,6 +120,7 @@ def fake_answers() -> Answers:
         on_register=[[], [inventory, echo]],
         on_heartbeat=[[ScriptedJob(ECHO, {"JobFields": FIELDS})], invalid_session()],
         refuse_configuration={UNKNOWN_JOB_ID: "A0100004"},
+        max_data_bytes=MAX_DATA_BYTES,
     )
     with httpx.Client(transport=fake.transport(), base_url=BASE_URL.removesuffix("/KeyfactorAgents")) as client:
         register(client)  # as on the server: a new orchestrator, nothing handed out yet
@@ -167,7 +173,7 @@ def add_store(engine: Engine, agent_id: str) -> uuid.UUID:
 
 
 def server_answers(settings: Settings, engine: Engine) -> Answers:
-    approving = settings.model_copy(update={"auto_approve": True})
+    approving = settings.model_copy(update={"auto_approve": True, "max_job_data_bytes": MAX_DATA_BYTES})
     with api_client(approving, auth=ADMIN, headers=None) as client:
         agent_id = register(client)["Session"]["AgentId"]
         inventory_id = add_immediate_job(engine, agent_id, "Inventory", INVENTORY, store_id=add_store(engine, agent_id))
@@ -184,6 +190,7 @@ def server_answers(settings: Settings, engine: Engine) -> Answers:
     assert len(answers["Heartbeat handing out a job"]["Jobs"]) == 1
     assert answers["Heartbeat of an unknown session"]["SessionValid"] is False
     assert answers["Configuration of a custom job"]["JobFields"] == FIELDS
+    assert answers["Complete with oversized Data"]["Result"]["Error"]["CodeString"] == "A0100005"
     assert answers["Configuration refused"]["Result"]["Error"]["CodeString"] == "A0100004"
     assert answers["Register refused"]["Result"]["Error"]["CodeString"] == "A0100002"
     return answers

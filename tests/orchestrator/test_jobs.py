@@ -2,14 +2,29 @@
 
 import base64
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchjobs.orchestrator import jobs
-from orchjobs.orchestrator.jobs import JobContext, inventory_delta, log_tail
+from orchjobs.orchestrator.custom import (
+    DEFAULT_MAX_DATA_BYTES,
+    CustomJobContext,
+    CustomJobHandler,
+    CustomJobOutcome,
+    CustomJobType,
+    CustomJobTypes,
+    JobFields,
+    JobResult,
+    JsonValue,
+    echo_fields,
+)
+from orchjobs.orchestrator.jobs import JobContext, JobOutcome, inventory_delta, log_tail
 from orchjobs.orchestrator.pem_store import PemStore, StoredCertificate
+from orchjobs.settings import Settings
 from tests.orchestrator.certificates import MadeCertificate, make_certificate
 
 INVENTORY = "CertStores.PEM.Inventory"
@@ -252,3 +267,176 @@ def test_an_unknown_capability_fails(tmp_path: Path) -> None:
     assert run(tmp_path, "CertStores.JKS.Inventory", {}) == jobs.JobOutcome(
         4, "This orchestrator cannot run CertStores.JKS.Inventory jobs."
     )
+
+
+# -- custom job handlers -------------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """A handler that records what it was given and returns a set outcome."""
+
+    def __init__(self, outcome: object) -> None:
+        self.outcome = outcome
+        self.calls: list[tuple[JobFields, CustomJobContext]] = []
+
+    def __call__(self, fields: JobFields, context: CustomJobContext) -> CustomJobOutcome:
+        self.calls.append((fields, context))
+        return self.outcome  # type: ignore[return-value]  # some tests return what a handler must not
+
+
+def run_custom(
+    tmp_path: Path, handler: CustomJobHandler, *, max_data_bytes: int = DEFAULT_MAX_DATA_BYTES
+) -> JobOutcome:
+    context = JobContext(
+        capability="Custom.RebootServer",
+        job_id="job-1",
+        config={"AuditId": 7, "JobCancelled": False, "JobFields": {"Host": "web-01", "Force": "true", "Delay": 5}},
+        store=PemStore(tmp_path),
+        log_path=tmp_path / "orchestrator.log",
+        upload_inventory=Uploads(),
+        custom_jobs=CustomJobTypes([CustomJobType("rebootserver", handler)]),  # names compare case-insensitively
+        max_data_bytes=max_data_bytes,
+    )
+    return jobs.execute(context)
+
+
+def test_a_custom_job_runs_its_types_handler_with_the_fields_and_context(tmp_path: Path) -> None:
+    handler = Recorder(CustomJobOutcome(JobResult.WARNING, "Rebooted late.", data={"Uptime": 0, "Host": "web-01"}))
+
+    outcome = run_custom(tmp_path, handler)
+
+    assert outcome == JobOutcome(3, "Rebooted late.", data='{"Uptime": 0, "Host": "web-01"}')
+    [(fields, context)] = handler.calls
+    assert fields == {"Host": "web-01", "Force": "true", "Delay": 5}  # as the server sent them
+    assert (context.job_type, context.job_id) == ("RebootServer", "job-1")
+    assert (context.store_dir, context.log_path) == (tmp_path.resolve(), tmp_path / "orchestrator.log")
+    assert context.logger.name == "orchjobs.orchestrator.RebootServer"
+
+
+@pytest.mark.parametrize(
+    ("data", "uploaded"),
+    [
+        ("plain text, sent as it is", "plain text, sent as it is"),
+        ("", ""),
+        (None, None),
+        ([1, 2.5, True, None, "é"], '[1, 2.5, true, null, "é"]'),
+        ({"Nested": {"List": []}}, '{"Nested": {"List": []}}'),
+    ],
+)
+def test_result_data_is_a_string_as_it_is_or_a_json_value_as_its_text(
+    tmp_path: Path, data: JsonValue, uploaded: str | None
+) -> None:
+    outcome = run_custom(tmp_path, Recorder(CustomJobOutcome(data=data)))
+    assert (outcome.status, outcome.data) == (2, uploaded)
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (CustomJobOutcome(data={"When": {1, 2}}), "The result data cannot be sent as JSON: Object of type set"),
+        (CustomJobOutcome(data=float("nan")), "The result data cannot be sent as JSON: Out of range float"),
+        (CustomJobOutcome(data="bad name: \udcff"), "The result data is not valid Unicode text: surrogates"),
+        ({"Result": 2}, "The RebootServer handler returned dict, not a CustomJobOutcome."),
+        (None, "The RebootServer handler returned NoneType, not a CustomJobOutcome."),
+    ],
+)
+def test_a_result_that_cannot_be_uploaded_fails_the_run(tmp_path: Path, returned: object, message: str) -> None:
+    outcome = run_custom(tmp_path, Recorder(returned))
+    assert (outcome.status, outcome.data) == (4, None)
+    assert outcome.message.startswith(message), outcome.message
+
+
+def test_a_handler_that_raises_fails_the_run_with_the_exception(tmp_path: Path) -> None:
+    def broken(fields: JobFields, context: CustomJobContext) -> CustomJobOutcome:
+        raise ConnectionRefusedError(f"{fields['Host']} did not answer")
+
+    assert run_custom(tmp_path, broken) == JobOutcome(4, "ConnectionRefusedError: web-01 did not answer")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: CustomJobOutcome(JobResult.IN_PROCESS), "ValueError: A custom job's result is Success, Warning or"),
+        (lambda: CustomJobOutcome(message=None), "TypeError: A custom job's message is a string, not NoneType."),
+    ],
+)
+def test_an_outcome_a_handler_cannot_report_fails_the_run(
+    tmp_path: Path, make: Callable[[], CustomJobOutcome], message: str
+) -> None:
+    outcome = run_custom(tmp_path, lambda _fields, _context: make())
+    assert outcome.status == 4
+    assert outcome.message.startswith(message), outcome.message
+
+
+def test_result_data_over_the_limit_fails_the_run_without_uploading(tmp_path: Path) -> None:
+    limit = 10
+    fits = run_custom(tmp_path, Recorder(CustomJobOutcome(data="é" * 5)), max_data_bytes=limit)  # 10 bytes in UTF-8
+    too_big = run_custom(
+        tmp_path, Recorder(CustomJobOutcome(JobResult.SUCCESS, "Done.", data="é" * 6)), max_data_bytes=limit
+    )
+    without_message = run_custom(tmp_path, Recorder(CustomJobOutcome(data=["x" * 20])), max_data_bytes=limit)
+
+    assert (fits.status, fits.data) == (2, "é" * 5)
+    assert too_big == JobOutcome(
+        4,
+        "The result data (12 bytes) is over the 10-byte upload limit and was not sent. The job reported Success: Done.",
+    )
+    assert without_message.message.endswith(
+        "(24 bytes) is over the 10-byte upload limit and was not sent. The job reported Success."
+    )
+
+
+def test_the_default_limit_is_the_servers_default() -> None:
+    assert Settings.model_fields["max_job_data_bytes"].default == DEFAULT_MAX_DATA_BYTES
+
+
+def test_a_custom_job_type_without_a_handler_echoes_its_fields(tmp_path: Path) -> None:
+    context = JobContext(
+        capability="Custom.Other",
+        job_id="job-1",
+        config={"JobFields": {"B": "2", "A": "1"}},
+        store=PemStore(tmp_path),
+        log_path=tmp_path / "log",
+        upload_inventory=Uploads(),
+        custom_jobs=CustomJobTypes([CustomJobType("RebootServer", Recorder(None))]),
+    )
+    assert jobs.execute(context) == JobOutcome(2, data='{"B": "2", "A": "1"}')  # in the order the server sent
+
+
+# -- the registry ----------------------------------------------------------------------------------------------------
+
+
+def test_the_registry_finds_handlers_by_name_in_any_case_and_names_the_capabilities() -> None:
+    reboot, report = Recorder(None), Recorder(None)
+    registry = CustomJobTypes([CustomJobType("RebootServer", reboot), CustomJobType("Report", report)])
+
+    assert registry.handler("REBOOTSERVER") is reboot
+    assert registry.handler("report") is report
+    assert registry.handler("Unknown") is echo_fields
+    assert registry.capabilities == ["Custom.RebootServer", "Custom.Report"]
+    assert len(registry) == 2
+
+
+def test_the_registry_takes_a_name_twice_only_with_the_same_handler() -> None:
+    reboot = Recorder(None)
+    assert len(CustomJobTypes([CustomJobType("Reboot", reboot), CustomJobType("reboot", reboot)])) == 1
+    with pytest.raises(ValueError, match="The custom job type reboot is given twice, with different handlers."):
+        CustomJobTypes([CustomJobType("Reboot", reboot), CustomJobType("reboot")])
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "A custom job type needs a name."),
+        ("  ", "A custom job type needs a name."),
+        ("Reboot Server", "holds a space or one of . , = :"),
+        ("Reboot.Server", "holds a space or one of . , = :"),
+        ("Reboot,Report", "holds a space or one of . , = :"),
+        ("x" * 249, "is 249 characters long; at most 248."),
+        ("fetchlogs", "FetchLogs is built in"),
+    ],
+)
+def test_a_name_the_orchestrator_cannot_report_is_refused(name: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CustomJobType(name)
+    assert CustomJobType("x" * 248).capability == "Custom." + "x" * 248

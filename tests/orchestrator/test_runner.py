@@ -12,6 +12,14 @@ import httpx
 import pytest
 
 from orchjobs.orchestrator.client import resolve_endpoint
+from orchjobs.orchestrator.custom import (
+    CustomJobContext,
+    CustomJobOutcome,
+    CustomJobType,
+    CustomJobTypes,
+    JobFields,
+    JobResult,
+)
 from orchjobs.orchestrator.identity import STATE_FILE
 from orchjobs.orchestrator.runner import CAPABILITIES_ENV, LOG_FILE, reported_capabilities, run
 from tests.orchestrator.certificates import make_certificate
@@ -234,3 +242,71 @@ def test_sigterm_stops_the_loop_after_the_job_in_hand(tmp_path: Path) -> None:
     assert list(completions(server)) == [first.job_id]  # the second job is left for the server to hand out again
     assert signal.getsignal(signal.SIGTERM) is previous
     assert "Received SIGTERM" in (tmp_path / LOG_FILE).read_text()
+
+
+# -- custom jobs -----------------------------------------------------------------------------------------------------
+
+
+def reboot(fields: JobFields, context: CustomJobContext) -> CustomJobOutcome:
+    context.logger.info("Rebooting %s", fields["Host"])
+    return CustomJobOutcome(JobResult.SUCCESS, f"Rebooted {fields['Host']}.", data={"Host": fields["Host"], "Up": True})
+
+
+def test_custom_job_types_are_reported_and_run_by_their_handlers(tmp_path: Path) -> None:
+    rebooting = ScriptedJob("Custom.RebootServer", {"JobFields": {"Host": "web-01"}})
+    echo = ScriptedJob("Custom.Report", {"JobFields": {"Period": "daily"}})
+    server = FakeServer(on_register=[[rebooting, echo]])
+    custom_jobs = CustomJobTypes([CustomJobType("RebootServer", reboot)])
+
+    assert run_against(server, tmp_path, custom_jobs=custom_jobs, capabilities=["Custom.Report"]) == 0
+
+    [registration] = server.bodies("Session/Register")
+    assert registration["Capabilities"][3:] == ["Custom.RebootServer", "Custom.Report"]
+    done = completions(server)
+    assert (done[rebooting.job_id]["Status"], done[rebooting.job_id]["Message"]) == (2, "Rebooted web-01.")
+    assert json.loads(done[rebooting.job_id]["Data"]) == {"Host": "web-01", "Up": True}
+    assert json.loads(done[echo.job_id]["Data"]) == {"Period": "daily"}  # no handler of its own: the echo
+    log = (tmp_path / LOG_FILE).read_text()
+    assert "Custom job type RebootServer (Custom.RebootServer) runs tests.orchestrator.test_runner:reboot" in log
+    assert "INFO Rebooting web-01" in log  # the handler's own log line, where FetchLogs reads
+
+
+def test_result_data_over_the_limit_is_reported_as_a_failure_without_it(tmp_path: Path) -> None:
+    big = ScriptedJob("Custom.Echo", {"JobFields": {"Text": "x" * 100}})
+    server = FakeServer(on_register=[[big]])
+
+    run_against(server, tmp_path, capabilities=["Custom.Echo"], max_data_bytes=50)
+
+    [completion] = server.bodies("Jobs/Complete")
+    assert completion["Status"] == 4
+    assert completion["Message"].startswith("The result data (112 bytes) is over the 50-byte upload limit")
+    assert "Data" not in completion
+
+
+def test_data_the_server_refuses_is_reported_as_a_failure_without_it(tmp_path: Path) -> None:
+    big = ScriptedJob("Custom.Echo", {"JobFields": {"Text": "x" * 100}})
+    server = FakeServer(on_register=[[big]], max_data_bytes=64)  # a server whose limit is below the orchestrator's
+
+    assert run_against(server, tmp_path, capabilities=["Custom.Echo"]) == 0
+
+    first, second = server.bodies("Jobs/Complete")
+    assert (first["Status"], len(first["Data"])) == (2, 112)
+    assert second["Status"] == 4
+    assert second["Message"] == (
+        "The server refused the result data: The Data is 112 bytes; at most 64 bytes are accepted."
+    )
+    assert "Data" not in second and second["AuditId"] == first["AuditId"]
+    assert "The server refused the result of job" in (tmp_path / LOG_FILE).read_text()
+
+
+def test_a_message_that_utf8_cannot_carry_is_sent_with_replacements(tmp_path: Path) -> None:
+    def undecodable(_fields: JobFields, _context: CustomJobContext) -> CustomJobOutcome:
+        return CustomJobOutcome(JobResult.WARNING, "Skipped the file caf\udce9.txt")
+
+    job = ScriptedJob("Custom.Odd", {})
+    server = FakeServer(on_register=[[job]])
+
+    run_against(server, tmp_path, custom_jobs=CustomJobTypes([CustomJobType("Odd", undecodable)]))
+
+    [completion] = server.bodies("Jobs/Complete")
+    assert (completion["Status"], completion["Message"]) == (3, "Skipped the file caf?.txt")

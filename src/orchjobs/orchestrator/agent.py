@@ -17,7 +17,8 @@ import httpx
 
 from orchjobs.domain.capabilities import capability_guid
 from orchjobs.orchestrator import jobs
-from orchjobs.orchestrator.client import HandedOutJob, ProtocolClient, ProtocolError, Registration
+from orchjobs.orchestrator.client import UPLOAD_REFUSED, HandedOutJob, ProtocolClient, ProtocolError, Registration
+from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES, CustomJobTypes
 from orchjobs.orchestrator.identity import STATE_FILE, load_agent_id, save_agent_id
 from orchjobs.orchestrator.payload import bool_field, int_field
 from orchjobs.orchestrator.pem_store import PemStore
@@ -31,13 +32,23 @@ _MANAGEMENT_ADD_PRIORITY = 3
 
 class Orchestrator:
     def __init__(
-        self, client: ProtocolClient, *, name: str, directory: Path, capabilities: list[str], log_path: Path
+        self,
+        client: ProtocolClient,
+        *,
+        name: str,
+        directory: Path,
+        capabilities: list[str],
+        log_path: Path,
+        custom_jobs: CustomJobTypes | None = None,
+        max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
     ) -> None:
         self.client = client
         self.name = name
         self.directory = directory
         self.capabilities = capabilities
         self.log_path = log_path
+        self.custom_jobs = custom_jobs or CustomJobTypes()
+        self.max_data_bytes = max_data_bytes
         self.store = PemStore(directory, own_files=[log_path, directory / STATE_FILE])
         self.heartbeat_minutes = 5
         self._by_guid = {capability_guid(capability): capability for capability in capabilities}
@@ -135,6 +146,8 @@ class Orchestrator:
             store=self.store,
             log_path=self.log_path,
             upload_inventory=lambda endpoint, items: self.client.upload_inventory(endpoint, job.job_id, items),
+            custom_jobs=self.custom_jobs,
+            max_data_bytes=self.max_data_bytes,
         )
         outcome = jobs.execute(context)
         logger.info("Job %s finished with status %d%s", job.job_id, outcome.status, _suffix(outcome.message))
@@ -146,12 +159,18 @@ class Orchestrator:
                 job,
                 audit_id=audit_id,
                 status=outcome.status,
-                message=outcome.message,
+                message=_sendable(outcome.message),
                 Log=outcome.log,
                 Data=outcome.data,
             )
         except (ProtocolError, httpx.HTTPError) as exc:
-            self._after_failure(exc, f"Completion of job {job.job_id} was not accepted")
+            if not _upload_refused(exc, outcome):
+                self._after_failure(exc, f"Completion of job {job.job_id} was not accepted")
+                return
+            # The server's limit is below ours (--max-data-bytes). Unanswered, the run would time out and run again
+            # to the same end, so the refusal itself becomes the run's failure.
+            logger.error("The server refused the result of job %s: %s", job.job_id, _describe(exc))
+            self._complete(job, audit_id, jobs.JobOutcome(jobs.ERROR, f"The server refused the result data: {exc}"))
 
     def _after_failure(self, exc: Exception, what: str) -> None:
         logger.error("%s: %s", what, _describe(exc))
@@ -169,6 +188,17 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ProtocolError) and exc.code_string:
         return f"{exc.message} ({exc.code_string})"
     return str(exc) or type(exc).__name__
+
+
+def _upload_refused(exc: Exception, outcome: jobs.JobOutcome) -> bool:
+    """Whether the server refused the Log or Data the completion carried (and would take it without)."""
+    carried = outcome.log is not None or outcome.data is not None
+    return carried and isinstance(exc, ProtocolError) and exc.code_string.upper() == UPLOAD_REFUSED
+
+
+def _sendable(message: str) -> str:
+    """The message as UTF-8 can carry it: a lone surrogate (a file name that is not UTF-8) would fail the post."""
+    return message.encode("utf-8", "replace").decode("utf-8")
 
 
 def _suffix(message: str) -> str:

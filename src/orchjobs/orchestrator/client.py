@@ -16,6 +16,7 @@ from orchjobs.orchestrator.payload import bool_field, field, int_field, list_fie
 
 RESULT_SUCCESS, RESULT_WARNING, RESULT_ERROR = 1, 2, 3
 SESSION_UNKNOWN = "A0100001"  # the server's code for an unknown or expired session token
+UPLOAD_REFUSED = "A0100005"  # the server's code for a malformed or oversized upload (Log, Data, inventory)
 TENANT_ID = "00000000-0000-0000-0000-000000000000"
 AGENT_PLATFORM = 1  # .NET, the platform number the Universal Orchestrator family reports
 AGENT_VERSION = "1.0.0.0"

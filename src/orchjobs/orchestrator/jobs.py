@@ -2,10 +2,12 @@
 
 A handler gets the `Jobs/Configuration` answer and returns a `JobOutcome` (completion Status 2 Success,
 3 Warning, 4 Error, plus `Log` or `Data`). `execute` turns any exception into Status 4 with its message, so a
-broken job never stops the orchestrator.
+broken job never stops the orchestrator. Custom jobs run the handler of their job type (`custom.py`); their result
+data is checked here, before anything is sent.
 """
 
 import base64
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -14,6 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from orchjobs.domain.capabilities import FETCH_LOGS
+from orchjobs.orchestrator.custom import (
+    DEFAULT_MAX_DATA_BYTES,
+    CustomJobContext,
+    CustomJobOutcome,
+    CustomJobTypes,
+    JsonValue,
+    job_type_name,
+)
 from orchjobs.orchestrator.payload import bool_field, field, int_field, list_field, text_field
 from orchjobs.orchestrator.pem_store import PemStore, StoredCertificate, StoreError, certificate_der
 
@@ -47,6 +57,8 @@ class JobContext:
     store: PemStore
     log_path: Path
     upload_inventory: Callable[[str, list[dict[str, Any]]], None]  # (InventoryEndpoint, items)
+    custom_jobs: CustomJobTypes = dataclasses.field(default_factory=CustomJobTypes)
+    max_data_bytes: int = DEFAULT_MAX_DATA_BYTES  # the most result data a custom job may upload
 
 
 Handler = Callable[[JobContext], JobOutcome]
@@ -80,8 +92,52 @@ def handler_for(capability: str) -> Handler:
 
 
 def custom_job(context: JobContext) -> JobOutcome:
-    """A custom job's result data is the JobFields it received, so a caller can see them round-trip."""
-    return JobOutcome(SUCCESS, data=json.dumps(job_fields(context.config), sort_keys=True))
+    """Run the job type's handler on the job's fields; its outcome, with result data the server will accept."""
+    name = job_type_name(context.capability)
+    handler = context.custom_jobs.handler(name)
+    custom_context = CustomJobContext(
+        job_type=name,
+        job_id=context.job_id,
+        store_dir=context.store.root,
+        log_path=context.log_path,
+        logger=logger.getChild(name),
+    )
+    outcome = handler(job_fields(context.config), custom_context)
+    if not isinstance(outcome, CustomJobOutcome):
+        raise JobError(f"The {name} handler returned {type(outcome).__name__}, not a CustomJobOutcome.")
+    data = result_data(outcome.data)
+    size = len(data.encode("utf-8")) if data is not None else 0
+    if size > context.max_data_bytes:
+        return JobOutcome(ERROR, _oversized(outcome, size=size, limit=context.max_data_bytes))
+    return JobOutcome(int(outcome.result), outcome.message, data=data)
+
+
+def result_data(data: JsonValue) -> str | None:
+    """The `Data` to upload: a string as it is, any other value as its JSON text, None as no `Data` at all."""
+    if data is None:
+        text = None
+    elif isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise JobError(f"The result data cannot be sent as JSON: {exc}.") from None
+    try:
+        (text or "").encode("utf-8")
+    except UnicodeEncodeError as exc:  # e.g. a file name decoded with surrogateescape
+        raise JobError(f"The result data is not valid Unicode text: {exc.reason} at position {exc.start}.") from None
+    return text
+
+
+def _oversized(outcome: CustomJobOutcome, *, size: int, limit: int) -> str:
+    reported = (
+        f"{outcome.result.name.title()}: {outcome.message}" if outcome.message else f"{outcome.result.name.title()}."
+    )
+    return (
+        f"The result data ({size:,} bytes) is over the {limit:,}-byte upload limit and was not sent. "
+        f"The job reported {reported}"
+    )
 
 
 def job_fields(config: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import httpx
 from orchjobs.domain.capabilities import FETCH_LOGS
 from orchjobs.orchestrator.agent import Orchestrator
 from orchjobs.orchestrator.client import ProtocolClient
+from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES, CustomJobTypes
 
 DEFAULT_CAPABILITIES = ["CertStores.PEM.Inventory", "CertStores.PEM.Management", FETCH_LOGS]
 LOG_FILE = "orchjobs-orchestrator.log"
@@ -41,15 +42,20 @@ def run(
     password: str | None = None,
     once: bool = False,
     capabilities: list[str] | None = None,
+    custom_jobs: CustomJobTypes | None = None,
+    max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
     poll_seconds: float | None = None,
     stop: threading.Event | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> int:
     """Run the orchestrator; the exit code is 0, or 1 when `once` could not register or heartbeat.
 
-    `capabilities` are reported besides the defaults (e.g. `Custom.Echo` for a custom job type), as are those in
-    ORCHJOBS_ORCHESTRATOR_CAPABILITIES. `stop` ends the loop from another thread; `transport` is for tests.
+    `custom_jobs` are the custom job types to report and run with their handlers; `capabilities` are reported
+    besides the defaults (e.g. `Custom.Echo`, run by the default handler), as are those in
+    ORCHJOBS_ORCHESTRATOR_CAPABILITIES. A custom job's result data over `max_data_bytes` fails the run instead of
+    being sent. `stop` ends the loop from another thread; `transport` is for tests.
     """
+    custom_jobs = custom_jobs or CustomJobTypes()
     directory = Path(store_dir) if store_dir else Path.cwd()
     directory.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
@@ -62,10 +68,13 @@ def run(
             client,
             name=name,
             directory=directory,
-            capabilities=reported_capabilities(capabilities),
+            capabilities=reported_capabilities([*custom_jobs.capabilities, *(capabilities or [])]),
             log_path=directory / LOG_FILE,
+            custom_jobs=custom_jobs,
+            max_data_bytes=max_data_bytes,
         )
         logger.info("Orchestrator %s starting against %s with store directory %s", name, url, directory)
+        _log_custom_jobs(custom_jobs)
         if once:
             return _run_once(orchestrator)
         _run_until_stopped(orchestrator, stop, _poll_override(poll_seconds))
@@ -82,6 +91,18 @@ def reported_capabilities(extra: list[str] | None) -> list[str]:
         if item:
             unique.setdefault(item.lower(), item)
     return list(unique.values())
+
+
+def _log_custom_jobs(custom_jobs: CustomJobTypes) -> None:
+    for job_type in custom_jobs:
+        handler = job_type.handler
+        logger.info(
+            "Custom job type %s (Custom.%s) runs %s:%s",
+            job_type.name,
+            job_type.name,
+            getattr(handler, "__module__", "?"),
+            getattr(handler, "__qualname__", repr(handler)),
+        )
 
 
 def _run_once(orchestrator: Orchestrator) -> int:
