@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from orchjobs.errors import OrchjobsError
+from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES
 from orchjobs.service import database
 from orchjobs.settings import load_settings
 
@@ -211,8 +212,40 @@ def orchestrator(
         str, typer.Option(envvar="ORCHJOBS_ORCHESTRATOR_PASSWORD", help="Basic-auth password.")
     ] = "orchjobs-admin",
     once: Annotated[bool, typer.Option(help="Register, run the jobs handed out, and exit.")] = False,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME[=module:function]",
+            help="Report the custom job type NAME (capability Custom.NAME) and run its jobs with module:function, "
+            "or without one by echoing the job's fields as its result data. Repeatable. See docs/custom-jobs.md.",
+        ),
+    ] = None,
+    max_data_bytes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="ORCHJOBS_ORCHESTRATOR_MAX_DATA_BYTES",
+            help="A custom job whose result data is larger fails instead of uploading it; keep it at the server's "
+            "ORCHJOBS_MAX_JOB_DATA_BYTES.",
+        ),
+    ] = DEFAULT_MAX_DATA_BYTES,
 ) -> None:
     """Run the reference orchestrator: register, heartbeat and run jobs against this service."""
+    from orchjobs.orchestrator.loading import CapabilityOptionError, custom_job_types
     from orchjobs.orchestrator.runner import run
 
-    raise typer.Exit(run(url=url, name=name, store_dir=store_dir, username=username, password=password, once=once))
+    try:
+        custom_jobs = custom_job_types(capability or [])
+    except CapabilityOptionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--capability") from None
+    code = run(
+        url=url,
+        name=name,
+        store_dir=store_dir,
+        username=username,
+        password=password,
+        once=once,
+        custom_jobs=custom_jobs,
+        max_data_bytes=max_data_bytes,
+    )
+    raise typer.Exit(code)
