@@ -1,7 +1,8 @@
 """The reference orchestrator against a real server process: register, be approved, run jobs, and see the
 outcomes where an operator sees them (JobHistory, JobStatus/Data, the store's inventory, the PEM file itself).
 The orchestrator runs as `python -m orchjobs orchestrator --once`, exactly as a user would run it; the jobs are
-arranged in the database, as the scheduling API would."""
+arranged in the database, as the scheduling API would (custom jobs through `schedule_custom_job`, which stands for
+POST /JobTypes/Custom and POST /OrchestratorJobs/Custom)."""
 
 import base64
 import json
@@ -9,7 +10,9 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,14 @@ from sqlalchemy import Engine, insert, select
 from orchjobs.domain.capabilities import FETCH_LOGS, custom_capability, store_capability
 from orchjobs.orchestrator.identity import STATE_FILE
 from orchjobs.orchestrator.runner import CAPABILITIES_ENV, LOG_FILE
-from orchjobs.store.tables import agent, certificate_store, certificate_store_entry, job_type, scheduled_job
+from orchjobs.store.tables import (
+    agent,
+    certificate_store,
+    certificate_store_entry,
+    job_type,
+    job_type_field,
+    scheduled_job,
+)
 from tests.live import ADMIN, API_HEADERS
 from tests.orchestrator.certificates import make_certificate
 
@@ -28,20 +38,24 @@ CUSTOM = custom_capability("EchoFields")
 INVENTORY = store_capability("PEM", "Inventory")
 MANAGEMENT = store_capability("PEM", "Management")
 RUN_SECONDS = 60
-COMPLETED, SUCCESS = 3, 2
+COMPLETED, SUCCESS, FAILURE = 3, 2, 4
+COMPLETED_WILL_RETRY = 5  # a failed run while JobRetries (3 by default) are left
+DISK_USAGE = "DiskUsage=orchjobs.orchestrator.examples:disk_usage"
 
 
 # -- the orchestrator and the admin API --------------------------------------------------------------------------
 
 
-def run_orchestrator(base_url: str, store_dir: Path, *, extra_capabilities: str = "") -> None:
+def run_orchestrator(
+    base_url: str, store_dir: Path, *, extra_capabilities: str = "", options: Sequence[str] = ()
+) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ORCHJOBS_")}
     if extra_capabilities:
         env[CAPABILITIES_ENV] = extra_capabilities
     command = [
         sys.executable, "-m", "orchjobs", "orchestrator",
         "--url", f"{base_url}/KeyfactorAgents", "--name", NAME, "--store-dir", str(store_dir),
-        "--username", ADMIN[0], "--password", ADMIN[1], "--once",
+        "--username", ADMIN[0], "--password", ADMIN[1], "--once", *options,
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False)
     server_log = (store_dir.parent / "server.log").read_text(errors="replace")[-6000:]  # live_server writes it
@@ -119,6 +133,34 @@ def add_due_job(
     return job_id
 
 
+def schedule_custom_job(
+    engine: Engine, *, agent_id: uuid.UUID, job_type_request: dict[str, Any], job_fields: dict[str, str]
+) -> uuid.UUID:
+    """Define the custom job type (once) and schedule an Immediate job of it on the orchestrator; its JobId.
+
+    What POST /JobTypes/Custom with `job_type_request` and POST /OrchestratorJobs/Custom with
+    {AgentId, JobTypeName, JobFields} do; arranged in the database until those endpoints exist."""
+    name = job_type_request["JobTypeName"]
+    with engine.begin() as conn:
+        type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == name)).scalar()
+        if type_id is None:
+            type_id = uuid.uuid4()
+            description = job_type_request.get("Description", "")
+            conn.execute(insert(job_type).values(id=type_id, name=name, description=description, is_custom=True))
+            for position, item in enumerate(job_type_request["JobTypeFields"]):
+                conn.execute(
+                    insert(job_type_field).values(
+                        job_type_id=type_id,
+                        name=item["Name"],
+                        type=item["Type"],
+                        default_value=item.get("DefaultValue"),
+                        required=item.get("Required", False),
+                        position=position,
+                    )
+                )
+    return add_due_job(engine, agent_id, name, custom_capability(name).name, fields=job_fields)
+
+
 def store_entries(engine: Engine, store_id: uuid.UUID) -> set[tuple[str, bool]]:
     columns = (certificate_store_entry.c.alias, certificate_store_entry.c.private_key_entry)
     with engine.connect() as conn:
@@ -190,3 +232,55 @@ def test_management_jobs_change_the_pem_file_and_the_next_inventory_reports_the_
     assert "already in the store" in (results[duplicate][2] or "")
     assert (store_dir / "app.pem").read_text() == web.pem + new.pem
     assert store_entries(engine, store_id) == {(web.alias, False), (new.alias, False)}
+
+
+# -- custom jobs -------------------------------------------------------------------------------------------------
+
+DISK_USAGE_TYPE = {
+    "JobTypeName": "DiskUsage",
+    "Description": "How full the file system holding Path is.",
+    "JobTypeFields": [
+        {"Name": "Path", "Type": 1, "Required": True},
+        {"Name": "WarnAbovePercent", "Type": 2, "DefaultValue": "90", "Required": False},
+    ],
+}
+ECHO_TYPE = {"JobTypeName": "EchoFields", "JobTypeFields": [{"Name": "Text", "Type": 1, "Required": True}]}
+
+
+def test_custom_jobs_run_their_handlers_and_their_result_data_is_read_back(
+    live_server: str, engine: Engine, tmp_path: Path
+) -> None:
+    store_dir = tmp_path / "stores"
+    store_dir.mkdir()
+    agent_id = registered_and_approved(live_server, engine, store_dir)
+    schedule = partial(schedule_custom_job, engine, agent_id=agent_id)
+    fits = schedule(job_type_request=DISK_USAGE_TYPE, job_fields={"Path": ".", "WarnAbovePercent": "100"})
+    missing = schedule(job_type_request=DISK_USAGE_TYPE, job_fields={"Path": "gone", "WarnAbovePercent": "100"})
+    too_big = schedule(job_type_request=ECHO_TYPE, job_fields={"Text": "x" * 2000})
+
+    options = ["--capability", DISK_USAGE, "--capability", "EchoFields", "--max-data-bytes", "1000"]
+    run_orchestrator(live_server, store_dir, options=options)
+
+    runs = runs_by_job(live_server)
+    assert {job_id: (run["JobType"], run["Result"]) for job_id, run in runs.items()} == {
+        fits: ("DiskUsage", SUCCESS),
+        missing: ("DiskUsage", FAILURE),
+        too_big: ("EchoFields", FAILURE),
+    }, outcomes(runs)
+    assert runs[fits]["Status"] == COMPLETED
+    assert runs[fits]["Message"].startswith(f"The file system of {store_dir} is ")
+    data = admin_get(live_server, "/OrchestratorJobs/JobStatus/Data", jobHistoryId=runs[fits]["JobHistoryId"])
+    facts = json.loads(data["Data"])
+    assert (facts["Path"], facts["Kind"]) == (str(store_dir), "Directory")
+    assert facts["TotalBytes"] >= facts["UsedBytes"] >= 0 and 0 <= facts["UsedPercent"] <= 100
+
+    assert (runs[missing]["Status"], runs[missing]["Message"]) == (
+        COMPLETED_WILL_RETRY,
+        f"The path {store_dir / 'gone'} does not exist.",
+    )
+    assert runs[too_big]["Message"] == (
+        "The result data (2,012 bytes) is over the 1,000-byte upload limit and was not sent. The job reported Success."
+    )
+    for failed in (missing, too_big):
+        no_data = admin_get(live_server, "/OrchestratorJobs/JobStatus/Data", jobHistoryId=runs[failed]["JobHistoryId"])
+        assert no_data["Data"] == ""  # the server answers a run without data so
