@@ -346,6 +346,10 @@ def test_a_result_that_cannot_be_uploaded_fails_the_run(tmp_path: Path, returned
     assert outcome.message.startswith(message), outcome.message
 
 
+def test_a_result_may_be_given_as_its_number() -> None:
+    assert CustomJobOutcome(3).result is JobResult.WARNING  # type: ignore[arg-type]
+
+
 def test_a_handler_that_raises_fails_the_run_with_the_exception(tmp_path: Path) -> None:
     def broken(fields: JobFields, context: CustomJobContext) -> CustomJobOutcome:
         raise ConnectionRefusedError(f"{fields['Host']} did not answer")

@@ -72,6 +72,7 @@ class CustomJobOutcome:
         # Checked here so a wrong outcome fails the run with a message, at the handler's line.
         if self.result not in _OUTCOME_RESULTS:
             raise ValueError(f"A custom job's result is Success, Warning or Failure, not {self.result!r}.")
+        object.__setattr__(self, "result", JobResult(self.result))  # 2, 3 and 4 are taken as well
         if not isinstance(self.message, str):
             raise TypeError(f"A custom job's message is a string, not {type(self.message).__name__}.")
 

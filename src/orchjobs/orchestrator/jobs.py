@@ -106,7 +106,7 @@ def custom_job(context: JobContext) -> JobOutcome:
     if not isinstance(outcome, CustomJobOutcome):
         raise JobError(f"The {name} handler returned {type(outcome).__name__}, not a CustomJobOutcome.")
     data = result_data(outcome.data)
-    size = len(data.encode("utf-8")) if data is not None else 0
+    size = _utf8_size(data)
     if size > context.max_data_bytes:
         return JobOutcome(ERROR, _oversized(outcome, size=size, limit=context.max_data_bytes))
     return JobOutcome(int(outcome.result), outcome.message, data=data)
@@ -114,26 +114,25 @@ def custom_job(context: JobContext) -> JobOutcome:
 
 def result_data(data: JsonValue) -> str | None:
     """The `Data` to upload: a string as it is, any other value as its JSON text, None as no `Data` at all."""
-    if data is None:
-        text = None
-    elif isinstance(data, str):
-        text = data
-    else:
-        try:
-            text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise JobError(f"The result data cannot be sent as JSON: {exc}.") from None
+    if data is None or isinstance(data, str):
+        return data
     try:
-        (text or "").encode("utf-8")
-    except UnicodeEncodeError as exc:  # e.g. a file name decoded with surrogateescape
+        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JobError(f"The result data cannot be sent as JSON: {exc}.") from None
+
+
+def _utf8_size(data: str | None) -> int:
+    """The bytes the server counts; data UTF-8 cannot carry (a file name decoded with surrogateescape) is refused."""
+    try:
+        return len(data.encode("utf-8")) if data is not None else 0
+    except UnicodeEncodeError as exc:
         raise JobError(f"The result data is not valid Unicode text: {exc.reason} at position {exc.start}.") from None
-    return text
 
 
 def _oversized(outcome: CustomJobOutcome, *, size: int, limit: int) -> str:
-    reported = (
-        f"{outcome.result.name.title()}: {outcome.message}" if outcome.message else f"{outcome.result.name.title()}."
-    )
+    result = outcome.result.name.title()
+    reported = f"{result}: {outcome.message}" if outcome.message else f"{result}."
     return (
         f"The result data ({size:,} bytes) is over the {limit:,}-byte upload limit and was not sent. "
         f"The job reported {reported}"

@@ -50,7 +50,7 @@ def custom_job_type(option: str) -> CustomJobType:
 def load_handler(spec: str) -> CustomJobHandler:
     """The function `module:function` names (`function` may be dotted, e.g. `module:Class.method`).
 
-    Modules are imported as `python -m` imports them: from the working directory first, then the usual path.
+    Modules are found in the working directory too (as `python -m` finds them), not only on the Python path.
     """
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:

@@ -95,14 +95,9 @@ def reported_capabilities(extra: list[str] | None) -> list[str]:
 
 def _log_custom_jobs(custom_jobs: CustomJobTypes) -> None:
     for job_type in custom_jobs:
-        handler = job_type.handler
-        logger.info(
-            "Custom job type %s (Custom.%s) runs %s:%s",
-            job_type.name,
-            job_type.name,
-            getattr(handler, "__module__", "?"),
-            getattr(handler, "__qualname__", repr(handler)),
-        )
+        module = getattr(job_type.handler, "__module__", "?")
+        function = getattr(job_type.handler, "__qualname__", repr(job_type.handler))
+        logger.info("Custom job type %s (%s) runs %s:%s", job_type.name, job_type.capability, module, function)
 
 
 def _run_once(orchestrator: Orchestrator) -> int:
