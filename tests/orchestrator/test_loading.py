@@ -38,6 +38,12 @@ NOT_A_FUNCTION = 42
 """
 
 
+@pytest.fixture(autouse=True)
+def python_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading puts the working directory on the Python path; each test gets the path back as it was."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
 @pytest.fixture
 def handlers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The name of a module of handlers in the working directory, as a user's own handlers would be."""
@@ -45,7 +51,6 @@ def handlers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     (tmp_path / f"{module}.py").write_text(HANDLERS)
     (tmp_path / "broken_handlers.py").write_text("raise RuntimeError('no configuration file')\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # loading puts the working directory on it
     yield module
     sys.modules.pop(module, None)
     sys.modules.pop("broken_handlers", None)
