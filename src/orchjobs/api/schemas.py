@@ -64,6 +64,43 @@ class CountResponse(Wire):
     Count: int
 
 
+class JobTypeFieldResponse(Wire):
+    Name: str
+    Type: int = Field(description="1 String, 2 Int, 3 DateTime, 4 Bool")
+    DefaultValue: str | None = Field(None, description="Omitted when the field has none; canonical for its type.")
+    Required: bool
+
+
+class JobTypeResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.JobTypeResponse: a custom job type, its fields in declared order."""
+
+    Id: uuid.UUID
+    JobTypeName: str
+    Description: str
+    JobTypeFields: list[JobTypeFieldResponse]
+
+
+class JobTypeFieldRequest(BaseModel):
+    Name: str = Field(description="Unique within the type, in any case; spaces allowed.")
+    Type: int | str = Field(description='1 String, 2 Int, 3 DateTime, 4 Bool, or the name ("String", "Int", …).')
+    DefaultValue: str | int | bool | None = Field(None, description="Must be a value of the Type.")
+    Required: bool = False
+
+
+class JobTypeCreateRequest(BaseModel):
+    """Keys are matched case-insensitively."""
+
+    JobTypeName: str = Field(description="Unique in any case; printable ASCII without spaces, at most 128 characters.")
+    Description: str | None = None
+    JobTypeFields: list[JobTypeFieldRequest] | None = None
+
+
+class JobTypeUpdateRequest(JobTypeCreateRequest):
+    """A Description or JobTypeFields left out stays as it is; JobTypeFields replaces all the fields."""
+
+    Id: uuid.UUID
+
+
 class AgentResponse(Wire):
     """KeyfactorApi.Models.Orchestrators.AgentResponse. Absent values are omitted, never null."""
 
