@@ -18,6 +18,7 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    custom_jobs,
     job_types,
     orchestrator_jobs,
     status,
@@ -37,6 +38,7 @@ ROUTERS = (
     agent_session.router,
     agent_jobs.router,
     job_types.router,
+    custom_jobs.router,
 )
 
 

@@ -16,6 +16,7 @@ from tests.factories import BASE_TIME, add_history, add_result_data
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
 JOB_TYPE_ID = uuid.UUID("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
+CUSTOM_JOB = {"JobTypeName": "Audit", "JobFields": {"Partition": "p1"}}
 
 # (method, path) → what to send to get a real answer; every route with a response model must be here.
 REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
@@ -38,6 +39,10 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"JobTypeName": "New", "JobTypeFields": [{"Name": "n", "Type": 1}]}
     },
     ("PUT", "/KeyfactorAPI/JobTypes/Custom"): {"json": {"Id": str(JOB_TYPE_ID), "JobTypeName": "Audit2"}},
+    ("POST", "/KeyfactorAPI/OrchestratorJobs/Custom"): {"json": {"AgentId": str(AGENT_ID), **CUSTOM_JOB}},
+    ("POST", "/KeyfactorAPI/OrchestratorJobs/Custom/Bulk"): {
+        "json": {"OrchestratorIds": [str(AGENT_ID), str(uuid.uuid4())], **CUSTOM_JOB}
+    },
 }
 PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut", "job_type_id": str(JOB_TYPE_ID)}
 

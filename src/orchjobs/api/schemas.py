@@ -101,6 +101,59 @@ class JobTypeUpdateRequest(JobTypeCreateRequest):
     Id: uuid.UUID
 
 
+class JobFieldResponse(Wire):
+    JobTypeField: str
+    Value: str
+
+
+class JobResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.JobResponse."""
+
+    JobId: uuid.UUID
+    OrchestratorId: uuid.UUID
+    JobTypeName: str
+    Schedule: dict[str, Any]
+    JobFields: list[JobFieldResponse] = Field(description="The job's values: given, or defaults; canonical text.")
+    RequestTimestamp: datetime
+
+
+class ScheduleJobRequest(BaseModel):
+    """Keys are matched case-insensitively. JobFields values may be JSON text, numbers or booleans."""
+
+    AgentId: uuid.UUID
+    JobTypeName: str = Field(description="A custom job type's name (any case), or FetchLogs.")
+    Schedule: dict[str, Any] | None = Field(None, description="Command's KeyfactorSchedule; Immediate by default.")
+    JobFields: dict[str, str | int | float | bool | None] | None = None
+
+
+class ScheduleBulkJobRequest(BaseModel):
+    """OrchestratorIds, a Query, or both (the orchestrators of either)."""
+
+    OrchestratorIds: list[uuid.UUID] | None = None
+    Query: str | None = Field(None, description="Extension: a query over GET /Agents' fields, e.g. Status -eq 2.")
+    JobTypeName: str
+    Schedule: dict[str, Any] | None = None
+    JobFields: dict[str, str | int | float | bool | None] | None = None
+
+
+class BulkOrchestratorJobPair(Wire):
+    JobId: uuid.UUID
+    OrchestratorId: uuid.UUID
+
+
+class BulkJobResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.BulkJobResponse."""
+
+    OrchestratorJobPairs: list[BulkOrchestratorJobPair]
+    FailedOrchestratorIds: list[uuid.UUID] = Field(
+        description="Orchestrators that were not found, are not Approved or lack the job's capability."
+    )
+    JobTypeName: str
+    Schedule: dict[str, Any]
+    JobFields: list[JobFieldResponse]
+    RequestTimestamp: datetime
+
+
 class AgentResponse(Wire):
     """KeyfactorApi.Models.Orchestrators.AgentResponse. Absent values are omitted, never null."""
 
