@@ -207,6 +207,9 @@ AT = "2026-12-01T08:00:00Z"
         ({"Hourly": MINUTE}, "Unknown schedule kind 'Hourly'"),
         ({"Off": True}, "Off turns off a certificate store's schedule"),
         ("Daily", "A schedule must be an object"),
+        ({"Interval": {"Minutes": 2**40}}, "its runs fall outside the years 1 to 9999"),
+        ({"Daily": {"Time": "9999-12-31T23:59:00Z"}}, "its runs fall outside the years 1 to 9999"),
+        ({"ExactlyOnce": {"Time": "0001-01-01T00:00:00+01:00"}}, "its runs fall outside the years 1 to 9999"),
     ],
 )
 def test_an_invalid_schedule_is_refused_and_nothing_changes(
@@ -236,6 +239,7 @@ def test_an_invalid_schedule_is_refused_and_nothing_changes(
         ({"Host": " "}, ['"Host" is required']),
         ({"Host": None}, ['"Host" is required']),
         ({"Host": "a", "HOST": "b"}, ['"Host" is given twice']),
+        ({"Host": "web\u0000"}, ['"Host" must be text of at most 32768 characters, without NUL']),
         (
             {"Delay Seconds": "x", "Nope": 1, "Force": "maybe"},
             ['"Delay Seconds" must be', '"Nope" is not a field', '"Force" must be', '"Host" is required'],
@@ -273,6 +277,8 @@ def test_requests_about_missing_or_unfit_things_are_refused(admin: TestClient, e
         (job_request(approved, JobTypeName="Nonexistent"), '"Nonexistent" is not a custom job type'),
         (job_request(approved, JobTypeName="Inventory"), '"Inventory" is not a custom job type (nor FetchLogs)'),
         (job_request(approved, JobTypeName="Reenrollment"), '"Reenrollment" is not a custom job type'),
+        (job_request(approved, JobTypeName="Restart\u0000"), "is not a custom job type"),
+        (job_request(approved, JobTypeName="J" * 300), "is not a custom job type"),
         (job_request(approved, JobTypeName=""), "JobTypeName is required"),
         (job_request(approved, JobTypeName=None), "JobTypeName is required"),
         (job_request("web01"), 'AgentId is required: the orchestrator\'s GUID; got "web01"'),

@@ -1,6 +1,7 @@
 """/KeyfactorAPI/JobTypes/Custom: custom job types listed, read, created, updated and deleted through HTTP, their
 refusals, and that the built-in job types stay out of reach; on both databases."""
 
+import threading
 import uuid
 from typing import Any
 
@@ -8,6 +9,8 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from starlette.testclient import TestClient
 
+from orchjobs.errors import InvalidRequestError
+from orchjobs.service import job_types
 from orchjobs.store.tables import agent, job_history, job_type, job_type_field, scheduled_job
 from tests.factories import BASE_TIME, add_history, add_job
 
@@ -184,6 +187,7 @@ TOO_LONG = "J" * 129
         ({"JobTypeName": 7}, "JobTypeName must be a string"),
         ({"JobTypeName": TOO_LONG}, "at most 128 characters"),
         ({"Description": "d" * 4001}, "Description may be at most 4000 characters"),
+        ({"Description": "nul\u0000"}, "Description must not contain NUL characters"),
         ({"JobTypeFields": [{"Name": "x", "Type": "Float"}]}, 'JobTypeFields[0].Type "Float" is not a field type'),
         ({"JobTypeFields": [{"Name": "x", "Type": 5}]}, "JobTypeFields[0].Type 5 is not a field type"),
         ({"JobTypeFields": [{"Name": "x", "Type": 0}]}, "JobTypeFields[0].Type 0 is not a field type"),
@@ -200,6 +204,8 @@ TOO_LONG = "J" * 129
         ({"JobTypeFields": [{"Name": "On", "Type": "Bool", "DefaultValue": "yes"}]}, '"yes" is not true or false'),
         ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": "31/01/2026"}]}, "is not an ISO 8601 date"),
         ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": 5}]}, "is not an ISO 8601 date"),
+        ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": "0001-01-01T00:00:00+01:00"}]}, "not an ISO"),
+        ({"JobTypeFields": [{"Name": "S", "Type": 1, "DefaultValue": "a\u0000b"}]}, "without NUL"),
         (
             {"JobTypeFields": [{"Name": "Host", "Type": 1}, {"Name": "HOST", "Type": 2}]},
             'JobTypeFields[1].Name "HOST" is declared twice',
@@ -375,3 +381,32 @@ def test_a_job_type_that_only_history_names_can_be_deleted(client: TestClient, e
     assert client.delete(f"{URL}/{created['Id']}").status_code == 204
     with engine.connect() as conn:
         assert conn.execute(select(job_history.c.job_type)).scalars().all() == ["RestartWebService"]
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+def test_simultaneous_creates_of_one_name_in_different_cases_make_one_type(engine: Engine) -> None:
+    """The catalogue lock makes creates take turns (PostgreSQL; SQLite's BEGIN IMMEDIATE does it anyway)."""
+    names = ["Reboot", "REBOOT", "reboot", "ReBoot", "rEBOOT", "REboot"]
+    barrier = threading.Barrier(len(names))
+    outcomes: list[str] = []
+
+    def create_one(name: str) -> None:
+        barrier.wait()
+        try:
+            job_types.create_job_type(engine, job_types.JobTypeRequest(name=name))
+            outcomes.append("created")
+        except InvalidRequestError as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=create_one, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("created") == 1
+    assert all("already exists" in outcome for outcome in outcomes if outcome != "created")
+    with engine.connect() as conn:
+        assert len(conn.execute(select(job_type.c.id).where(job_type.c.is_custom.is_(True))).all()) == 2  # +FetchLogs

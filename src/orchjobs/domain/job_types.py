@@ -98,7 +98,14 @@ def checked_name(name: str) -> str:
 def checked_description(description: str | None) -> str | None:
     if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidRequestError(f"Description may be at most {MAX_DESCRIPTION_LENGTH} characters long.")
+    if description is not None and "\x00" in description:
+        raise InvalidRequestError("Description must not contain NUL characters.")
     return description
+
+
+def is_name(text: str) -> bool:
+    """Whether the text could be a job type's name (a lookup of anything else finds nothing)."""
+    return len(text) <= MAX_NAME_LENGTH and _NAME.fullmatch(text) is not None
 
 
 def checked_fields(fields: Sequence[FieldRequest]) -> tuple[JobTypeField, ...]:
@@ -155,7 +162,7 @@ def parse_field_type(raw: int | str) -> FieldType | None:
 def canonical_value(field_type: FieldType, raw: Scalar) -> str | None:
     """The value as stored and handed to orchestrators, or None when it is not of the type. JSON numbers and
     booleans are read as their text (Keyfactor's own sample sends `1` and `true`)."""
-    if isinstance(raw, str) and len(raw) > MAX_VALUE_LENGTH:
+    if isinstance(raw, str) and (len(raw) > MAX_VALUE_LENGTH or "\x00" in raw):
         return None
     if field_type is FieldType.STRING:
         return _text(raw)
@@ -224,7 +231,7 @@ def _field_name_problem(name: str) -> str | None:
 
 def _type_phrase(field_type: FieldType) -> str:
     return {
-        FieldType.STRING: f"text of at most {MAX_VALUE_LENGTH} characters",
+        FieldType.STRING: f"text of at most {MAX_VALUE_LENGTH} characters, without NUL",
         FieldType.INT: f"a whole number from {INT_MIN} to {INT_MAX} (Int)",
         FieldType.DATETIME: "an ISO 8601 date and time such as 2026-01-31T08:30:00Z (DateTime)",
         FieldType.BOOL: "true or false (Bool)",
@@ -260,8 +267,8 @@ def _datetime_text(raw: Scalar) -> str | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that takes year 1 or 9999 out of range
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
     return f"{moment:%Y-%m-%dT%H:%M:%S}{fraction}Z"

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine
 
 from orchjobs.domain.capabilities import FETCH_LOGS, FETCH_LOGS_NAMES, custom_capability
-from orchjobs.domain.job_types import FETCH_LOGS_FIELDS, FETCH_LOGS_JOB_TYPE, Scalar, checked_job_fields
+from orchjobs.domain.job_types import FETCH_LOGS_FIELDS, FETCH_LOGS_JOB_TYPE, Scalar, checked_job_fields, is_name
 from orchjobs.domain.jobs import AgentStatus
-from orchjobs.domain.schedules import ScheduleError, canonical_schedule, first_run_at, schedule_type
+from orchjobs.domain.schedules import ScheduleError, canonical_schedule, first_run_at, next_run_after, schedule_type
 from orchjobs.errors import InvalidRequestError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
 from orchjobs.service.listing import condition
@@ -70,7 +70,7 @@ def schedule_custom_job(
     engine: Engine, *, agent_id: uuid.UUID, request: CustomJobRequest, now: datetime
 ) -> ScheduledCustomJobs:
     """Schedule the job on one orchestrator; a 400 when it does not exist, is not Approved or lacks the capability."""
-    schedule = _canonical(request.schedule)
+    schedule = _canonical(request.schedule, now=now)
     with write_transaction(engine) as conn:
         plan = _plan(conn, request, schedule, now=now)
         found = store.lock_candidates(conn, agent_ids=[agent_id], capabilities=plan.capabilities).get(agent_id)
@@ -96,7 +96,7 @@ def schedule_bulk_custom_jobs(
     at most `max_orchestrators` of them in all; those that cannot take it are reported back, not refused."""
     ids = _distinct_ids(agent_ids, query=query, max_ids=max_orchestrators)
     where = None if query is None else condition(AGENTS, query, now=now, max_length=max_query_length)
-    schedule = _canonical(request.schedule)
+    schedule = _canonical(request.schedule, now=now)
     with write_transaction(engine) as conn:
         plan = _plan(conn, request, schedule, now=now)
         candidates = _lock_candidates(conn, ids, where=where, plan=plan, max_orchestrators=max_orchestrators)
@@ -142,16 +142,25 @@ def _lock_candidates(
     return found
 
 
-def _canonical(schedule: object) -> dict[str, Any]:
+def _canonical(schedule: object, *, now: datetime) -> dict[str, Any]:
+    """The canonical schedule; a 400 for one that is malformed or whose runs fall outside the calendar (years 1 to
+    9999), which the first run and the one after it would meet."""
     try:
-        return canonical_schedule(schedule)
+        canonical = canonical_schedule(schedule)
+        first = first_run_at(canonical, now)
+        if first is not None:
+            next_run_after(canonical, first)
     except ScheduleError as exc:
         raise InvalidRequestError(f"Invalid Schedule: {exc}") from None
+    except OverflowError:
+        raise InvalidRequestError("Invalid Schedule: its runs fall outside the years 1 to 9999.") from None
+    return canonical
 
 
 def _plan(conn: Connection, request: CustomJobRequest, schedule: dict[str, Any], *, now: datetime) -> _Plan:
     """The job type (locked against a rename or a delete) and the checked fields: what every job will hold."""
-    found = job_types.share_by_name(conn, name=request.job_type_name)
+    name = request.job_type_name
+    found = job_types.share_by_name(conn, name=name) if is_name(name) else None
     fetch_logs = found is not None and found.name.lower() == FETCH_LOGS_JOB_TYPE.lower()
     if found is None or not (found.custom or fetch_logs):
         raise InvalidRequestError(

@@ -81,9 +81,12 @@ JOB_TYPES = ListResource(
 
 
 def lock_job_types(conn: Connection) -> dict[uuid.UUID, str]:
-    """`{id: name}` of every job type, built-in and custom, locked until the transaction ends."""
-    stmt = select(job_type.c.id, job_type.c.name).with_for_update()
-    return {row.id: row.name for row in conn.execute(stmt)}
+    """`{id: name}` of every job type, built-in and custom, locked until the transaction ends.
+
+    Read in a second statement: under READ COMMITTED, a locking statement that waited for another transaction still
+    answers from its own snapshot, which lacks the type that transaction created; the next statement sees it."""
+    conn.execute(select(job_type.c.id).with_for_update()).all()
+    return {row.id: row.name for row in conn.execute(select(job_type.c.id, job_type.c.name))}
 
 
 def is_custom(conn: Connection, *, job_type_id: uuid.UUID) -> bool:
