@@ -33,7 +33,7 @@ async def schedule_custom_job(request: Request, context: ContextDep, _user: User
 @router.post("/Bulk", response_model=BulkJobResponse, openapi_extra=_BULK_BODY)
 async def schedule_bulk_custom_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Schedule the job on every orchestrator of OrchestratorIds and of the Query (an extension) that can take
-    it; the others are listed in FailedOrchestratorIds. At most ORCHJOBS_MAX_BULK_IDS orchestrators in all."""
+    it, listing the others in FailedOrchestratorIds; at most ORCHJOBS_MAX_BULK_IDS orchestrators in all."""
     agent_ids, query, job = await custom_job_requests.read_bulk_custom_job(request)
     scheduled = await run_in_threadpool(
         custom_jobs.schedule_bulk_custom_jobs,

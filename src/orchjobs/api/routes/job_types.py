@@ -50,8 +50,8 @@ async def create_job_type(request: Request, context: ContextDep, _user: UserDep)
 
 @router.put("", response_model=JobTypeResponse, openapi_extra=_body(JobTypeUpdateRequest))
 async def update_job_type(request: Request, context: ContextDep, _user: UserDep) -> Response:
-    """Rename a custom job type or set its Description or JobTypeFields (those left out stay as they are); its
-    scheduled jobs follow a rename and keep the field values they were scheduled with. 404 for an unknown Id."""
+    """Rename a custom job type or set its Description or JobTypeFields (those left out stay as they are), its
+    scheduled jobs following a rename with the field values they have; 404 for an unknown Id."""
     job_type_id, job_type = await job_type_requests.read_update(request)
     row = await run_in_threadpool(job_types.update_job_type, context.engine, job_type_id=job_type_id, request=job_type)
     return wire.json_response(job_type_item(row))
