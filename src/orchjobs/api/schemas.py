@@ -83,7 +83,7 @@ class JobTypeResponse(Wire):
 class JobTypeFieldRequest(BaseModel):
     Name: str = Field(description="Unique within the type, in any case; spaces allowed.")
     Type: int | str = Field(description='1 String, 2 Int, 3 DateTime, 4 Bool, or the name ("String", "Int", …).')
-    DefaultValue: str | int | bool | None = Field(None, description="Must be a value of the Type.")
+    DefaultValue: str | int | float | bool | None = Field(None, description="Must be a value of the Type.")
     Required: bool = False
 
 
