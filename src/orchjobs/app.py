@@ -13,7 +13,16 @@ from orchjobs import __version__
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
-from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
+from orchjobs.api.routes import (
+    agent_jobs,
+    agent_session,
+    agents,
+    app_settings,
+    custom_jobs,
+    job_types,
+    orchestrator_jobs,
+    status,
+)
 from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
@@ -28,6 +37,8 @@ ROUTERS = (
     app_settings.router,
     agent_session.router,
     agent_jobs.router,
+    job_types.router,
+    custom_jobs.router,
 )
 
 

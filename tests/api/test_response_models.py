@@ -11,10 +11,12 @@ from sqlalchemy import Engine, insert
 from starlette.testclient import TestClient
 
 from orchjobs.app import ROUTERS
-from orchjobs.store.tables import agent, agent_capability
+from orchjobs.store.tables import agent, agent_capability, job_type, job_type_field
 from tests.factories import BASE_TIME, add_history, add_result_data
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
+JOB_TYPE_ID = uuid.UUID("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
+CUSTOM_JOB = {"JobTypeName": "Audit", "JobFields": {"Partition": "p1"}}
 
 # (method, path) → what to send to get a real answer; every route with a response model must be here.
 REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
@@ -31,8 +33,18 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/AppSetting/{key}"): {},
     ("PUT", "/KeyfactorAPI/AppSetting/{key}/Set"): {"json": {"Value": "7"}},
     ("GET", "/KeyfactorAPI/Status/Endpoints"): {},
+    ("GET", "/KeyfactorAPI/JobTypes/Custom"): {},
+    ("GET", "/KeyfactorAPI/JobTypes/Custom/{job_type_id}"): {},
+    ("POST", "/KeyfactorAPI/JobTypes/Custom"): {
+        "json": {"JobTypeName": "New", "JobTypeFields": [{"Name": "n", "Type": 1}]}
+    },
+    ("PUT", "/KeyfactorAPI/JobTypes/Custom"): {"json": {"Id": str(JOB_TYPE_ID), "JobTypeName": "Audit2"}},
+    ("POST", "/KeyfactorAPI/OrchestratorJobs/Custom"): {"json": {"AgentId": str(AGENT_ID), **CUSTOM_JOB}},
+    ("POST", "/KeyfactorAPI/OrchestratorJobs/Custom/Bulk"): {
+        "json": {"OrchestratorIds": [str(AGENT_ID), str(uuid.uuid4())], **CUSTOM_JOB}
+    },
 }
-PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut"}
+PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut", "job_type_id": str(JOB_TYPE_ID)}
 
 
 def arrange(engine: Engine) -> dict[str, str]:
@@ -55,7 +67,18 @@ def arrange(engine: Engine) -> dict[str, str]:
             )
         )
         conn.execute(insert(agent).values(id=uuid.uuid4(), client_machine="bare", username="", last_seen=BASE_TIME))
-        conn.execute(insert(agent_capability), [{"agent_id": AGENT_ID, "capability": name} for name in ("LOGS", "X")])
+        conn.execute(
+            insert(agent_capability), [{"agent_id": AGENT_ID, "capability": name} for name in ("LOGS", "Custom.Audit")]
+        )
+        conn.execute(insert(job_type).values(id=JOB_TYPE_ID, name="Audit", description="", is_custom=True))
+        fields = [("Partition", 1, None, True), ("Deep", 4, "false", False)]
+        conn.execute(
+            insert(job_type_field),
+            [
+                {"job_type_id": JOB_TYPE_ID, "name": n, "type": t, "default_value": d, "required": r, "position": p}
+                for p, (n, t, d, r) in enumerate(fields)
+            ],
+        )
     full = add_history(
         engine, result=4, status=4, acknowledged_at=BASE_TIME, acknowledged_by="admin", acknowledge_note="seen"
     )

@@ -9,6 +9,8 @@ AGENTS = "/KeyfactorAgents"
 
 # Admin API routers.
 ORCHESTRATOR_JOBS = f"{API}/OrchestratorJobs"
+CUSTOM_JOBS = f"{ORCHESTRATOR_JOBS}/Custom"
+CUSTOM_JOB_TYPES = f"{API}/JobTypes/Custom"
 ORCHESTRATORS = f"{API}/Agents"
 APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"

@@ -64,6 +64,96 @@ class CountResponse(Wire):
     Count: int
 
 
+class JobTypeFieldResponse(Wire):
+    Name: str
+    Type: int = Field(description="1 String, 2 Int, 3 DateTime, 4 Bool")
+    DefaultValue: str | None = Field(None, description="Omitted when the field has none; canonical for its type.")
+    Required: bool
+
+
+class JobTypeResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.JobTypeResponse: a custom job type, its fields in declared order."""
+
+    Id: uuid.UUID
+    JobTypeName: str
+    Description: str
+    JobTypeFields: list[JobTypeFieldResponse]
+
+
+class JobTypeFieldRequest(BaseModel):
+    Name: str = Field(description="Unique within the type, in any case; spaces allowed.")
+    Type: int | str = Field(description='1 String, 2 Int, 3 DateTime, 4 Bool, or the name ("String", "Int", …).')
+    DefaultValue: str | int | float | bool | None = Field(None, description="Must be a value of the Type.")
+    Required: bool = False
+
+
+class JobTypeCreateRequest(BaseModel):
+    """Keys are matched case-insensitively."""
+
+    JobTypeName: str = Field(description="Unique in any case; printable ASCII without spaces, at most 128 characters.")
+    Description: str | None = None
+    JobTypeFields: list[JobTypeFieldRequest] | None = None
+
+
+class JobTypeUpdateRequest(JobTypeCreateRequest):
+    """A Description or JobTypeFields left out stays as it is; JobTypeFields replaces all the fields."""
+
+    Id: uuid.UUID
+
+
+class JobFieldResponse(Wire):
+    JobTypeField: str
+    Value: str
+
+
+class JobResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.JobResponse."""
+
+    JobId: uuid.UUID
+    OrchestratorId: uuid.UUID
+    JobTypeName: str
+    Schedule: dict[str, Any]
+    JobFields: list[JobFieldResponse] = Field(description="The job's values: given, or defaults; canonical text.")
+    RequestTimestamp: datetime
+
+
+class ScheduleJobRequest(BaseModel):
+    """Keys are matched case-insensitively. JobFields values may be JSON text, numbers or booleans."""
+
+    AgentId: uuid.UUID
+    JobTypeName: str = Field(description="A custom job type's name (any case), or FetchLogs.")
+    Schedule: dict[str, Any] | None = Field(None, description="Command's KeyfactorSchedule; Immediate by default.")
+    JobFields: dict[str, str | int | float | bool | None] | None = None
+
+
+class ScheduleBulkJobRequest(BaseModel):
+    """OrchestratorIds, a Query, or both (the orchestrators of either)."""
+
+    OrchestratorIds: list[uuid.UUID] | None = None
+    Query: str | None = Field(None, description="Extension: a query over GET /Agents' fields, e.g. Status -eq 2.")
+    JobTypeName: str
+    Schedule: dict[str, Any] | None = None
+    JobFields: dict[str, str | int | float | bool | None] | None = None
+
+
+class BulkOrchestratorJobPair(Wire):
+    JobId: uuid.UUID
+    OrchestratorId: uuid.UUID
+
+
+class BulkJobResponse(Wire):
+    """KeyfactorApi.Models.OrchestratorJobs.BulkJobResponse."""
+
+    OrchestratorJobPairs: list[BulkOrchestratorJobPair]
+    FailedOrchestratorIds: list[uuid.UUID] = Field(
+        description="Orchestrators that were not found, are not Approved or lack the job's capability."
+    )
+    JobTypeName: str
+    Schedule: dict[str, Any]
+    JobFields: list[JobFieldResponse]
+    RequestTimestamp: datetime
+
+
 class AgentResponse(Wire):
     """KeyfactorApi.Models.Orchestrators.AgentResponse. Absent values are omitted, never null."""
 

@@ -159,3 +159,12 @@ AGENT_FIELDS = FieldRegistry(
         QueryField("Capabilities", "capabilities", FieldKind.TEXT_SET, aliases=("Capability",)),
     ],
 )
+
+JOB_TYPE_FIELDS = FieldRegistry(
+    "JobTypes",
+    [
+        QueryField("Id", "id", FieldKind.UUID, aliases=("JobTypeId",)),
+        QueryField("JobTypeName", "name", FieldKind.STRING, aliases=("Name",)),
+        QueryField("Description", "description", FieldKind.STRING),
+    ],
+)

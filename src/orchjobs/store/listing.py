@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Table, func, select
+from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, select
 
 from orchjobs.query import FieldRegistry, Node, compile_where
 from orchjobs.query.sql import RelatedValues
@@ -17,8 +17,9 @@ from orchjobs.store.rows import Record
 @dataclass(frozen=True, eq=False)
 class ListResource:
     """A resource that lists: its table (whose columns the query `fields` name), the `columns` a page reads, the
-    field it is sorted by when the request names none (descending only then, if `default_descending`), and where
-    its set-valued fields live (`related`, by the field's column name)."""
+    field it is sorted by when the request names none (descending only then, if `default_descending`), where its
+    set-valued fields live (`related`, by the field's column name), and which of the table's rows it holds (`scope`;
+    None: all of them)."""
 
     table: Table
     fields: FieldRegistry
@@ -26,6 +27,7 @@ class ListResource:
     default_sort: str
     default_descending: bool = False
     related: Mapping[str, RelatedValues] = field(default_factory=dict)
+    scope: ColumnElement[bool] | None = None
 
     @property
     def key(self) -> Column[Any]:
@@ -34,10 +36,11 @@ class ListResource:
         return key
 
     def condition(self, node: Node | None, *, now: datetime) -> ColumnElement[bool] | None:
-        """The WHERE condition of a parsed query (None: no filter); `now` anchors %TODAY%."""
+        """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY%."""
         if node is None:
-            return None
-        return compile_where(node, self.fields, self.table.c, now=now, related=self.related)
+            return self.scope
+        where = compile_where(node, self.fields, self.table.c, now=now, related=self.related)
+        return where if self.scope is None else and_(self.scope, where)
 
     def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
         """The ORDER BY of a request: InvalidSortFieldError for a field that is not sortable."""
@@ -73,5 +76,8 @@ def count_rows(conn: Connection, resource: ListResource, *, where: ColumnElement
 
 
 def get_row(conn: Connection, resource: ListResource, *, key: object) -> Record | None:
-    """The row (its `columns`) whose primary key is `key`."""
-    return conn.execute(select(*resource.columns).where(resource.key == key)).first()
+    """The row (its `columns`) whose primary key is `key`, if the resource holds it."""
+    stmt = select(*resource.columns).where(resource.key == key)
+    if resource.scope is not None:
+        stmt = stmt.where(resource.scope)
+    return conn.execute(stmt).first()
