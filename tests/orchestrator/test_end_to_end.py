@@ -1,8 +1,8 @@
 """The reference orchestrator against a real server process: register, be approved, run jobs, and see the
 outcomes where an operator sees them (JobHistory, JobStatus/Data, the store's inventory, the PEM file itself).
 The orchestrator runs as `python -m orchjobs orchestrator --once`, exactly as a user would run it; the jobs are
-arranged in the database, as the scheduling API would (custom jobs through `schedule_custom_job`, which stands for
-POST /JobTypes/Custom and POST /OrchestratorJobs/Custom)."""
+arranged in the database (stores, store jobs) or made through the admin API as a user makes them (custom job types
+and custom jobs: POST /JobTypes/Custom, POST /OrchestratorJobs/Custom)."""
 
 import base64
 import json
@@ -27,7 +27,6 @@ from orchjobs.store.tables import (
     certificate_store,
     certificate_store_entry,
     job_type,
-    job_type_field,
     scheduled_job,
 )
 from tests.live import ADMIN, API_HEADERS
@@ -68,9 +67,17 @@ def admin_get(base_url: str, path: str, **params: Any) -> Any:
     return response.json()
 
 
-def registered_and_approved(base_url: str, engine: Engine, store_dir: Path) -> uuid.UUID:
+def admin_post(base_url: str, path: str, body: Any) -> Any:
+    response = httpx.post(f"{base_url}/KeyfactorAPI{path}", json=body, headers=API_HEADERS, auth=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def registered_and_approved(
+    base_url: str, engine: Engine, store_dir: Path, *, options: Sequence[str] = ()
+) -> uuid.UUID:
     """Run the orchestrator once (it registers, is New, and gets no jobs), then approve it through the API."""
-    run_orchestrator(base_url, store_dir)
+    run_orchestrator(base_url, store_dir, options=options)
     agent_id = json.loads((store_dir / STATE_FILE).read_text())["AgentId"]
     assert admin_get(base_url, "/OrchestratorJobs/JobHistory") == []
     response = httpx.post(f"{base_url}/KeyfactorAPI/Agents/Approve", json=[agent_id], headers=API_HEADERS, auth=ADMIN)
@@ -134,31 +141,17 @@ def add_due_job(
 
 
 def schedule_custom_job(
-    engine: Engine, *, agent_id: uuid.UUID, job_type_request: dict[str, Any], job_fields: dict[str, str]
+    base_url: str, *, agent_id: uuid.UUID, job_type_request: dict[str, Any], job_fields: dict[str, str]
 ) -> uuid.UUID:
-    """Define the custom job type (once) and schedule an Immediate job of it on the orchestrator; its JobId.
-
-    What POST /JobTypes/Custom with `job_type_request` and POST /OrchestratorJobs/Custom with
-    {AgentId, JobTypeName, JobFields} do; arranged in the database until those endpoints exist."""
+    """Define the custom job type (once) and schedule an Immediate job of it on the orchestrator, as a user does:
+    POST /JobTypes/Custom, then POST /OrchestratorJobs/Custom. Its JobId."""
     name = job_type_request["JobTypeName"]
-    with engine.begin() as conn:
-        type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == name)).scalar()
-        if type_id is None:
-            type_id = uuid.uuid4()
-            description = job_type_request.get("Description", "")
-            conn.execute(insert(job_type).values(id=type_id, name=name, description=description, is_custom=True))
-            for position, item in enumerate(job_type_request["JobTypeFields"]):
-                conn.execute(
-                    insert(job_type_field).values(
-                        job_type_id=type_id,
-                        name=item["Name"],
-                        type=item["Type"],
-                        default_value=item.get("DefaultValue"),
-                        required=item.get("Required", False),
-                        position=position,
-                    )
-                )
-    return add_due_job(engine, agent_id, name, custom_capability(name).name, fields=job_fields)
+    if not admin_get(base_url, "/JobTypes/Custom", **{"pq.queryString": f'JobTypeName -eq "{name}"'}):
+        admin_post(base_url, "/JobTypes/Custom", job_type_request)
+    job = admin_post(
+        base_url, "/OrchestratorJobs/Custom", {"AgentId": str(agent_id), "JobTypeName": name, "JobFields": job_fields}
+    )
+    return uuid.UUID(job["JobId"])
 
 
 def store_entries(engine: Engine, store_id: uuid.UUID) -> set[tuple[str, bool]]:
@@ -252,13 +245,14 @@ def test_custom_jobs_run_their_handlers_and_their_result_data_is_read_back(
 ) -> None:
     store_dir = tmp_path / "stores"
     store_dir.mkdir()
-    agent_id = registered_and_approved(live_server, engine, store_dir)
-    schedule = partial(schedule_custom_job, engine, agent_id=agent_id)
+    options = ["--capability", DISK_USAGE, "--capability", "EchoFields", "--max-data-bytes", "1000"]
+    # Registered with the capabilities, so that the jobs can be scheduled on it.
+    agent_id = registered_and_approved(live_server, engine, store_dir, options=options)
+    schedule = partial(schedule_custom_job, live_server, agent_id=agent_id)
     fits = schedule(job_type_request=DISK_USAGE_TYPE, job_fields={"Path": ".", "WarnAbovePercent": "100"})
-    missing = schedule(job_type_request=DISK_USAGE_TYPE, job_fields={"Path": "gone", "WarnAbovePercent": "100"})
+    missing = schedule(job_type_request=DISK_USAGE_TYPE, job_fields={"Path": "gone"})
     too_big = schedule(job_type_request=ECHO_TYPE, job_fields={"Text": "x" * 2000})
 
-    options = ["--capability", DISK_USAGE, "--capability", "EchoFields", "--max-data-bytes", "1000"]
     run_orchestrator(live_server, store_dir, options=options)
 
     runs = runs_by_job(live_server)
