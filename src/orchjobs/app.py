@@ -13,10 +13,12 @@ from orchjobs import __version__
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
-from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
+from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status, webhooks
+from orchjobs.outbound.webhooks import HttpxSender
 from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
+from orchjobs.service.webhook_worker import start_webhook_worker
 from orchjobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ ROUTERS = (
     app_settings.router,
     agent_session.router,
     agent_jobs.router,
+    webhooks.router,
 )
 
 
@@ -51,9 +54,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         # Fails runs whose orchestrator did not report back, every settings.sweep_seconds.
         sweeper = start_sweeper(context)
+        # Fans webhook events out and sends the deliveries that are due, every settings.webhook_poll_seconds.
+        webhook_worker = start_webhook_worker(
+            context, sender=HttpxSender(timeout_seconds=settings.webhook_timeout_seconds)
+        )
         try:
             yield
         finally:
+            webhook_worker.stop()
             sweeper.stop()
             engine.dispose()
 

@@ -12,6 +12,7 @@ ORCHESTRATOR_JOBS = f"{API}/OrchestratorJobs"
 ORCHESTRATORS = f"{API}/Agents"
 APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"
+WEBHOOKS = f"{API}/Webhooks"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"
