@@ -207,8 +207,13 @@ def insert_deliveries(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) ->
 
 
 def has_due_deliveries(conn: Connection, *, now: datetime) -> bool:
-    """Whether some delivery is due: a read, so that an idle worker takes no write lock."""
-    stmt = select(webhook_delivery.c.id).where(webhook_delivery.c.next_attempt_at <= now).limit(1)
+    """Whether some delivery of an enabled webhook is due: a read, so that an idle worker takes no write lock."""
+    stmt = (
+        select(webhook_delivery.c.id)
+        .select_from(webhook_delivery.join(webhook, webhook.c.id == webhook_delivery.c.webhook_id))
+        .where(webhook_delivery.c.next_attempt_at <= now, webhook.c.enabled)
+        .limit(1)
+    )
     return conn.execute(stmt).first() is not None
 
 
