@@ -79,11 +79,11 @@ def test_the_signature_is_the_hex_hmac_sha256_of_the_exact_body() -> None:
     body = b'{"Event":"RunFailed","DeliveryId":7}'
     expected = hmac.new(b"k" * 16, body, hashlib.sha256).hexdigest()
 
-    assert signature("k" * 16, body) == f"sha256={expected}"
-    assert signature_matches("k" * 16, body, f"sha256={expected}")
-    assert not signature_matches("k" * 16, body + b" ", f"sha256={expected}")
-    assert not signature_matches("j" * 16, body, f"sha256={expected}")
-    assert not signature_matches("k" * 16, body, None)
+    assert signature(secret="k" * 16, body=body) == f"sha256={expected}"
+    assert signature_matches(secret="k" * 16, body=body, header=f"sha256={expected}")
+    assert not signature_matches(secret="k" * 16, body=body + b" ", header=f"sha256={expected}")
+    assert not signature_matches(secret="j" * 16, body=body, header=f"sha256={expected}")
+    assert not signature_matches(secret="k" * 16, body=body, header=None)
 
 
 def test_retries_back_off_exponentially_with_jitter_up_to_a_cap() -> None:

@@ -142,15 +142,15 @@ def checked_description(value: object) -> str | None:
 # -- the signature ---------------------------------------------------------------------------
 
 
-def signature(secret: str, body: bytes) -> str:
+def signature(*, secret: str, body: bytes) -> str:
     """The `X-Orchjobs-Signature` of a body: `sha256=` and the hex HMAC-SHA256 of the exact body bytes, keyed with
     the webhook's secret (UTF-8)."""
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
+def signature_matches(*, secret: str, body: bytes, header: str | None) -> bool:
     """What a receiver checks, in constant time."""
-    return header is not None and hmac.compare_digest(signature(secret, body), header.strip())
+    return header is not None and hmac.compare_digest(signature(secret=secret, body=body), header.strip())
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def delivery_headers(
         DELIVERY_HEADER: str(delivery_id),
         ATTEMPT_HEADER: str(attempt),
         TIMESTAMP_HEADER: str(int(now.timestamp())),
-        SIGNATURE_HEADER: signature(secret, body),
+        SIGNATURE_HEADER: signature(secret=secret, body=body),
     }
 
 

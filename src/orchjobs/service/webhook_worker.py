@@ -139,9 +139,9 @@ def fan_out_events(engine: Engine, *, config: WebhookConfig, now: datetime) -> t
             _Hook.of(row, now=now, max_query_length=config.max_query_length) for row in store.enabled_webhooks(conn)
         ]
         runs = store.run_rows(conn, ids=[e.job_history_id for e in events if e.job_history_id is not None])
-        matched = {hook.id: hook.matching(conn, events, runs) for hook in hooks}
+        matched = {hook.id: hook.matching(conn, events=events, runs=runs) for hook in hooks}
         rows = [
-            _delivery_row(event, hook, runs, config=config, now=now)
+            _delivery_row(event, hook, runs=runs, config=config, now=now)
             for event in events
             for hook in hooks
             if event.id in matched[hook.id]
@@ -191,7 +191,7 @@ class _Hook:
             return cls(row.id, kinds, None, broken=True)
         return cls(row.id, kinds, where)
 
-    def matching(self, conn: Connection, events: Sequence[Record], runs: dict[int, Record]) -> set[int]:
+    def matching(self, conn: Connection, *, events: Sequence[Record], runs: dict[int, Record]) -> set[int]:
         """The ids of the events this webhook gets: a kind it subscribes to, and a run its Query selects."""
         if self.broken:
             return set()
@@ -211,7 +211,7 @@ class _Hook:
 
 
 def _delivery_row(
-    event: Record, hook: _Hook, runs: dict[int, Record], *, config: WebhookConfig, now: datetime
+    event: Record, hook: _Hook, *, runs: dict[int, Record], config: WebhookConfig, now: datetime
 ) -> dict[str, Any]:
     run = runs.get(event.job_history_id) if event.job_history_id is not None else None
     payload = delivery_payload(
