@@ -19,8 +19,11 @@ temp file; the PostgreSQL scratch database `orchjobs_bench_protocol`, created an
 5. check that every job was completed exactly once (job_history rows Completed per job_id).
 It prints completions/s (jobs completed / wall time of the load), p50/p99 of each call, and where the CPU went
 during the load (this client, the servers, PostgreSQL's backends; the machine has 2 cores and all share them).
-With --py-spy it then repeats the orchjobs cell of the last database with one server under `py-spy record --gil`
-and prints where that server's Python time went. Not a test: nothing here asserts timings.
+`--apps orchjobs-webhook` adds orchjobs with one webhook subscribed to RunCompleted and its webhook worker idle
+(ORCHJOBS_WEBHOOK_POLL_SECONDS=3600): what a completion pays for writing its event (it is in the CPU table and the
+log lines, not in the first table). With --py-spy it then repeats the orchjobs cell of the last database with one
+server under `py-spy record --gil` and prints where that server's Python time went. Not a test: nothing here
+asserts timings.
 """
 
 import argparse
@@ -48,7 +51,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from orchjobs.store.engine import make_engine
 from orchjobs.store.migrate import upgrade
-from orchjobs.store.tables import agent, agent_capability, job_history, job_type, scheduled_job
+from orchjobs.store.tables import agent, agent_capability, job_history, job_type, scheduled_job, webhook
 
 BENCH_DIR = Path(__file__).parent
 SCRATCH_DATABASE = "orchjobs_bench_protocol"
@@ -57,6 +60,8 @@ CAPABILITY = "Custom.FetchLogs"
 CALLS = ("Register", "Heartbeat", "Configuration", "Complete")
 AGENT_VERSION = 563031557799936  # v2.19.0.0 as the C agent sends it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# `--apps orchjobs-webhook`: orchjobs with one webhook subscribed to RunCompleted, its worker idle.
+WITH_WEBHOOK = "orchjobs-webhook"
 
 
 @dataclass
@@ -156,11 +161,13 @@ def run_cell(
     engine = make_engine(url)
     upgrade(engine)
     names = [f"bench-{index:04d}.example.com" for index in range(args.orchestrators)]
+    if app == WITH_WEBHOOK:
+        add_webhook(engine)
     processes = [start_server(app, url, args.pool_size) for _ in range(servers)]
     profiler = None
     try:
         bases = [wait_until_ready(process, port, app, warm_auth=args.warm_auth) for process, port in processes]
-        if app == "orchjobs":
+        if app != "bare":
             sessions = run_async(register_all(bases, names, cell, args.client))
         else:
             sessions = insert_agents(engine, names)
@@ -195,6 +202,23 @@ def run_cell(
     return cell
 
 
+def add_webhook(engine: Engine) -> None:
+    """One enabled webhook subscribed to RunCompleted, there before the servers start (so that each one's snapshot
+    has it): every completion of the load then writes its event."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(webhook).values(
+                id=uuid.uuid4(),
+                url="http://127.0.0.1:9/",
+                secret="bench-secret-0123456789",
+                query="",
+                events="RunCompleted",
+                enabled=True,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
 def fresh_database(kind: str, scratch: Path, postgres_url: str) -> str:
     if kind == "sqlite":
         path = scratch / f"protocol-{uuid.uuid4().hex[:8]}.db"
@@ -216,7 +240,7 @@ def start_server(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[b
     """One uvicorn process with one worker, as `orchjobs serve` runs it (uvloop and httptools when installed)."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ORCHJOBS_", "BENCH_"))}
-    if app == "orchjobs":
+    if app != "bare":
         target = ["orchjobs.cli:app_factory", "--factory"]
         env |= {
             "ORCHJOBS_DATABASE_URL": url,
@@ -224,6 +248,9 @@ def start_server(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[b
             "ORCHJOBS_AUTO_APPROVE": "1",
             "ORCHJOBS_DB_POOL_SIZE": str(pool_size),
         }
+        if app == WITH_WEBHOOK:
+            # The worker stays idle during the load: the cell measures what a job call pays for the event.
+            env["ORCHJOBS_WEBHOOK_POLL_SECONDS"] = "3600"
     else:
         target = ["bare_protocol_app:app"]
         env |= {"BENCH_DATABASE_URL": url, "BENCH_POOL_SIZE": str(pool_size), "PYTHONPATH": str(BENCH_DIR)}
@@ -250,7 +277,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], port: int, app: str, *, w
         time.sleep(0.1)
     else:
         raise RuntimeError(f"{app} server did not start")
-    if warm_auth and app == "orchjobs":
+    if warm_auth and app != "bare":
         headers = {"x-keyfactor-requested-with": "APIClient", "Authorization": basic_auth()}
         httpx.get(base + "/KeyfactorAPI/Status/Endpoints", headers=headers, timeout=30).raise_for_status()
     return base

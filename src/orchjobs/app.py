@@ -22,10 +22,13 @@ from orchjobs.api.routes import (
     job_types,
     orchestrator_jobs,
     status,
+    webhooks,
 )
+from orchjobs.outbound.webhooks import HttpxSender
 from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
+from orchjobs.service.webhook_worker import start_webhook_worker
 from orchjobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ ROUTERS = (
     agent_jobs.router,
     job_types.router,
     custom_jobs.router,
+    webhooks.router,
 )
 
 
@@ -62,9 +66,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         # Fails runs whose orchestrator did not report back, every settings.sweep_seconds.
         sweeper = start_sweeper(context)
+        # Fans webhook events out and sends the deliveries that are due, every settings.webhook_poll_seconds.
+        webhook_worker = start_webhook_worker(
+            context, sender=HttpxSender(timeout_seconds=settings.webhook_timeout_seconds)
+        )
         try:
             yield
         finally:
+            webhook_worker.stop()
             sweeper.stop()
             engine.dispose()
 

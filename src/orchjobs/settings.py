@@ -64,6 +64,25 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(
         30.0, gt=0, description="How often each server process fails runs whose orchestrator did not report back."
     )
+    webhook_poll_seconds: float = Field(
+        1.0, gt=0, description="How often each server process looks for webhook events to fan out and deliveries due."
+    )
+    webhook_subscription_seconds: float = Field(
+        5.0, gt=0, description="How often each process re-reads which events some webhook subscribes to."
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="How long one delivery attempt may take in all.")
+    webhook_max_attempts: int = Field(8, ge=1, description="Attempts of a delivery before it gives up.")
+    webhook_retry_seconds: float = Field(30.0, ge=0, description="Wait after a delivery's first failed attempt.")
+    webhook_max_retry_seconds: float = Field(3600.0, ge=0, description="The longest wait between two attempts.")
+    webhook_batch: int = Field(
+        50, ge=1, le=1000, description="Events fanned out, and deliveries sent at once, per round of one process."
+    )
+    webhook_max_payload_bytes: int = Field(
+        65536, ge=4096, description="The largest delivery body; a longer Message or Note is cut to fit."
+    )
+    webhook_retention_days: float = Field(
+        30.0, ge=0, description="Days finished deliveries and their events are kept; 0 keeps them."
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

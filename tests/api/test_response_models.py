@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from orchjobs.app import ROUTERS
 from orchjobs.store.tables import agent, agent_capability, job_type, job_type_field
 from tests.factories import BASE_TIME, add_history, add_result_data
+from tests.webhooks import add_webhook_rows
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
 JOB_TYPE_ID = uuid.UUID("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
@@ -43,6 +44,13 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Custom/Bulk"): {
         "json": {"OrchestratorIds": [str(AGENT_ID), str(uuid.uuid4())], **CUSTOM_JOB}
     },
+    ("GET", "/KeyfactorAPI/Webhooks"): {},
+    ("GET", "/KeyfactorAPI/Webhooks/{webhook_id}"): {},
+    ("POST", "/KeyfactorAPI/Webhooks"): {
+        "json": {"Url": "https://hooks.example.com/a", "Events": ["RunFailed"], "Query": "Result -eq 4"}
+    },
+    ("PUT", "/KeyfactorAPI/Webhooks/{webhook_id}"): {"json": {"Enabled": False}},
+    ("GET", "/KeyfactorAPI/Webhooks/{webhook_id}/Deliveries"): {},
 }
 PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut", "job_type_id": str(JOB_TYPE_ID)}
 
@@ -84,7 +92,7 @@ def arrange(engine: Engine) -> dict[str, str]:
     )
     add_history(engine, result=0, status=1, operation_end=None, message=None, target_path=None, schedule=None)
     add_result_data(engine, full, "uploaded")
-    return {"history_id": str(full)}
+    return {"history_id": str(full), **add_webhook_rows(engine)}
 
 
 def routes_with_models() -> dict[tuple[str, str], APIRoute]:

@@ -16,7 +16,11 @@ ALLOWED = {
     "cli": {"service", "app", "orchestrator"},
     # The reference orchestrator talks to the service over HTTP only.
     "orchestrator": {"orchestrator", "domain"},
-    "app": {"api", "service"},
+    # Calls the service makes to other systems (webhook deliveries): the service defines what it needs (a
+    # `Sender`), this package sends it over HTTP, and `app` hands one to the other; so `service` stays free of
+    # HTTP and `outbound` free of the database, and each can be tested alone.
+    "outbound": {"outbound", "domain"},
+    "app": {"api", "service", "outbound"},
 }
 
 
@@ -29,6 +33,8 @@ FORBIDDEN = {
     "query": {"fastapi", "starlette", "httpx", "uvicorn"},
     "store": {"fastapi", "starlette", "httpx", "uvicorn"},
     "service": {"fastapi", "starlette", "httpx", "uvicorn"},
+    # The HTTP client, and nothing of the database or of the server side.
+    "outbound": {"sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn"},
 }
 
 

@@ -14,6 +14,7 @@ CUSTOM_JOB_TYPES = f"{API}/JobTypes/Custom"
 ORCHESTRATORS = f"{API}/Agents"
 APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"
+WEBHOOKS = f"{API}/Webhooks"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

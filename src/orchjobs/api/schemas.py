@@ -204,3 +204,49 @@ class ErrorResponse(Wire):
     ErrorCode: str
     Message: str
     FailedOperations: list[dict[str, Any]] | None = None
+
+
+class WebhookRequest(BaseModel):
+    """Keys are matched case-insensitively. POST needs Url and Events; a PUT changes only the fields it carries."""
+
+    Url: str = Field(description="http:// or https://, at most 2048 characters; redirects are not followed.")
+    Events: list[str] = Field(description="Any of RunCompleted, RunFailed, FailuresAcknowledged.")
+    Query: str | None = Field(None, description="A job-history filter in the query language; empty: every run.")
+    Secret: str | None = Field(
+        None, description="16-255 characters; generated when left out of a POST, and never answered again."
+    )
+    Enabled: bool | None = Field(None, description="true by default.")
+    Description: str | None = None
+
+
+class WebhookResponse(Wire):
+    """Extension: a completion webhook. Its Secret is never answered, except once when POST generated it."""
+
+    Id: uuid.UUID
+    Url: str
+    Events: list[str]
+    Query: str | None = Field(None, description="Omitted when the webhook takes every run.")
+    Enabled: bool
+    Description: str | None = None
+    CreatedAt: datetime
+
+
+class WebhookCreatedResponse(WebhookResponse):
+    Secret: str | None = Field(None, description="Only when orchjobs generated it: keep it, it is not shown again.")
+
+
+class WebhookDeliveryResponse(Wire):
+    """Extension: one delivery of one event to one webhook."""
+
+    Id: int
+    WebhookId: uuid.UUID
+    EventId: int
+    Event: str
+    Status: int = Field(description="0 Pending (waiting for an attempt), 1 Delivered, 2 Failed (gave up)")
+    Attempts: int
+    CreatedAt: datetime
+    LastAttemptAt: datetime | None = None
+    NextAttemptAt: datetime | None = Field(None, description="Omitted once delivered or given up.")
+    LastStatusCode: int | None = None
+    LastError: str | None = None
+    DeliveredAt: datetime | None = None

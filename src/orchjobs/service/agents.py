@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from orchjobs.domain.capabilities import FETCH_LOGS
-from orchjobs.domain.jobs import AgentStatus
+from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
+from orchjobs.service import webhook_events
 from orchjobs.service.listing import get_row
 from orchjobs.store import agent_admin as store
 from orchjobs.store import runs
@@ -132,9 +133,13 @@ def set_auth_certificate_reenrollment(
 def _reset(conn: Connection, agent_ids: Sequence[uuid.UUID], *, now: datetime) -> None:
     """Command's Reset: the agents' sessions, scheduled jobs and certificate stores (with their inventory) go; the
     agents become New with no known certificate. Job history stays: it is the audit, and runs still in flight are
-    closed as failed, since no orchestrator will report on them now."""
+    closed as failed (RunFailed for webhooks), since no orchestrator will report on them now."""
     store.delete_sessions(conn, agent_ids=agent_ids)
+    failing = webhook_events.runs_in_flight(conn, agent_ids=agent_ids)
     runs.fail_runs_of_agents(conn, agent_ids=agent_ids, message=RESET_MESSAGE, end=now)
+    webhook_events.record_runs_closed(
+        conn, runs=failing, status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), at=now
+    )
     store.delete_jobs_and_stores(conn, agent_ids=agent_ids)
     store.make_new(conn, agent_ids=agent_ids)
 

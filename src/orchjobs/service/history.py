@@ -11,6 +11,7 @@ from orchjobs.domain.jobs import acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import condition
+from orchjobs.service.webhook_events import record_acknowledgement
 from orchjobs.store import history as store
 from orchjobs.store import listing
 from orchjobs.store.engine import read_transaction, write_transaction
@@ -76,16 +77,23 @@ def acknowledge_jobs(
     max_ids: int,
     max_query_length: int,
 ) -> int:
-    """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids."""
+    """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids. A request that changed
+    some raises one FailuresAcknowledged webhook event, in its transaction."""
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
         where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
         with write_transaction(engine) as conn:
-            return store.acknowledge_history(conn, where=where, acknowledged_by=user, note=note, at=now)
+            count = store.acknowledge_history(conn, where=where, acknowledged_by=user, note=note, at=now)
+            record_acknowledgement(conn, count=count, acknowledged_by=user, note=note, at=now)
+            return count
     ids = list(dict.fromkeys(selection.ids))
     with write_transaction(engine) as conn:
         _refuse_ineligible(store.lock_history_states(conn, ids=ids), ids)
-        return store.acknowledge_history(conn, where=job_history.c.id.in_(ids), acknowledged_by=user, note=note, at=now)
+        count = store.acknowledge_history(
+            conn, where=job_history.c.id.in_(ids), acknowledged_by=user, note=note, at=now
+        )
+        record_acknowledgement(conn, count=count, acknowledged_by=user, note=note, at=now)
+        return count
 
 
 def unacknowledge_jobs(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from orchjobs.domain.jobs import JobStatus, RetryPolicy
+from orchjobs.service.webhook_events import record_runs_closed
 from orchjobs.store import runs as store
 
 
@@ -27,7 +28,8 @@ def close_runs(
 ) -> None:
     """Close runs in flight with one result. A failed run with retries left is CompletedWillRetry and its job is
     due again after the retry delay (a one-shot job too); every other run is Completed, its job's retry budget is
-    renewed, and a job with no next run (Immediate, ExactlyOnce) is deleted. Set-based: a few statements."""
+    renewed, and a job with no next run (Immediate, ExactlyOnce) is deleted. Set-based: a few statements, and the
+    webhook events of the closed runs when some webhook subscribes to them (service.webhook_events)."""
     retrying = [run for run in runs if policy.retries_after(result=result, retry_count=run.retry_count)]
     final = [run for run in runs if not policy.retries_after(result=result, retry_count=run.retry_count)]
     for group, status in ((retrying, JobStatus.COMPLETED_WILL_RETRY), (final, JobStatus.COMPLETED)):
@@ -40,6 +42,8 @@ def close_runs(
                 message=message,
                 end=now,
             )
+            runs_closed = [(run.history_id, run.job_id) for run in group]
+            record_runs_closed(conn, runs=runs_closed, status=int(status), result=result, at=now)
     if retrying:
         retry_at = now + timedelta(minutes=policy.delay_minutes)
         store.requeue_jobs(conn, job_ids=[run.job_id for run in retrying], next_run_at=retry_at)

@@ -5,7 +5,6 @@ jobs it closes and skips the ones another process holds (PostgreSQL), or runs un
 """
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -15,6 +14,7 @@ from sqlalchemy import Engine
 from orchjobs.domain.jobs import JobResult
 from orchjobs.errors import StoreUnavailableError
 from orchjobs.service.app_settings import read_service_settings
+from orchjobs.service.background import Periodic
 from orchjobs.service.runs import OpenRun, close_runs
 from orchjobs.settings import Settings
 from orchjobs.store import runs as store
@@ -64,24 +64,21 @@ class SweeperContext(Protocol):
 
 
 class Sweeper:
-    """A daemon thread that calls `fail_overdue_runs` every `interval` seconds until `stop()`."""
+    """Calls `fail_overdue_runs` every `interval` seconds, on a background thread, until `stop()`."""
 
     def __init__(self, *, engine: Engine, interval: float, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.interval = interval
         self.clock = clock
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="orchjobs-sweeper", daemon=True)
+        self._runner = Periodic(name="orchjobs-sweeper", interval=interval, task=self._tick)
 
     def start(self) -> "Sweeper":
-        self._thread.start()
+        self._runner.start()
         return self
 
     def stop(self, *, timeout: float = 10.0) -> None:
         """Ask the loop to end and wait for a sweep in progress to finish."""
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._runner.stop(timeout=timeout)
 
     def sweep_once(self) -> int:
         """One sweep; a failure is logged, never raised: the next sweep tries again."""
@@ -97,10 +94,10 @@ class Sweeper:
             log.info("sweeper: failed %d runs whose orchestrator did not report back", failed)
         return failed
 
-    def _loop(self) -> None:
-        # The first sweep waits one interval: a starting process has nothing urgent to do.
-        while not self._stopping.wait(self.interval):
-            self.sweep_once()
+    def _tick(self) -> bool:
+        # fail_overdue_runs already works through every batch that is due.
+        self.sweep_once()
+        return False
 
 
 def start_sweeper(context: SweeperContext) -> Sweeper:

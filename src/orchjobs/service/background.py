@@ -1,0 +1,35 @@
+"""The one small runner of background work in a server process: a daemon thread per task.
+
+Tasks make themselves safe to run in every process at once: they take their work with a lease in the database
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, BEGIN IMMEDIATE on SQLite), so with N processes each piece runs once.
+"""
+
+import threading
+from collections.abc import Callable
+
+
+class Periodic:
+    """Calls `task` every `interval` seconds until `stop()`. A task that returns True has more work waiting and is
+    called again at once. The task logs its own failures: one that raises ends the thread."""
+
+    def __init__(self, *, name: str, interval: float, task: Callable[[], bool]) -> None:
+        self.interval = interval
+        self._task = task
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> "Periodic":
+        self._thread.start()
+        return self
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Ask the loop to end and wait for a call in progress to finish."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        # The first call waits one interval: a starting process has nothing urgent to do.
+        while not self._stopping.wait(self.interval):
+            while self._task() and not self._stopping.is_set():
+                pass
