@@ -158,3 +158,18 @@ class SteppingClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def clients_python() -> str:
+    """The python of the virtualenv holding keyfactor-v-1-client and keyfactor-command-sdk."""
+    python = os.environ.get("ORCHJOBS_CLIENTS_PYTHON")
+    if not python:
+        pytest.fail(
+            "ORCHJOBS_CLIENTS_PYTHON is not set: run `make test`, or run `make clients` and set "
+            "ORCHJOBS_CLIENTS_PYTHON=$PWD/.venv-clients/bin/python",
+            pytrace=False,
+        )
+    if not Path(python).is_file():
+        pytest.fail(f"ORCHJOBS_CLIENTS_PYTHON={python} does not exist: run `make clients`", pytrace=False)
+    return python

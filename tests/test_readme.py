@@ -1,10 +1,14 @@
 """The README's curl session works as written, against a real server holding seeded data."""
 
+import base64
+import json
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, func, select
 
 from orchjobs.service.seeding import seed_database
@@ -41,3 +45,70 @@ def acknowledged_by_admin(engine: Engine) -> int:
     with engine.connect() as conn:
         query = select(func.count()).select_from(job_history).where(job_history.c.acknowledged_by == ADMIN[0])
         return int(conn.execute(query).scalar_one())
+
+
+def code_block(heading: str, language: str, index: int = 0) -> str:
+    """The `index`-th ```language block under the README's `heading`."""
+    text = README.read_text()
+    section = text[text.index(heading) :]
+    section = section[: section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    return re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)[index]
+
+
+def for_this_server(script: str, live_server: str) -> str:
+    return (
+        script.replace("http://127.0.0.1:8080", live_server)
+        .replace("admin:orchjobs-admin", f"{ADMIN[0]}:{ADMIN[1]}")
+        .replace("--password orchjobs-admin", f"--password {ADMIN[1]}")
+        .replace(".venv/bin/orchjobs", str(Path(sys.executable).parent / "orchjobs"))
+    )
+
+
+def test_the_readme_custom_job_flow_works(live_server: str, tmp_path: Path) -> None:
+    script = for_this_server(code_block("## Custom jobs", "sh"), live_server)
+
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout.strip().splitlines()[-1])
+    facts = json.loads(data["Data"])
+    assert facts["Path"] == str(tmp_path / "disk-01") and 0 <= facts["UsedPercent"] <= 100
+    assert '"JobTypeName":"DiskUsage"' in run.stdout and "204\n" in run.stdout
+
+
+def test_the_readme_sdk_snippet_works(live_server: str, tmp_path: Path, clients_python: str) -> None:
+    orchestrator = for_this_server(code_block("## Custom jobs", "sh").split("\n\n")[0], live_server)
+    register = f"{orchestrator}\n$ORCH --once"
+    assert subprocess.run(["bash", "-c", register], cwd=tmp_path, capture_output=True, timeout=60).returncode == 0
+    agent_id = approve_all(live_server)
+    token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    run_it = f"subprocess.run(['bash', '-c', {register!r}], cwd={str(tmp_path)!r}, check=True)"
+    snippet = (
+        code_block("## Custom jobs", "python")
+        .replace("http://127.0.0.1:8080", live_server)
+        .replace("YWRtaW46b3JjaGpvYnMtYWRtaW4=", token)
+        .replace("# … once the orchestrator has run it:", run_it)
+    )
+
+    run = subprocess.run(
+        [clients_python, "-c", f"import subprocess\nAGENT_ID = {agent_id!r}\n{snippet}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["Path"] == str(tmp_path / "disk-01")
+
+
+def approve_all(live_server: str) -> str:
+    """Approve the one orchestrator there is; its id."""
+    auth, headers = ADMIN, {"x-keyfactor-requested-with": "APIClient"}
+    (agent,) = httpx.get(f"{live_server}/KeyfactorAPI/Agents", auth=auth, headers=headers).json()
+    response = httpx.post(
+        f"{live_server}/KeyfactorAPI/Agents/Approve", json=[agent["AgentId"]], auth=auth, headers=headers
+    )
+    assert response.status_code == 204
+    return str(agent["AgentId"])

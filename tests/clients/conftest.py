@@ -7,7 +7,6 @@ a skipped compatibility suite looks green while proving nothing.
 """
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +16,6 @@ import pytest
 
 SCRIPTS = Path(__file__).parent / "scripts"
 SCRIPT_TIMEOUT_SECONDS = 60
-
-
-@pytest.fixture(scope="session")
-def clients_python() -> str:
-    """The python of the virtualenv holding keyfactor-v-1-client and keyfactor-command-sdk."""
-    python = os.environ.get("ORCHJOBS_CLIENTS_PYTHON")
-    if not python:
-        pytest.fail(
-            "ORCHJOBS_CLIENTS_PYTHON is not set: run `make test`, or run `make clients` and set "
-            "ORCHJOBS_CLIENTS_PYTHON=$PWD/.venv-clients/bin/python",
-            pytrace=False,
-        )
-    if not Path(python).is_file():
-        pytest.fail(f"ORCHJOBS_CLIENTS_PYTHON={python} does not exist: run `make clients`", pytrace=False)
-    return python
 
 
 @dataclass(frozen=True)
