@@ -174,6 +174,7 @@ def test_canonical_schedules(schedule: Any, expected: dict[str, Any]) -> None:
         {"Interval": {"Minutes": 5}, "Daily": {"Time": "2026-01-01T08:00:00Z"}},
         {"Interval": {"Minutes": 0}},
         {"Interval": {"Minutes": -5}},
+        {"Interval": {"Minutes": 2**31}},
         {"Weekly": {"Days": [7], "Time": "2026-01-01T08:00:00Z"}},
         {"Weekly": {"Days": [-1], "Time": "2026-01-01T08:00:00Z"}},
         {"Weekly": {"Days": ["Caturday"], "Time": "2026-01-01T08:00:00Z"}},

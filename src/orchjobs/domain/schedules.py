@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 _KIND_NAMES = ("Immediate", "Interval", "Daily", "Weekly", "Monthly", "ExactlyOnce")
+_MAX_MINUTES = 2**31 - 1
 # .NET accepts day names for Weekly.Days; we read them too and always write integers.
 _DAY_NAMES = {name.lower(): (index + 1) % 7 for index, name in enumerate(calendar.day_name)}
 
@@ -135,8 +136,9 @@ def _field(spec: dict[str, Any], name: str) -> Any:
 
 def _minutes(spec: dict[str, Any]) -> int:
     minutes = _field(spec, "Minutes")
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
-        raise ScheduleError("Interval.Minutes must be a whole number of at least 1.")
+    # Command's Minutes is an int32; the bound also keeps every next run inside the years a datetime can hold.
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= _MAX_MINUTES:
+        raise ScheduleError(f"Interval.Minutes must be a whole number from 1 to {_MAX_MINUTES}.")
     return minutes
 
 

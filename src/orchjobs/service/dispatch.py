@@ -101,6 +101,6 @@ def _schedule_plan(job: Record, now: datetime) -> tuple[datetime | None, str | N
     try:
         schedule = json.loads(job.schedule) if job.schedule else None
         return next_run_after(schedule, now), schedule_type(schedule)
-    except (ValueError, ScheduleError) as exc:
+    except (ValueError, OverflowError, ScheduleError) as exc:
         log.warning("scheduled job %s has an unreadable schedule (%s); it runs once", job.id, exc)
         return None, None
