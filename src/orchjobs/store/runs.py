@@ -116,17 +116,20 @@ def requeue_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID], next_run_at:
         )
 
 
-def finish_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """Jobs whose run is over for good: the ones without a next run (Immediate, ExactlyOnce) are deleted, the others
-    renewed (`renew_jobs`); their history stays."""
-    delete_one_shot_jobs(conn, job_ids=job_ids)
+def finish_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID], keep: ColumnElement[bool] | None = None) -> None:
+    """Jobs whose run is over for good: the ones without a next run (Immediate, ExactlyOnce) are deleted but those
+    `keep` holds for, the others renewed (`renew_jobs`); their history stays."""
+    delete_one_shot_jobs(conn, job_ids=job_ids, keep=keep)
     renew_jobs(conn, job_ids=job_ids)
 
 
-def delete_one_shot_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """Delete those of the jobs that have no next run; their history stays."""
+def delete_one_shot_jobs(
+    conn: Connection, *, job_ids: Sequence[uuid.UUID], keep: ColumnElement[bool] | None = None
+) -> None:
+    """Delete those of the jobs that have no next run, but those `keep` holds for; their history stays."""
     for chunk in chunks(job_ids):
-        conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None)))
+        stmt = delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None))
+        conn.execute(stmt if keep is None else stmt.where(~keep))
 
 
 def renew_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
