@@ -13,7 +13,15 @@ from orchjobs import __version__
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
-from orchjobs.api.routes import agent_jobs, agent_session, agents, app_settings, orchestrator_jobs, status
+from orchjobs.api.routes import (
+    agent_jobs,
+    agent_session,
+    agents,
+    app_settings,
+    orchestrator_jobs,
+    scheduled_jobs,
+    status,
+)
 from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
@@ -23,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (
     orchestrator_jobs.router,
+    scheduled_jobs.router,
     agents.router,
     status.router,
     app_settings.router,
