@@ -68,6 +68,13 @@ class ScheduledJobResponse(Wire):
     )
 
 
+class UnscheduleJobRequest(BaseModel):
+    """Exactly one of JobIds (scheduled-job ids, as ScheduledJobs lists them) or Query (the ScheduledJobs fields)."""
+
+    JobIds: list[uuid.UUID] | None = None
+    Query: str | None = None
+
+
 class FailureCountResponse(Wire):
     """Extension: the failure count of the job-history page and the query that defines it."""
 

@@ -1,18 +1,24 @@
-"""/KeyfactorAPI/OrchestratorJobs: scheduled jobs (a second router under the prefix of `orchestrator_jobs`, which
-serves job history and Acknowledge)."""
+"""/KeyfactorAPI/OrchestratorJobs: scheduled jobs and Unschedule (a second router under the prefix of
+`orchestrator_jobs`, which serves job history and Acknowledge)."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import paths, wire
+from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import count_response, list_response
-from orchjobs.api.schemas import CountResponse, ScheduledJobResponse
-from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS
+from orchjobs.api.schemas import CountResponse, ScheduledJobResponse, UnscheduleJobRequest
+from orchjobs.service import scheduled_jobs
+from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS, JobSelection
 
 router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["OrchestratorJobs"])
+
+
+def _body(model: type[UnscheduleJobRequest]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
 @router.get("/ScheduledJobs", response_model=list[ScheduledJobResponse])
@@ -26,6 +32,25 @@ def get_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) ->
 def count_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: how many scheduled jobs the query (`pq.queryString` or `QueryString`) matches."""
     return count_response(request, context, SCHEDULED_JOBS)
+
+
+@router.post("/Unschedule", status_code=204, response_class=Response, openapi_extra=_body(UnscheduleJobRequest))
+async def unschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Delete scheduled jobs by `JobIds` or by `Query` over the ScheduledJobs fields (exactly one of them); their
+    history stays, and a run still in flight is closed as failed."""
+    payload = await body.read_object(request)
+    selection = JobSelection(
+        ids=body.optional_guid_list(payload, "JobIds"), query=body.optional_string(payload, "Query")
+    )
+    await run_in_threadpool(
+        scheduled_jobs.unschedule_jobs,
+        context.engine,
+        selection,
+        now=context.clock(),
+        max_ids=context.settings.max_bulk_ids,
+        max_query_length=context.settings.max_query_length,
+    )
+    return Response(status_code=204)
 
 
 def scheduled_job_item(row: Any) -> dict[str, Any]:
