@@ -68,6 +68,13 @@ class ScheduledJobResponse(Wire):
     )
 
 
+class RescheduleJobRequest(BaseModel):
+    """Exactly one of JobAuditIds (JobHistoryIds of failed runs) or Query (over job history)."""
+
+    JobAuditIds: list[int] | None = None
+    Query: str | None = None
+
+
 class UnscheduleJobRequest(BaseModel):
     """Exactly one of JobIds (scheduled-job ids, as ScheduledJobs lists them) or Query (the ScheduledJobs fields)."""
 

@@ -1,4 +1,4 @@
-"""/KeyfactorAPI/OrchestratorJobs: scheduled jobs and Unschedule (a second router under the prefix of
+"""/KeyfactorAPI/OrchestratorJobs: scheduled jobs, Reschedule and Unschedule (a second router under the prefix of
 `orchestrator_jobs`, which serves job history and Acknowledge)."""
 
 from typing import Any
@@ -10,14 +10,15 @@ from starlette.responses import Response
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import count_response, list_response
-from orchjobs.api.schemas import CountResponse, ScheduledJobResponse, UnscheduleJobRequest
-from orchjobs.service import scheduled_jobs
+from orchjobs.api.schemas import CountResponse, RescheduleJobRequest, ScheduledJobResponse, UnscheduleJobRequest
+from orchjobs.service import reschedule, scheduled_jobs
+from orchjobs.service.reschedule import Selection
 from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS, JobSelection
 
 router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["OrchestratorJobs"])
 
 
-def _body(model: type[UnscheduleJobRequest]) -> dict[str, Any]:
+def _body(model: type[RescheduleJobRequest | UnscheduleJobRequest]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
@@ -32,6 +33,25 @@ def get_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) ->
 def count_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: how many scheduled jobs the query (`pq.queryString` or `QueryString`) matches."""
     return count_response(request, context, SCHEDULED_JOBS)
+
+
+@router.post("/Reschedule", status_code=204, response_class=Response, openapi_extra=_body(RescheduleJobRequest))
+async def reschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Run the jobs of failed runs again as soon as their orchestrators check in: by `JobAuditIds` or by `Query`
+    over job history (exactly one of them)."""
+    payload = await body.read_object(request)
+    selection = Selection(
+        ids=body.optional_int_list(payload, "JobAuditIds"), query=body.optional_string(payload, "Query")
+    )
+    await run_in_threadpool(
+        reschedule.reschedule_jobs,
+        context.engine,
+        selection,
+        now=context.clock(),
+        max_ids=context.settings.max_bulk_ids,
+        max_query_length=context.settings.max_query_length,
+    )
+    return Response(status_code=204)
 
 
 @router.post("/Unschedule", status_code=204, response_class=Response, openapi_extra=_body(UnscheduleJobRequest))
