@@ -1,6 +1,8 @@
 """POST /KeyfactorAPI/OrchestratorJobs/Unschedule: by JobIds all or nothing, by Query only the eligible jobs; history
 stays, a run in flight is closed as failed. On both databases."""
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +13,8 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from orchjobs.settings import Settings
+from orchjobs.store import dispatch
+from orchjobs.store.engine import write_transaction
 from tests.scheduling import (
     HOURLY,
     MONTHLY,
@@ -190,3 +194,38 @@ def test_bad_bodies_are_refused_and_change_nothing(clients: tuple[TestClient, Te
         response = admin.post(URL, content=raw, headers={"content-type": "application/json"})
         assert (response.status_code, set(response.json())) == (400, {"ErrorCode", "Message"}), raw
     assert snapshot(engine) == before
+
+
+def test_a_run_started_while_the_job_is_being_unscheduled_is_closed_too(
+    clients: tuple[TestClient, TestClient], engine: Engine
+) -> None:
+    """A Heartbeat hands the job out in a transaction that commits only after Unschedule has started (and waits on
+    the job's lock, on either database): the job goes, and the run the Heartbeat started does not stay in flight."""
+    admin, _agents = clients
+    agent_id = add_agent(engine)
+    job_id = add_job(engine, agent_id, "Management", schedule=HOURLY)
+    answers: list[int] = []
+    with write_transaction(engine) as conn:
+        (claimed,) = dispatch.claim_due_jobs(
+            conn, agent_id=agent_id, capabilities={"certstores.pem.management"}, now=NOW
+        )
+        (run_id,) = dispatch.insert_runs(
+            conn,
+            runs=[
+                {"job_id": job_id, "agent_id": agent_id, "client_machine": "web01", "job_type": "Management",
+                 "operation_start": NOW, "status": 1, "result": 0}
+            ],
+        )  # fmt: skip
+        dispatch.mark_handed_out(conn, jobs=[(claimed.id, run_id, NOW + timedelta(hours=1))])
+        unscheduling = threading.Thread(
+            target=lambda: answers.append(admin.post(URL, json={"Query": 'JobType -eq "Management"'}).status_code)
+        )
+        unscheduling.start()
+        time.sleep(0.5)  # Unschedule is now waiting for the Heartbeat's transaction
+        assert answers == []
+    unscheduling.join(timeout=30)
+
+    assert answers == [204]
+    assert job_row(engine, job_id) is None
+    (run,) = runs(engine, job_id)
+    assert (run.id, run.status, run.result, run.message) == (run_id, 3, 4, IN_FLIGHT_MESSAGE)

@@ -57,12 +57,14 @@ def unschedule_jobs(
     if selection.ids is None:
         where = condition(SCHEDULED_JOBS, selection.query, now=now, max_length=max_query_length)
         with write_transaction(engine) as conn:
-            store.unschedule_jobs(conn, jobs=where, message=UNSCHEDULE_MESSAGE, end=now)
+            store.delete_jobs(conn, jobs=where)
+            store.close_orphaned_runs(conn, message=UNSCHEDULE_MESSAGE, end=now)
         return
     ids = list(dict.fromkeys(selection.ids))
     with write_transaction(engine) as conn:
         _refuse_ineligible(ids, store.lock_jobs(conn, job_ids=ids))
-        store.unschedule_job_ids(conn, job_ids=ids, message=UNSCHEDULE_MESSAGE, end=now)
+        store.delete_job_ids(conn, job_ids=ids)
+        store.close_orphaned_runs(conn, message=UNSCHEDULE_MESSAGE, end=now)
 
 
 def _refuse_ineligible(ids: Sequence[uuid.UUID], jobs: dict[uuid.UUID, Record]) -> None:

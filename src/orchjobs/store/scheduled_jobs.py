@@ -105,35 +105,35 @@ def lock_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UU
     return found
 
 
-def unschedule_jobs(conn: Connection, *, jobs: ColumnElement[bool] | None, message: str, end: datetime) -> None:
+def delete_jobs(conn: Connection, *, jobs: ColumnElement[bool] | None) -> None:
     """Delete the jobs that `jobs` (a condition over SOURCE's columns; None: all) selects and that can be unscheduled,
-    closing their runs in flight as failed for good with `message`; their history stays. Set-based: the rows never
-    reach Python.
-
-    PostgreSQL does both in one statement (the DELETE hands the runs it removed to the UPDATE), so no job can be
-    handed out between the two; on SQLite writers are serialized anyway and two statements do."""
+    in one statement; their history stays. Runs of them still in flight are then `close_orphaned_runs`' to close."""
     eligible = unschedulable_job() if jobs is None else and_(jobs, unschedulable_job())
-    selected = scheduled_job.c.id.in_(select(scheduled_job.c.id).select_from(SOURCE).where(eligible))
-    closed = {
-        "status": int(JobStatus.COMPLETED),
-        "result": int(JobResult.FAILURE),
-        "message": message,
-        "operation_end": end,
-    }
-    if conn.dialect.name == "postgresql":
-        gone = delete(scheduled_job).where(selected).returning(scheduled_job.c.running_history_id).cte("gone")
-        runs = select(gone.c.running_history_id).where(gone.c.running_history_id.is_not(None))
-        conn.execute(update(job_history).where(job_history.c.id.in_(runs), _in_flight()).values(closed))
-        return
-    runs = select(scheduled_job.c.running_history_id).where(selected, scheduled_job.c.running_history_id.is_not(None))
-    conn.execute(update(job_history).where(job_history.c.id.in_(runs), _in_flight()).values(closed))
-    conn.execute(delete(scheduled_job).where(selected))
+    conn.execute(
+        delete(scheduled_job).where(
+            scheduled_job.c.id.in_(select(scheduled_job.c.id).select_from(SOURCE).where(eligible))
+        )
+    )
 
 
-def unschedule_job_ids(conn: Connection, *, job_ids: Sequence[uuid.UUID], message: str, end: datetime) -> None:
-    """`unschedule_jobs` for jobs named by id."""
+def delete_job_ids(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
+    """`delete_jobs` for jobs named by id."""
     for chunk in chunks(job_ids):
-        unschedule_jobs(conn, jobs=scheduled_job.c.id.in_(chunk), message=message, end=end)
+        delete_jobs(conn, jobs=scheduled_job.c.id.in_(chunk))
+
+
+def close_orphaned_runs(conn: Connection, *, message: str, end: datetime) -> None:
+    """Close as failed for good every run still in flight whose job is gone: no orchestrator can report on it now.
+
+    In a statement of its own after the jobs' DELETE, so that on PostgreSQL it also sees a run that a dispatch running
+    at the same time started just before the DELETE took the job (the DELETE waited for that dispatch to commit). Runs
+    in flight are few, and found by the (status, …) index."""
+    job_exists = select(scheduled_job.c.id).where(scheduled_job.c.id == job_history.c.job_id).exists()
+    conn.execute(
+        update(job_history)
+        .where(_in_flight(), ~job_exists)
+        .values(status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), message=message, operation_end=end)
+    )
 
 
 def _in_flight() -> ColumnElement[bool]:
