@@ -27,9 +27,9 @@ from orchjobs.store.tables import agent, job_history, job_type, scheduled_job
 
 _IN_FLIGHT = sorted(int(status) for status in IN_FLIGHT_STATUSES)
 # The FROM of the resource: ClientMachine and JobType live in the agent and job_type tables.
-SOURCE = scheduled_job.join(agent, agent.c.id == scheduled_job.c.agent_id).join(
-    job_type, job_type.c.id == scheduled_job.c.job_type_id
-)
+_OF_AGENT = agent.c.id == scheduled_job.c.agent_id
+_OF_TYPE = job_type.c.id == scheduled_job.c.job_type_id
+SOURCE = scheduled_job.join(agent, _OF_AGENT).join(job_type, _OF_TYPE)
 _CLIENT_MACHINE = agent.c.client_machine.label("client_machine")
 _JOB_TYPE = job_type.c.name.label("job_type")
 
@@ -109,11 +109,13 @@ def delete_jobs(conn: Connection, *, jobs: ColumnElement[bool] | None) -> None:
     """Delete the jobs that `jobs` (a condition over SOURCE's columns; None: all) selects and that can be unscheduled,
     in one statement; their history stays. Runs of them still in flight are then `close_orphaned_runs`' to close."""
     eligible = unschedulable_job() if jobs is None else and_(jobs, unschedulable_job())
-    conn.execute(
-        delete(scheduled_job).where(
-            scheduled_job.c.id.in_(select(scheduled_job.c.id).select_from(SOURCE).where(eligible))
-        )
-    )
+    if conn.dialect.name == "postgresql":
+        # DELETE … USING agent, job_type: as fast as a plain DELETE; an IN over the join reads the table twice.
+        conn.execute(delete(scheduled_job).where(_OF_AGENT, _OF_TYPE, eligible))
+        return
+    # SQLite has no DELETE … USING.
+    selected = select(scheduled_job.c.id).select_from(SOURCE).where(eligible)
+    conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(selected)))
 
 
 def delete_job_ids(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
