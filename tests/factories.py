@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from orchjobs.domain.schedules import ScheduleError, schedule_type
 from orchjobs.store.tables import job_history, job_result_data, job_type, scheduled_job
 
 BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -85,7 +86,7 @@ def add_job(
                 job_type_id=type_id,
                 certificate_store_id=store_id,
                 schedule=json.dumps(schedule) if schedule else None,
-                schedule_type="I_60" if schedule and "Interval" in schedule else None,
+                schedule_type=_compact_form(schedule),
                 target_path=target_path,
                 fields=json.dumps(fields) if fields else None,
                 requested_at=requested_at,
@@ -95,3 +96,11 @@ def add_job(
             )
         )
     return job_id
+
+
+def _compact_form(schedule: dict[str, Any] | None) -> str | None:
+    """The ScheduleType stored with a job, as dispatch reads it; None for a deliberately unreadable schedule."""
+    try:
+        return schedule_type(schedule)
+    except ScheduleError:
+        return None

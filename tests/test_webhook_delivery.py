@@ -227,6 +227,21 @@ def test_a_reset_fails_the_runs_in_flight(
     assert item["Message"] == "The orchestrator was reset while the job was in flight."
 
 
+def test_unscheduling_a_job_fails_its_run_in_flight(
+    client: TestClient, engine: Engine, settings: Settings, receiver: Receiver
+) -> None:
+    add_webhook(client, receiver, ["RunFailed"])
+    run = run_in_flight(engine, type_name="Management")  # Inventory jobs cannot be unscheduled
+
+    unschedule = client.post("/KeyfactorAPI/OrchestratorJobs/Unschedule", json={"JobIds": [str(run.job_id)]})
+    assert unschedule.status_code == 204, unschedule.text
+    assert deliver(engine, settings).delivered == 1
+
+    item = verified(receiver.requests[0])["Run"]
+    assert (item["JobHistoryId"], item["Result"], item["Status"]) == (run.audit_id, 4, 3)
+    assert item["Message"] == "The job was unscheduled while it was in flight."
+
+
 def test_an_acknowledge_is_one_failures_acknowledged_when_its_runs_match(
     client: TestClient, engine: Engine, settings: Settings, receiver: Receiver
 ) -> None:

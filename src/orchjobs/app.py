@@ -21,6 +21,7 @@ from orchjobs.api.routes import (
     custom_jobs,
     job_types,
     orchestrator_jobs,
+    scheduled_jobs,
     status,
     webhooks,
 )
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (
     orchestrator_jobs.router,
+    scheduled_jobs.router,
     agents.router,
     status.router,
     app_settings.router,

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from orchjobs.app import ROUTERS
 from orchjobs.store.tables import agent, agent_capability, job_type, job_type_field
-from tests.factories import BASE_TIME, add_history, add_result_data
+from tests.factories import BASE_TIME, add_history, add_job, add_result_data
 from tests.webhooks import add_webhook_rows
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
@@ -25,6 +25,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/Count"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobStatus/Data"): {"params": {"jobHistoryId": "{history_id}"}},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs"): {},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs/Count"): {},
     ("GET", "/KeyfactorAPI/Agents"): {},
     ("GET", "/KeyfactorAPI/Agents/{agent_id}"): {},
     ("POST", "/KeyfactorAPI/Agents/SetAuthCertificateReenrollment"): {
@@ -92,6 +94,9 @@ def arrange(engine: Engine) -> dict[str, str]:
     )
     add_history(engine, result=0, status=1, operation_end=None, message=None, target_path=None, schedule=None)
     add_result_data(engine, full, "uploaded")
+    weekly = {"Weekly": {"Days": [1, 3], "Time": "2026-11-30T08:30:00Z"}}
+    add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, schedule=weekly)
+    add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, type_name="FetchLogs", target_path=None)
     return {"history_id": str(full), **add_webhook_rows(engine)}
 
 

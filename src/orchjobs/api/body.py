@@ -91,6 +91,16 @@ def optional_int_list(body: dict[str, Any], key: str) -> list[int] | None:
     return converted_items(value, int64, label=key, kind="integers")
 
 
+def optional_guid_list(body: dict[str, Any], key: str) -> list[uuid.UUID] | None:
+    """A JSON array of GUID strings (any of .NET's forms), None when absent or null; a 400 for anything else."""
+    value = body.get(key.lower())
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidRequestError(f"{key} must be an array of GUID strings.")
+    return guid_items(value, label=key)
+
+
 def guid_items(items: list[Any], *, label: str) -> list[uuid.UUID]:
     """Every item a GUID string; a 400 naming the ones that are not."""
     return converted_items(items, lenient_guid, label=label, kind="GUID strings")

@@ -50,6 +50,38 @@ class AcknowledgeJobRequest(BaseModel):
     Note: str | None = Field(None, description="Extension: a note kept with the acknowledgement.")
 
 
+class ScheduledJobResponse(Wire):
+    """Models.OrchestratorJobs.Job, plus additive extensions. Absent values are omitted, never null."""
+
+    Id: uuid.UUID = Field(description="The scheduled job's id: the JobId of its runs, what Unschedule takes.")
+    ClientMachine: str
+    Target: str | None = Field(None, description="The store path or target; omitted when the job has none.")
+    Schedule: dict[str, Any] = Field(description='The KeyfactorSchedule; Immediate is {"Immediate": true}.')
+    Requested: str = Field(
+        description="When the job was scheduled: a string in Command's schema, here ISO 8601 UTC ending in Z, as "
+        "every other time of the API (e.g. 2026-11-29T12:00:00Z; a fraction of a second only when there is one)."
+    )
+    JobType: str = Field(description="The job type's name: Inventory, Management, … or a custom job type.")
+    AgentId: uuid.UUID | None = Field(None, description="Extension: the orchestrator's id.")
+    NextRun: datetime | None = Field(
+        None, description="Extension: when the job is next due; omitted while the run of a one-shot job is in flight."
+    )
+
+
+class RescheduleJobRequest(BaseModel):
+    """Exactly one of JobAuditIds (JobHistoryIds of failed runs) or Query (over job history)."""
+
+    JobAuditIds: list[int] | None = None
+    Query: str | None = None
+
+
+class UnscheduleJobRequest(BaseModel):
+    """Exactly one of JobIds (scheduled-job ids, as ScheduledJobs lists them) or Query (the ScheduledJobs fields)."""
+
+    JobIds: list[uuid.UUID] | None = None
+    Query: str | None = None
+
+
 class FailureCountResponse(Wire):
     """Extension: the failure count of the job-history page and the query that defines it."""
 

@@ -168,3 +168,19 @@ JOB_TYPE_FIELDS = FieldRegistry(
         QueryField("Description", "description", FieldKind.STRING),
     ],
 )
+
+# GET /OrchestratorJobs/ScheduledJobs and Unschedule's Query. ClientMachine and JobType live in the agent and job_type
+# tables: the resource joins them and names their columns client_machine and job_type.
+SCHEDULED_JOB_FIELDS = FieldRegistry(
+    "ScheduledJobs",
+    [
+        QueryField("Id", "id", FieldKind.UUID, aliases=("JobId",)),
+        QueryField("AgentId", "agent_id", FieldKind.UUID),
+        QueryField("ClientMachine", "client_machine", FieldKind.STRING, aliases=("Agent",)),
+        QueryField("JobType", "job_type", FieldKind.STRING),
+        QueryField("Target", "target_path", FieldKind.STRING, aliases=("TargetPath", "StorePath")),
+        QueryField("Requested", "requested_at", FieldKind.DATE),
+        QueryField("ScheduleType", "schedule_type", FieldKind.STRING),
+        QueryField("NextRun", "next_run_at", FieldKind.DATE),
+    ],
+)

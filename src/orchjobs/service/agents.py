@@ -135,12 +135,11 @@ def _reset(conn: Connection, agent_ids: Sequence[uuid.UUID], *, now: datetime) -
     agents become New with no known certificate. Job history stays: it is the audit, and runs still in flight are
     closed as failed (RunFailed for webhooks), since no orchestrator will report on them now."""
     store.delete_sessions(conn, agent_ids=agent_ids)
-    failing = webhook_events.runs_in_flight(conn, agent_ids=agent_ids)
-    runs.fail_runs_of_agents(conn, agent_ids=agent_ids, message=RESET_MESSAGE, end=now)
-    webhook_events.record_runs_closed(
-        conn, runs=failing, status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), at=now
-    )
     store.delete_jobs_and_stores(conn, agent_ids=agent_ids)
+    closed = runs.close_orphaned_runs(conn, message=RESET_MESSAGE, end=now)
+    webhook_events.record_runs_closed(
+        conn, runs=closed, status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), at=now
+    )
     store.make_new(conn, agent_ids=agent_ids)
 
 

@@ -103,14 +103,6 @@ def record_runs_closed(
     store.insert_events(conn, rows=rows)
 
 
-def runs_in_flight(conn: Connection, *, agent_ids: Sequence[uuid.UUID]) -> list[tuple[int, uuid.UUID]]:
-    """The agents' runs in flight (history id, job id), which a Reset is about to fail; read only when some webhook
-    subscribes to RunFailed, else none."""
-    if WebhookEvent.RUN_FAILED not in subscriptions(conn.engine).current(conn):
-        return []
-    return store.runs_in_flight(conn, agent_ids=agent_ids)
-
-
 def record_acknowledgement(
     conn: Connection, *, count: int, acknowledged_by: str, note: str | None, at: datetime
 ) -> None:

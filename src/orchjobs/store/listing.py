@@ -5,9 +5,11 @@ Functions take a connection and never commit."""
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Table, and_, func, select
+from sqlalchemy import Column, ColumnElement, Connection, FromClause, Label, Table, and_, func, select
+from sqlalchemy.sql.base import ColumnCollection
 
 from orchjobs.query import FieldRegistry, Node, compile_where
 from orchjobs.query.sql import RelatedValues
@@ -17,9 +19,12 @@ from orchjobs.store.rows import Record
 @dataclass(frozen=True, eq=False)
 class ListResource:
     """A resource that lists: its table (whose columns the query `fields` name), the `columns` a page reads, the
-    field it is sorted by when the request names none (descending only then, if `default_descending`), where its
-    set-valued fields live (`related`, by the field's column name), and which of the table's rows it holds (`scope`;
-    None: all of them)."""
+    field it is sorted by when the request names none (descending only then, if `default_descending`), and where
+    its set-valued fields live (`related`, by the field's column name).
+
+    Fields whose columns live in other tables: `source` is the table joined with those (what a page reads FROM) and
+    `joined_columns` their columns, labelled with the column names the fields give. `scope`: the rows of the table
+    that belong to the resource at all (None: every row); it is part of every condition."""
 
     table: Table
     fields: FieldRegistry
@@ -27,6 +32,8 @@ class ListResource:
     default_sort: str
     default_descending: bool = False
     related: Mapping[str, RelatedValues] = field(default_factory=dict)
+    source: FromClause | None = None
+    joined_columns: tuple[Label[Any], ...] = ()
     scope: ColumnElement[bool] | None = None
 
     @property
@@ -35,16 +42,28 @@ class ListResource:
         (key,) = self.table.primary_key.columns
         return key
 
+    @property
+    def from_clause(self) -> FromClause:
+        """What a page, a count or a bulk action by query reads FROM."""
+        return self.table if self.source is None else self.source
+
+    @cached_property
+    def field_columns(self) -> ColumnCollection[str, Any]:
+        """The columns the query fields name, by name: the table's, and the joined ones."""
+        if not self.joined_columns:
+            return self.table.c
+        return select(*self.table.c, *self.joined_columns).selected_columns
+
     def condition(self, node: Node | None, *, now: datetime) -> ColumnElement[bool] | None:
         """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY%."""
         if node is None:
             return self.scope
-        where = compile_where(node, self.fields, self.table.c, now=now, related=self.related)
+        where = compile_where(node, self.fields, self.field_columns, now=now, related=self.related)
         return where if self.scope is None else and_(self.scope, where)
 
     def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
         """The ORDER BY of a request: InvalidSortFieldError for a field that is not sortable."""
-        column = self.table.c[self.fields.sort_column_name(sort_field or self.default_sort)]
+        column = self.field_columns[self.fields.sort_column_name(sort_field or self.default_sort)]
         if descending is None:
             descending = sort_field is None and self.default_descending
         if descending:
@@ -62,14 +81,14 @@ def list_page(
     offset: int,
 ) -> Sequence[Record]:
     """One page of the resource's rows (its `columns`)."""
-    stmt = select(*resource.columns).order_by(*order_by).limit(limit).offset(offset)
+    stmt = select(*resource.columns).select_from(resource.from_clause).order_by(*order_by).limit(limit).offset(offset)
     if where is not None:
         stmt = stmt.where(where)
     return conn.execute(stmt).all()
 
 
 def count_rows(conn: Connection, resource: ListResource, *, where: ColumnElement[bool] | None) -> int:
-    stmt = select(func.count()).select_from(resource.table)
+    stmt = select(func.count()).select_from(resource.from_clause)
     if where is not None:
         stmt = stmt.where(where)
     return int(conn.execute(stmt).scalar_one())
@@ -77,7 +96,7 @@ def count_rows(conn: Connection, resource: ListResource, *, where: ColumnElement
 
 def get_row(conn: Connection, resource: ListResource, *, key: object) -> Record | None:
     """The row (its `columns`) whose primary key is `key`, if the resource holds it."""
-    stmt = select(*resource.columns).where(resource.key == key)
+    stmt = select(*resource.columns).select_from(resource.from_clause).where(resource.key == key)
     if resource.scope is not None:
         stmt = stmt.where(resource.scope)
     return conn.execute(stmt).first()

@@ -77,19 +77,21 @@ def close_runs(
         _close(conn, job_history.c.id.in_(chunk), status=status, result=result, message=message, end=end)
 
 
-def fail_runs_of_agents(conn: Connection, *, agent_ids: Sequence[uuid.UUID], message: str, end: datetime) -> None:
-    """Close the agents' runs in flight as failed for good, in one statement (their jobs are going away)."""
-    in_flight = select(scheduled_job.c.running_history_id).where(
-        scheduled_job.c.agent_id.in_(agent_ids), scheduled_job.c.running_history_id.is_not(None)
+def close_orphaned_runs(conn: Connection, *, message: str, end: datetime) -> list[tuple[int, uuid.UUID]]:
+    """Close as failed for good every run still in flight whose job is gone (unscheduled, or its orchestrator reset):
+    no orchestrator can report on it now. Returns (history id, job id) of the runs it closed.
+
+    In a statement of its own after the jobs' DELETE, so that on PostgreSQL it also sees a run that a dispatch running
+    at the same time started just before the DELETE took the job (the DELETE waited for that dispatch to commit). Runs
+    in flight are few, and found by the (status, …) index."""
+    job_exists = select(scheduled_job.c.id).where(scheduled_job.c.id == job_history.c.job_id).exists()
+    stmt = (
+        update(job_history)
+        .where(job_history.c.status.in_(_IN_FLIGHT), ~job_exists)
+        .values(status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), message=message, operation_end=end)
+        .returning(job_history.c.id, job_history.c.job_id)
     )
-    _close(
-        conn,
-        job_history.c.id.in_(in_flight),
-        status=int(JobStatus.COMPLETED),
-        result=int(JobResult.FAILURE),
-        message=message,
-        end=end,
-    )
+    return [(history_id, job_id) for history_id, job_id in conn.execute(stmt)]
 
 
 def _close(
@@ -116,17 +118,20 @@ def requeue_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID], next_run_at:
         )
 
 
-def finish_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """Jobs whose run is over for good: the ones without a next run (Immediate, ExactlyOnce) are deleted, the others
-    renewed (`renew_jobs`); their history stays."""
-    delete_one_shot_jobs(conn, job_ids=job_ids)
+def finish_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID], keep: ColumnElement[bool] | None = None) -> None:
+    """Jobs whose run is over for good: the ones without a next run (Immediate, ExactlyOnce) are deleted but those
+    `keep` holds for, the others renewed (`renew_jobs`); their history stays."""
+    delete_one_shot_jobs(conn, job_ids=job_ids, keep=keep)
     renew_jobs(conn, job_ids=job_ids)
 
 
-def delete_one_shot_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """Delete those of the jobs that have no next run; their history stays."""
+def delete_one_shot_jobs(
+    conn: Connection, *, job_ids: Sequence[uuid.UUID], keep: ColumnElement[bool] | None = None
+) -> None:
+    """Delete those of the jobs that have no next run, but those `keep` holds for; their history stays."""
     for chunk in chunks(job_ids):
-        conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None)))
+        stmt = delete(scheduled_job).where(scheduled_job.c.id.in_(chunk), scheduled_job.c.next_run_at.is_(None))
+        conn.execute(stmt if keep is None else stmt.where(~keep))
 
 
 def renew_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, insert, select, update
 
-from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, JobStatus
+from orchjobs.domain.jobs import JobStatus
 from orchjobs.query.webhook_fields import WEBHOOK_DELIVERY_FIELDS, WEBHOOK_FIELDS
 from orchjobs.store.listing import ListResource
 from orchjobs.store.rows import Record, chunks
-from orchjobs.store.tables import job_history, scheduled_job, webhook, webhook_delivery, webhook_event
+from orchjobs.store.tables import job_history, webhook, webhook_delivery, webhook_event
 
 # What a webhook is answered with: everything but its secret.
 WEBHOOKS = ListResource(
@@ -117,19 +117,6 @@ def lock_pending_events(conn: Connection, *, limit: int) -> Sequence[Record]:
         .with_for_update(skip_locked=True)
     )
     return conn.execute(stmt).all()
-
-
-def runs_in_flight(conn: Connection, *, agent_ids: Sequence[uuid.UUID]) -> list[tuple[int, uuid.UUID]]:
-    """(history id, job id) of the agents' runs in flight."""
-    found: list[tuple[int, uuid.UUID]] = []
-    for chunk in chunks(agent_ids):
-        stmt = (
-            select(job_history.c.id, scheduled_job.c.id)
-            .select_from(scheduled_job.join(job_history, job_history.c.id == scheduled_job.c.running_history_id))
-            .where(scheduled_job.c.agent_id.in_(chunk), job_history.c.status.in_(sorted(IN_FLIGHT_STATUSES)))
-        )
-        found.extend((history_id, job_id) for history_id, job_id in conn.execute(stmt))
-    return found
 
 
 def run_rows(conn: Connection, *, ids: Sequence[int]) -> dict[int, Record]:
