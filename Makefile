@@ -38,7 +38,8 @@ run: install
 		until curl -s -o /dev/null http://127.0.0.1:8080/docs; do sleep 0.5; done; \
 		ORCHJOBS_ORCHESTRATOR_POLL_SECONDS=20 $(BIN)/orchjobs orchestrator \
 			--url http://127.0.0.1:8080/KeyfactorAgents --name demo-orchestrator --store-dir ./demo-stores \
-			--username "$${ORCHJOBS_BOOTSTRAP_ADMIN%%:*}" --password "$${ORCHJOBS_BOOTSTRAP_ADMIN#*:}" & \
+			--username "$${ORCHJOBS_BOOTSTRAP_ADMIN%%:*}" --password "$${ORCHJOBS_BOOTSTRAP_ADMIN#*:}" \
+			--capability DiskUsage=orchjobs.orchestrator.examples:disk_usage & \
 		orchestrator=$$!; \
 	fi; \
 	wait $$server
