@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from argon2 import PasswordHasher
+from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -20,7 +21,7 @@ from orchjobs.app import create_app
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine, normalize_url
 from orchjobs.store.migrate import upgrade
-from orchjobs.store.tables import metadata
+from orchjobs.store.tables import metadata, user_account
 from tests.live import ADMIN, API_HEADERS, running_server
 
 POSTGRES_URL = os.environ.get("ORCHJOBS_TEST_POSTGRES_URL")
@@ -31,6 +32,19 @@ for _name in [name for name in os.environ if name.startswith("ORCHJOBS_")]:
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 # Application settings as the migrations install them; tests that change one get them back.
 _APP_SETTING_DEFAULTS: dict[int, str] = {}
+# Argon2 at the service's cost takes about 0.2 s to hash and as long to verify, and nearly every test starts an app
+# and logs in as ADMIN. So every test database already holds ADMIN, hashed with the cheapest parameters (a verify
+# reads them from the hash): the bootstrap finds it and skips hashing, and logging in is fast. Hashes the service
+# makes itself keep its cost; tests/api/test_transport.py covers the bootstrap that creates the administrator.
+_ADMIN_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(ADMIN[1])
+
+
+def _add_admin(conn: Connection) -> None:
+    conn.execute(
+        insert(user_account).values(
+            username=ADMIN[0], password_hash=_ADMIN_HASH, is_admin=True, created_at=datetime.now(UTC)
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +52,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    with engine.begin() as conn:
+        _add_admin(conn)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -93,6 +109,7 @@ def _empty_postgres(url: str) -> None:
                 "('Inventory', 'Management', 'Discovery', 'Reenrollment', 'FetchLogs')"
             )
         )
+        _add_admin(conn)
         for setting_id, value in _APP_SETTING_DEFAULTS.items():
             conn.execute(
                 text("UPDATE app_setting SET value = :value WHERE id = :id"), {"value": value, "id": setting_id}

@@ -36,7 +36,9 @@ def test_user_add_stores_a_hashed_password_and_refuses_duplicates(database_url: 
     assert added.exit_code == 0, added.output
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        stored = conn.execute(select(user_account.c.password_hash)).scalar_one()
+        stored = conn.execute(
+            select(user_account.c.password_hash).where(user_account.c.username == "operator")
+        ).scalar_one()
     engine.dispose()
     assert stored.startswith("$argon2") and "s3cret-pass" not in stored
     again = runner.invoke(app, ["user", "add", "operator", "--password", "another-pass"], env=env)

@@ -1,8 +1,10 @@
 """Command's transport rules: headers, Basic auth, case-insensitive paths, the error body."""
 
+from sqlalchemy import Engine, delete, select
 from starlette.testclient import TestClient
 
 from orchjobs.settings import Settings
+from orchjobs.store.tables import user_account
 from tests.conftest import ADMIN, api_client
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
@@ -64,3 +66,15 @@ def test_a_database_outage_is_503_without_internals(tmp_path) -> None:  # type: 
         response = client.get(HISTORY)
     assert response.status_code == 503
     assert "psycopg" not in response.text and "127.0.0.1" not in response.text
+
+
+def test_the_bootstrap_administrator_is_created_with_an_argon2_hash(settings: Settings, engine: Engine) -> None:
+    # The test databases already hold ADMIN (conftest); without it, start-up creates it from the setting.
+    with engine.begin() as conn:
+        conn.execute(delete(user_account))
+    with api_client(settings) as client:
+        assert client.get(HISTORY).status_code == 200
+    with engine.connect() as conn:
+        row = conn.execute(select(user_account)).one()
+    assert (row.username, row.is_admin) == (ADMIN[0], True)
+    assert row.password_hash.startswith("$argon2id$") and "m=65536" in row.password_hash
