@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from orchjobs.domain.jobs import acknowledge_refusal, failure_count_query
-from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
+from orchjobs.errors import BulkOperationError, FailedOperation, NotFoundError
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import condition
+from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_acknowledgement
 from orchjobs.store import history as store
 from orchjobs.store import listing
@@ -27,28 +28,6 @@ __all__ = [
     "get_job_result_data",
     "unacknowledge_jobs",
 ]
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which rows a bulk request addresses: explicit ids or a query, exactly one of them."""
-
-    ids: Sequence[int] | None = None
-    query: str | None = None
-
-    def validate(self, *, max_ids: int) -> None:
-        has_ids = self.ids is not None
-        has_query = self.query is not None
-        if has_ids and has_query:
-            raise InvalidRequestError("Provide either JobAuditIds or Query, but not both.")
-        if not has_ids and not has_query:
-            raise InvalidRequestError("Either JobAuditIds or Query is required.")
-        if has_ids and not self.ids:
-            raise InvalidRequestError("JobAuditIds must contain at least one id.")
-        if has_ids and len(self.ids or ()) > max_ids:
-            raise InvalidRequestError(f"JobAuditIds may hold at most {max_ids} ids; use a Query for more.")
-        if has_query and not (self.query or "").strip():
-            raise InvalidRequestError("Query must not be blank.")
 
 
 @dataclass(frozen=True)
@@ -69,7 +48,7 @@ def get_job_result_data(engine: Engine, *, job_history_id: int) -> str:
 
 def acknowledge_jobs(
     engine: Engine,
-    selection: Selection,
+    selection: Selection[int],
     *,
     user: str,
     note: str | None,
@@ -86,7 +65,7 @@ def acknowledge_jobs(
             count = store.acknowledge_history(conn, where=where, acknowledged_by=user, note=note, at=now)
             record_acknowledgement(conn, count=count, acknowledged_by=user, note=note, at=now)
             return count
-    ids = list(dict.fromkeys(selection.ids))
+    ids = selection.distinct_ids()
     with write_transaction(engine) as conn:
         _refuse_ineligible(store.lock_history_states(conn, ids=ids), ids)
         count = store.acknowledge_history(
@@ -97,14 +76,14 @@ def acknowledge_jobs(
 
 
 def unacknowledge_jobs(
-    engine: Engine, selection: Selection, *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
 ) -> int:
     """Undo acknowledgements: each row gets back the status it had; returns how many changed."""
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
         where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
     else:
-        where = job_history.c.id.in_(list(dict.fromkeys(selection.ids)))
+        where = job_history.c.id.in_(selection.distinct_ids())
     with write_transaction(engine) as conn:
         return store.unacknowledge_history(conn, where=where)
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from orchjobs.domain.scheduled_jobs import JobFacts, reschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
-from orchjobs.service.history import Selection
 from orchjobs.service.listing import condition
+from orchjobs.service.selection import Selection
 from orchjobs.store import reschedule as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.history import JOB_HISTORY
@@ -25,14 +25,16 @@ from orchjobs.store.scheduled_jobs import lock_jobs
 __all__ = ["Selection", "reschedule_jobs"]
 
 
-def reschedule_jobs(engine: Engine, selection: Selection, *, now: datetime, max_ids: int, max_query_length: int) -> int:
+def reschedule_jobs(
+    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+) -> int:
     """Make the jobs of failed runs due now; returns how many jobs changed."""
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
         where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
         with write_transaction(engine) as conn:
             return store.reschedule_jobs(conn, jobs=store.jobs_of_failed_runs(where), now=now)
-    ids = list(dict.fromkeys(selection.ids))
+    ids = selection.distinct_ids()
     with write_transaction(engine) as conn:
         runs = store.read_runs(conn, ids=ids)
         job_ids = list(dict.fromkeys(run.job_id for run in runs.values()))

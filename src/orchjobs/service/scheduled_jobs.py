@@ -8,15 +8,15 @@ nothing; by `Query` (the ScheduledJobs fields, over the jobs ScheduledJobs lists
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.scheduled_jobs import unschedule_refusal
-from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError
+from orchjobs.errors import BulkOperationError, FailedOperation
 from orchjobs.service.listing import condition
+from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_runs_closed
 from orchjobs.store import runs
 from orchjobs.store import scheduled_jobs as store
@@ -24,36 +24,13 @@ from orchjobs.store.engine import write_transaction
 from orchjobs.store.rows import Record
 from orchjobs.store.scheduled_jobs import SCHEDULED_JOBS
 
-__all__ = ["SCHEDULED_JOBS", "UNSCHEDULE_MESSAGE", "JobSelection", "unschedule_jobs"]
+__all__ = ["SCHEDULED_JOBS", "UNSCHEDULE_MESSAGE", "unschedule_jobs"]
 
 UNSCHEDULE_MESSAGE = "The job was unscheduled while it was in flight."
 
 
-@dataclass(frozen=True)
-class JobSelection:
-    """Which scheduled jobs a bulk request addresses: `JobIds` or a query, exactly one of them (the rules of
-    `history.Selection`, for GUIDs)."""
-
-    ids: Sequence[uuid.UUID] | None = None
-    query: str | None = None
-
-    def validate(self, *, max_ids: int) -> None:
-        has_ids = self.ids is not None
-        has_query = self.query is not None
-        if has_ids and has_query:
-            raise InvalidRequestError("Provide either JobIds or Query, but not both.")
-        if not has_ids and not has_query:
-            raise InvalidRequestError("Either JobIds or Query is required.")
-        if has_ids and not self.ids:
-            raise InvalidRequestError("JobIds must contain at least one id.")
-        if has_ids and len(self.ids or ()) > max_ids:
-            raise InvalidRequestError(f"JobIds may hold at most {max_ids} ids; use a Query for more.")
-        if has_query and not (self.query or "").strip():
-            raise InvalidRequestError("Query must not be blank.")
-
-
 def unschedule_jobs(
-    engine: Engine, selection: JobSelection, *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[uuid.UUID], *, now: datetime, max_ids: int, max_query_length: int
 ) -> None:
     """Delete scheduled jobs (their history stays), closing their runs in flight as failed."""
     selection.validate(max_ids=max_ids)
@@ -63,7 +40,7 @@ def unschedule_jobs(
             store.delete_jobs(conn, jobs=where)
             _close_orphaned_runs(conn, now=now)
         return
-    ids = list(dict.fromkeys(selection.ids))
+    ids = selection.distinct_ids()
     with write_transaction(engine) as conn:
         _refuse_ineligible(ids, store.lock_jobs(conn, job_ids=ids))
         store.delete_job_ids(conn, job_ids=ids)

@@ -3,11 +3,11 @@
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
+from orchjobs.api.bulk import read_selection, run_bulk
 from orchjobs.api.listing import count_response, list_response
 from orchjobs.api.schemas import (
     AcknowledgeJobRequest,
@@ -17,7 +17,7 @@ from orchjobs.api.schemas import (
     JobHistoryResponse,
 )
 from orchjobs.service import history
-from orchjobs.service.history import JOB_HISTORY, Selection
+from orchjobs.service.history import JOB_HISTORY
 
 router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["OrchestratorJobs"])
 _ACKNOWLEDGE_BODY = {
@@ -59,41 +59,16 @@ def get_job_status_data(
 @router.post("/Acknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
 async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them)."""
-    selection, note = await _selection(request)
-    await run_in_threadpool(
-        history.acknowledge_jobs,
-        context.engine,
-        selection,
-        user=user.username,
-        note=note,
-        now=context.clock(),
-        max_ids=context.settings.max_bulk_ids,
-        max_query_length=context.settings.max_query_length,
-    )
-    return Response(status_code=204)
+    selection, payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    note = body.optional_string(payload, "Note")
+    return await run_bulk(context, history.acknowledge_jobs, selection, user=user.username, note=note)
 
 
 @router.post("/Unacknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
 async def unacknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: undo acknowledgements; each run gets back the status it had."""
-    selection, _note = await _selection(request)
-    await run_in_threadpool(
-        history.unacknowledge_jobs,
-        context.engine,
-        selection,
-        now=context.clock(),
-        max_ids=context.settings.max_bulk_ids,
-        max_query_length=context.settings.max_query_length,
-    )
-    return Response(status_code=204)
-
-
-async def _selection(request: Request) -> tuple[Selection, str | None]:
-    payload = await body.read_object(request)
-    selection = Selection(
-        ids=body.optional_int_list(payload, "JobAuditIds"), query=body.optional_string(payload, "Query")
-    )
-    return selection, body.optional_string(payload, "Note")
+    selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    return await run_bulk(context, history.unacknowledge_jobs, selection)
 
 
 def job_history_item(row: Any) -> dict[str, Any]:

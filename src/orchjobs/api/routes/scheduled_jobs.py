@@ -4,16 +4,15 @@
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
+from orchjobs.api.bulk import read_selection, run_bulk
 from orchjobs.api.listing import count_response, list_response
 from orchjobs.api.schemas import CountResponse, RescheduleJobRequest, ScheduledJobResponse, UnscheduleJobRequest
 from orchjobs.service import reschedule, scheduled_jobs
-from orchjobs.service.reschedule import Selection
-from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS, JobSelection
+from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS
 
 router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["OrchestratorJobs"])
 
@@ -39,38 +38,16 @@ def count_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) 
 async def reschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Run the jobs of failed runs again as soon as their orchestrators check in: by `JobAuditIds` or by `Query`
     over job history (exactly one of them)."""
-    payload = await body.read_object(request)
-    selection = Selection(
-        ids=body.optional_int_list(payload, "JobAuditIds"), query=body.optional_string(payload, "Query")
-    )
-    await run_in_threadpool(
-        reschedule.reschedule_jobs,
-        context.engine,
-        selection,
-        now=context.clock(),
-        max_ids=context.settings.max_bulk_ids,
-        max_query_length=context.settings.max_query_length,
-    )
-    return Response(status_code=204)
+    selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    return await run_bulk(context, reschedule.reschedule_jobs, selection)
 
 
 @router.post("/Unschedule", status_code=204, response_class=Response, openapi_extra=_body(UnscheduleJobRequest))
 async def unschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Delete scheduled jobs by `JobIds` or by `Query` over the ScheduledJobs fields (exactly one of them); their
     history stays, and a run still in flight is closed as failed."""
-    payload = await body.read_object(request)
-    selection = JobSelection(
-        ids=body.optional_guid_list(payload, "JobIds"), query=body.optional_string(payload, "Query")
-    )
-    await run_in_threadpool(
-        scheduled_jobs.unschedule_jobs,
-        context.engine,
-        selection,
-        now=context.clock(),
-        max_ids=context.settings.max_bulk_ids,
-        max_query_length=context.settings.max_query_length,
-    )
-    return Response(status_code=204)
+    selection, _payload = await read_selection(request, ids_name="JobIds", read_ids=body.optional_guid_list)
+    return await run_bulk(context, scheduled_jobs.unschedule_jobs, selection)
 
 
 def scheduled_job_item(row: Any) -> dict[str, Any]:
