@@ -1,4 +1,4 @@
-"""Basic authentication as a FastAPI dependency."""
+"""Basic authentication and the route's permissions, as FastAPI dependencies."""
 
 import base64
 import binascii
@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from orchjobs.api import permissions
 from orchjobs.api.context import AppContext, context_of
-from orchjobs.errors import AuthenticationError
+from orchjobs.errors import AuthenticationError, PermissionDeniedError
 from orchjobs.service.users import User
 
 
@@ -38,5 +39,16 @@ async def current_user(request: Request) -> User:
     return user
 
 
+async def permitted_user(request: Request) -> User:
+    """The signed-in user, if it holds the permissions its route needs (api.permissions); PermissionDeniedError else."""
+    user = await current_user(request)
+    route = request.scope["route"]
+    reason = permissions.refusal(permissions.required(request.method, route.path), is_admin=user.is_admin)
+    if reason is not None:
+        raise PermissionDeniedError(reason)
+    return user
+
+
 ContextDep = Annotated[AppContext, Depends(get_context)]
-UserDep = Annotated[User, Depends(current_user)]
+# Every admin-API route takes it: authentication and the route's permissions, in one place.
+UserDep = Annotated[User, Depends(permitted_user)]

@@ -1,8 +1,7 @@
 """/KeyfactorAPI/Agents: list and read orchestrators; approve, disapprove, reset, fetch logs, and
 request or require a new client-authentication certificate.
 
-Any authenticated user may call every route here: orchjobs has no per-permission model yet
-(Command asks /agents/management/read/ for reads and /modify/ for actions).
+Reads need /agents/management/read/, actions /agents/management/modify/ (api/permissions.py).
 """
 
 import json

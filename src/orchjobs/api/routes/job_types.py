@@ -1,8 +1,7 @@
 """/KeyfactorAPI/JobTypes/Custom: list, read, create, update and delete custom job types. The built-in job types
 (Inventory, Management, Discovery, Reenrollment, FetchLogs) are not among them.
 
-Any authenticated user may call every route here: orchjobs has no per-permission model yet
-(Command asks /agents/management/read/ for reads and /modify/ for changes).
+Reads need /agents/management/read/, changes /agents/management/modify/ (api/permissions.py).
 """
 
 from typing import Any

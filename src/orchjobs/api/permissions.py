@@ -1,0 +1,73 @@
+"""The permission every admin-API route needs, in Command's names (its permission model's `/area/…/` strings, as each
+endpoint's documentation page gives them), in one table that the one authorizing dependency (`api.auth.UserDep`)
+reads and docs/permissions.md lists. Orchestrator-protocol routes are authenticated by their session or their
+identity instead.
+
+Until security roles exist, an administrator holds every permission and any other user all but ADMINISTRATOR_ONLY.
+"""
+
+from orchjobs.api import paths
+
+READ_AGENTS = "/agents/management/read/"
+MODIFY_AGENTS = "/agents/management/modify/"
+# Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
+SCHEDULE_STORES = "/certificate_stores/schedule/"
+READ_SETTINGS = "/application_settings/read/"
+MODIFY_SETTINGS = "/application_settings/modify/"
+# Status/Endpoints: any signed-in caller, as Command documents.
+SIGNED_IN = "(signed in)"
+
+_JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
+
+PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/JobHistory/Count"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/JobHistory/FailureCount"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/JobStatus/Data"): (READ_AGENTS,),
+    ("POST", f"{_JOBS}/Acknowledge"): (MODIFY_AGENTS,),
+    ("POST", f"{_JOBS}/Unacknowledge"): (MODIFY_AGENTS,),
+    ("GET", f"{_JOBS}/ScheduledJobs"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/ScheduledJobs/Count"): (READ_AGENTS,),
+    ("POST", f"{_JOBS}/Reschedule"): (MODIFY_AGENTS, SCHEDULE_STORES),
+    ("POST", f"{_JOBS}/Unschedule"): (MODIFY_AGENTS, SCHEDULE_STORES),
+    ("POST", f"{_JOBS}/Custom"): (MODIFY_AGENTS,),
+    ("POST", f"{_JOBS}/Custom/Bulk"): (MODIFY_AGENTS,),
+    ("GET", _AGENTS): (READ_AGENTS,),
+    ("GET", f"{_AGENTS}/{{agent_id}}"): (READ_AGENTS,),
+    ("POST", f"{_AGENTS}/Approve"): (MODIFY_AGENTS,),
+    ("POST", f"{_AGENTS}/Disapprove"): (MODIFY_AGENTS,),
+    ("POST", f"{_AGENTS}/Reset"): (MODIFY_AGENTS,),
+    ("POST", f"{_AGENTS}/SetAuthCertificateReenrollment"): (MODIFY_AGENTS,),
+    ("POST", f"{_AGENTS}/{{agent_id}}/Reset"): (MODIFY_AGENTS,),
+    ("POST", f"{_AGENTS}/{{agent_id}}/FetchLogs"): (MODIFY_AGENTS,),
+    ("GET", _TYPES): (READ_AGENTS,),
+    ("GET", f"{_TYPES}/{{job_type_id}}"): (READ_AGENTS,),
+    ("POST", _TYPES): (MODIFY_AGENTS,),
+    ("PUT", _TYPES): (MODIFY_AGENTS,),
+    ("DELETE", f"{_TYPES}/{{job_type_id}}"): (MODIFY_AGENTS,),
+    ("GET", f"{paths.STATUS}/Endpoints"): (SIGNED_IN,),
+    ("GET", paths.APP_SETTINGS): (READ_SETTINGS,),
+    ("GET", f"{paths.APP_SETTINGS}/{{key}}"): (READ_SETTINGS,),
+    ("PUT", f"{paths.APP_SETTINGS}/{{key}}/Set"): (MODIFY_SETTINGS,),
+    # Webhooks (an extension) are settings of the service: a webhook makes it call an address its creator chose.
+    ("GET", _HOOKS): (READ_SETTINGS,),
+    ("GET", f"{_HOOKS}/{{webhook_id}}"): (READ_SETTINGS,),
+    ("GET", f"{_HOOKS}/{{webhook_id}}/Deliveries"): (READ_SETTINGS,),
+    ("POST", _HOOKS): (MODIFY_SETTINGS,),
+    ("PUT", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+    ("DELETE", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+}
+ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
+
+
+def required(method: str, path: str) -> tuple[str, ...]:
+    """The permissions a route needs, by its method and path template; KeyError for a route the table forgot."""
+    return PERMISSIONS[(method, path)]
+
+
+def refusal(permissions: tuple[str, ...], *, is_admin: bool) -> str | None:
+    """Why a user may not call a route that needs `permissions`, or None when it may."""
+    missing = [permission for permission in permissions if permission in ADMINISTRATOR_ONLY and not is_admin]
+    if not missing:
+        return None
+    return f"Only administrators hold {', '.join(missing)}, which this call needs."
