@@ -40,13 +40,18 @@ def _connection():  # type: ignore[no-untyped-def]
     return conn
 
 
-def page(request: Request) -> Response:
-    offset = (int(request.query_params.get("page", "1")) - 1) * 50
-    rows = _connection().execute(PAGE_SQL.format(offset=offset)).fetchall()
-    return Response(
-        orjson.dumps([dict(zip(NAMES, row, strict=True)) for row in rows], default=str),
-        media_type="application/json",
-    )
+def page_app(page_sql: str, names: list[str]) -> Starlette:
+    """An app whose /page?page=N answers page N of `page_sql` (an OFFSET placeholder) as JSON objects of `names`."""
+
+    def page(request: Request) -> Response:
+        offset = (int(request.query_params.get("page", "1")) - 1) * 50
+        rows = _connection().execute(page_sql.format(offset=offset)).fetchall()
+        return Response(
+            orjson.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str),
+            media_type="application/json",
+        )
+
+    return Starlette(routes=[Route("/page", page)])
 
 
-app = Starlette(routes=[Route("/page", page)])
+app = page_app(PAGE_SQL, NAMES)

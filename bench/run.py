@@ -114,19 +114,22 @@ def main() -> None:
     print(render(all_figures))
 
 
-def prepare_database(kind: str, scratch: Path, postgres_url: str) -> tuple[str, Path | None]:
+def prepare_database(
+    kind: str, scratch: Path, postgres_url: str, *, name: str = "orchjobs_bench"
+) -> tuple[str, Path | None]:
+    """A fresh database of `kind`: a SQLite file in `scratch`, or the PostgreSQL database `name`."""
     if kind == "sqlite":
-        path = scratch / "bench.db"
+        path = scratch / f"{name}.db"
         return f"sqlite:///{path}", path
-    drop_postgres(postgres_url)
+    drop_postgres(postgres_url, name=name)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE orchjobs_bench")
-    return postgres_url.rsplit("/", 1)[0] + "/orchjobs_bench", None
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}", None
 
 
-def drop_postgres(postgres_url: str) -> None:
+def drop_postgres(postgres_url: str, *, name: str = "orchjobs_bench") -> None:
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS orchjobs_bench WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def run_database(kind: str, url: str, path: Path | None, rows: int, repeat: int) -> Figures:
@@ -350,7 +353,8 @@ def measure_memory(raw: RawDatabase, server: ServerProcess, figures: Figures) ->
     log(figures.notes[-1])
 
 
-def render(all_figures: list[Figures]) -> str:
+def render(all_figures: list[Figures], *, seeded: str = "seeding {rows:,} rows") -> str:
+    """The Markdown table of ratios, then each database's notes; `seeded` says what the load was."""
     lines = [
         "| Database | Measurement | Runs | Baseline | orchjobs over HTTP | Ratio |",
         "|---|---|---|---|---|---|",
@@ -363,7 +367,8 @@ def render(all_figures: list[Figures]) -> str:
             )
     for figures in all_figures:
         lines.append("")
-        lines.append(f"- {figures.database}: seeding {figures.rows:,} rows took {figures.seconds_seed:.1f} s.")
+        load = seeded.format(rows=figures.rows)
+        lines.append(f"- {figures.database}: {load} took {figures.seconds_seed:.1f} s.")
         lines.extend(f"- {figures.database}: {note}" for note in figures.notes)
     return "\n".join(lines)
 

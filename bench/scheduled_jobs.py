@@ -27,14 +27,23 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from run import RawDatabase, Server, ServerProcess, _free_port, _timed, log
+from run import (
+    Figures,
+    RawDatabase,
+    Server,
+    ServerProcess,
+    _free_port,
+    _timed,
+    drop_postgres,
+    log,
+    prepare_database,
+    render,
+)
 from sqlalchemy import select
 
 from orchjobs.domain.schedules import schedule_type
@@ -65,15 +74,6 @@ ELIGIBLE_SQL = (
 )
 
 
-@dataclass
-class Figures:
-    database: str
-    rows: int = 0
-    seconds_seed: float = 0.0
-    results: list[tuple[str, str, float, float, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -86,28 +86,13 @@ def main() -> None:
     all_figures = []
     with tempfile.TemporaryDirectory(prefix="orchjobs-bench-") as scratch:
         for kind in args.databases.split(","):
-            url, path = prepare_database(kind, Path(scratch), args.postgres_url)
+            url, path = prepare_database(kind, Path(scratch), args.postgres_url, name=DATABASE)
             try:
                 all_figures.append(run_database(kind, url, path, args))
             finally:
                 if kind == "postgresql":
-                    drop_postgres(args.postgres_url)
-    print(render(all_figures))
-
-
-def prepare_database(kind: str, scratch: Path, postgres_url: str) -> tuple[str, Path | None]:
-    if kind == "sqlite":
-        path = scratch / "scheduled.db"
-        return f"sqlite:///{path}", path
-    drop_postgres(postgres_url)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return postgres_url.rsplit("/", 1)[0] + f"/{DATABASE}", None
-
-
-def drop_postgres(postgres_url: str) -> None:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+                    drop_postgres(args.postgres_url, name=DATABASE)
+    print(render(all_figures, seeded="loading {rows:,} scheduled jobs"))
 
 
 def run_database(kind: str, url: str, path: Path | None, args: argparse.Namespace) -> Figures:
@@ -347,25 +332,6 @@ def _median_requested(raw: RawDatabase) -> datetime:
     moment = value[0][0]
     moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def render(all_figures: list[Figures]) -> str:
-    lines = [
-        "| Database | Measurement | Runs | Baseline | orchjobs over HTTP | Ratio |",
-        "|---|---|---|---|---|---|",
-    ]
-    for figures in all_figures:
-        for label, runs, raw_value, http_value, unit in figures.results:
-            lines.append(
-                f"| {figures.database} | {label} | {runs} | {raw_value:.3g} {unit} | {http_value:.3g} {unit} "
-                f"| **{http_value / raw_value:.2f}×** |"
-            )
-    for figures in all_figures:
-        lines.append("")
-        seconds = figures.seconds_seed
-        lines.append(f"- {figures.database}: loading {figures.rows:,} scheduled jobs took {seconds:.1f} s.")
-        lines.extend(f"- {figures.database}: {note}" for note in figures.notes)
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

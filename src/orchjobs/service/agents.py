@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from orchjobs.domain.capabilities import FETCH_LOGS
+from orchjobs.domain.job_types import FETCH_LOGS_JOB_TYPE
 from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
@@ -105,7 +106,7 @@ def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UU
             raise InvalidRequestError(
                 f"Orchestrator {agent_id} cannot fetch logs: it did not report the {FETCH_LOGS} (or LOGS) capability."
             )
-        job_type_id = store.job_type_id(conn, name=store.FETCH_LOGS_JOB_TYPE)
+        job_type_id = store.job_type_id(conn, name=FETCH_LOGS_JOB_TYPE)
         if job_type_id is None:
             raise InvalidRequestError(
                 "The FetchLogs job type is missing from the database; run `orchjobs migrate` to restore it."

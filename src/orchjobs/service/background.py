@@ -6,6 +6,25 @@ Tasks make themselves safe to run in every process at once: they take their work
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from orchjobs.settings import Settings
+
+
+class BackgroundContext(Protocol):
+    """What background work needs of the app's context (orchjobs.api.context.AppContext has it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
 class Periodic:

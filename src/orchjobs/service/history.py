@@ -22,7 +22,6 @@ from orchjobs.store.tables import job_history
 __all__ = [
     "JOB_HISTORY",
     "FailureCount",
-    "Selection",
     "acknowledge_jobs",
     "failure_count",
     "get_job_result_data",

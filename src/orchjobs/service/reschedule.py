@@ -22,7 +22,7 @@ from orchjobs.store.history import JOB_HISTORY
 from orchjobs.store.rows import Record
 from orchjobs.store.scheduled_jobs import lock_jobs
 
-__all__ = ["Selection", "reschedule_jobs"]
+__all__ = ["reschedule_jobs"]
 
 
 def reschedule_jobs(

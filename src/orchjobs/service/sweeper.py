@@ -7,16 +7,14 @@ jobs it closes and skips the ones another process holds (PostgreSQL), or runs un
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import Engine
 
 from orchjobs.domain.jobs import JobResult
 from orchjobs.errors import StoreUnavailableError
 from orchjobs.service.app_settings import read_service_settings
-from orchjobs.service.background import Periodic
+from orchjobs.service.background import BackgroundContext, Periodic
 from orchjobs.service.runs import OpenRun, close_runs
-from orchjobs.settings import Settings
 from orchjobs.store import runs as store
 from orchjobs.store.engine import write_transaction
 
@@ -48,19 +46,6 @@ def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> i
         total += len(rows)
         if len(rows) < batch:
             return total
-
-
-class SweeperContext(Protocol):
-    """What the sweeper needs of the app's context (orchjobs.api.context.AppContext has it)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
 
 
 class Sweeper:
@@ -100,6 +85,6 @@ class Sweeper:
         return False
 
 
-def start_sweeper(context: SweeperContext) -> Sweeper:
+def start_sweeper(context: BackgroundContext) -> Sweeper:
     """Start sweeping every `settings.sweep_seconds`; call `stop()` on the result at shutdown."""
     return Sweeper(engine=context.engine, interval=context.settings.sweep_seconds, clock=context.clock).start()

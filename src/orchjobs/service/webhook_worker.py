@@ -32,7 +32,7 @@ from orchjobs.domain.webhooks import (
     delivery_payload,
 )
 from orchjobs.errors import QuerySyntaxError, StoreUnavailableError
-from orchjobs.service.background import Periodic
+from orchjobs.service.background import BackgroundContext, Periodic
 from orchjobs.service.listing import condition
 from orchjobs.service.webhook_events import refresh_subscriptions, subscriptions
 from orchjobs.settings import Settings
@@ -371,19 +371,6 @@ class WebhookWorker:
             log.info("webhooks: deleted %d old events and their deliveries", pruned)
 
 
-class WorkerContext(Protocol):
-    """What the worker needs of the app's context (orchjobs.api.context.AppContext has it)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-
-
-def start_webhook_worker(context: WorkerContext, *, sender: Sender) -> WebhookWorker:
+def start_webhook_worker(context: BackgroundContext, *, sender: Sender) -> WebhookWorker:
     """Start delivering; call `stop()` on the result at shutdown."""
     return WebhookWorker(engine=context.engine, settings=context.settings, sender=sender, clock=context.clock).start()

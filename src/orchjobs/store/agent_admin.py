@@ -34,7 +34,6 @@ AGENT_RELATED = {
         parent_key=agent.c.id,
     )
 }
-FETCH_LOGS_JOB_TYPE = "FetchLogs"
 _FETCH_LOGS_CAPABILITIES = tuple(name.lower() for name in FETCH_LOGS_NAMES)
 # An agent's capabilities come with it: one statement per page, whatever its length.
 _CAPABILITIES = (
