@@ -2,7 +2,6 @@
 GUIDs accepted as .NET accepts them. The one place the API turns raw JSON into Python values."""
 
 import json
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,13 +9,12 @@ from typing import Any, TypeVar
 import orjson
 from starlette.requests import Request
 
+from orchjobs.domain.numbers import INT64_MAX, INT64_MIN, lenient_int
 from orchjobs.errors import InvalidRequestError
 
 T = TypeVar("T")
 
 _BOM = b"\xef\xbb\xbf"
-_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 async def read_object(request: Request) -> dict[str, Any]:
@@ -42,17 +40,6 @@ async def _read_json(request: Request) -> Any:
         return orjson.loads(raw) if raw.strip() else None
     except orjson.JSONDecodeError:
         raise InvalidRequestError("The request body is not valid JSON.", body_unreadable=True) from None
-
-
-def lenient_int(value: object) -> int | None:
-    """An integer, or a string of one (.NET binds "42" to an int); None for anything else, bools included."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
 
 
 def lenient_guid(value: object) -> uuid.UUID | None:

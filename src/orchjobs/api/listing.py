@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from orchjobs.api import wire
-from orchjobs.api.body import lenient_int
 from orchjobs.api.context import AppContext
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import listing
 from orchjobs.service.listing import ListResource, PageRequest

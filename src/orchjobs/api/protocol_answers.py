@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 from orchjobs.api import paths
-from orchjobs.api.body import lenient_int
 from orchjobs.domain.jobs import JobKind
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.service.dispatch import HandedOutJob
 from orchjobs.service.job_calls import RunConfiguration
 from orchjobs.service.sessions import Heartbeat, OpenedSession

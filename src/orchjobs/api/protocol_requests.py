@@ -5,8 +5,9 @@ import json
 import uuid
 from typing import Any
 
-from orchjobs.api.body import lenient_guid, lenient_int
+from orchjobs.api.body import lenient_guid
 from orchjobs.domain.jobs import COMPLETION_RESULTS, AgentPlatform, JobResult
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError, RunNotInFlightError, SessionRefusedError, UploadRefusedError
 from orchjobs.service.job_calls import Completion, InventoryDelta, JobCall
 from orchjobs.service.sessions import Registration

@@ -1,15 +1,14 @@
 """The application settings the job service reads (Command's AppSetting rows), their defaults, and the rule for
 every setting's value. The migrations install the rows; a missing or unreadable value means its default."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from orchjobs.domain.jobs import RetryPolicy
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 
 _SHORT_NAME = "short_name"
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 def _setting(short_name: str, default: int) -> int:
@@ -57,9 +56,10 @@ def checked_value(*, short_name: str, value_type: str, value: object) -> str:
     a non-blank value. InvalidRequestError otherwise."""
     text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
     if value_type == "Int":
-        if not _WHOLE_NUMBER.fullmatch(text) or int(text) < 0:
+        number = lenient_int(text)
+        if number is None or number < 0:
             raise InvalidRequestError(f"{short_name} must be a whole number of at least 0; got {value!r}.")
-        return str(int(text))
+        return str(number)
     if not text:
         raise InvalidRequestError(f"{short_name} needs a value.")
     return text

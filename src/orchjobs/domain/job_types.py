@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 
 # Built-in job types are not custom job types: they are not listed, edited or deleted through /JobTypes/Custom.
@@ -29,7 +30,6 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # Capabilities (`Custom.<Name>`) are compared ASCII-case-insensitively on both databases and reported in ASCII by
 # orchestrators, so a name is printable ASCII without spaces (Command: "should not contain spaces").
 _NAME = re.compile(r"[!-~]+", re.ASCII)
-_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Scalar = str | int | float | bool
@@ -148,15 +148,10 @@ def _checked_field(field: FieldRequest, *, where: str) -> JobTypeField | list[st
 
 def parse_field_type(raw: int | str) -> FieldType | None:
     """A field type from its integer (or a string of one) or its name, any case; None for anything else."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        if _INTEGER.fullmatch(text):
-            raw = int(text)
-        else:
-            return _FIELD_TYPE_NAMES.get(text.lower())
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        return None
-    return FieldType(raw) if raw in FieldType._value2member_map_ else None
+    number = lenient_int(raw)
+    if number is None:
+        return _FIELD_TYPE_NAMES.get(raw.strip().lower()) if isinstance(raw, str) else None
+    return FieldType(number) if number in FieldType._value2member_map_ else None
 
 
 def canonical_value(field_type: FieldType, raw: Scalar) -> str | None:
@@ -245,13 +240,8 @@ def _text(raw: Scalar) -> str:
 
 
 def _int_text(raw: Scalar) -> str | None:
-    if isinstance(raw, bool | float):
-        return None
-    if isinstance(raw, str):
-        if not _INTEGER.fullmatch(raw.strip()):
-            return None
-        raw = int(raw.strip())
-    return str(raw) if INT_MIN <= raw <= INT_MAX else None
+    number = lenient_int(raw)
+    return str(number) if number is not None and INT_MIN <= number <= INT_MAX else None
 
 
 def _bool_text(raw: Scalar) -> str | None:

@@ -25,6 +25,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, func, literal, literal_column, not_, or_, select, true
 from sqlalchemy.sql.expression import ColumnCollection
 
+from orchjobs.domain.numbers import INT64_MAX as _INT64_MAX
+from orchjobs.domain.numbers import INT64_MIN as _INT64_MIN
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import QuerySyntaxError
 from orchjobs.query.ast import And, Comparison, Node, Not, Or
 from orchjobs.query.fields import FieldKind, FieldRegistry, QueryField
@@ -65,8 +68,6 @@ _COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
     "-ge": operator.ge,
 }
 
-_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TODAY = re.compile(r"%TODAY(?:([+-])([0-9]{1,6}))?%", re.IGNORECASE | re.ASCII)
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DATE_TIME = re.compile(
@@ -262,11 +263,8 @@ def _read_scalar(node: Comparison, query_field: QueryField) -> int | uuid.UUID:
 
 
 def _parse_int64(text: str) -> int | None:
-    stripped = text.strip()
-    if not _INTEGER.fullmatch(stripped):
-        return None
-    number = int(stripped)
-    return number if _INT64_MIN <= number <= _INT64_MAX else None
+    number = lenient_int(text)
+    return number if number is not None and _INT64_MIN <= number <= _INT64_MAX else None
 
 
 def _read_integer(node: Comparison, query_field: QueryField) -> int:

@@ -21,6 +21,7 @@ from orchjobs.api.schemas import (
     SetAuthCertificateReenrollmentResponse,
 )
 from orchjobs.domain.jobs import AgentPlatform
+from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import agents
 from orchjobs.service.agents import AGENTS
@@ -181,7 +182,7 @@ def _reenrollment_status(payload: dict[str, Any]) -> int:
 
 
 def _status_number(raw: object, label: str) -> int:
-    number = body.lenient_int(raw)
+    number = lenient_int(raw)
     if number is None and isinstance(raw, str):
         number = _REENROLLMENT_NAMES.get(raw.strip().lower())
     if number is None:
