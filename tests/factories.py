@@ -7,8 +7,20 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from orchjobs.domain.certificates import read_certificate
 from orchjobs.domain.schedules import ScheduleError, schedule_type
-from orchjobs.store.tables import job_history, job_result_data, job_type, scheduled_job
+from orchjobs.domain.store_types import PEM
+from orchjobs.store.inventory import certificate_ids
+from orchjobs.store.tables import (
+    agent,
+    certificate,
+    certificate_store,
+    certificate_store_entry,
+    job_history,
+    job_result_data,
+    job_type,
+    scheduled_job,
+)
 
 BASE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 AGENT_ID = uuid.UUID("3f2b6a1e-58c4-4d0e-9a51-0c2d6b7f8e11")
@@ -104,3 +116,53 @@ def _compact_form(schedule: dict[str, Any] | None) -> str | None:
         return schedule_type(schedule)
     except ScheduleError:
         return None
+
+
+def add_store(
+    engine: Engine,
+    agent_id: uuid.UUID,
+    *,
+    path: str = "/etc/ssl/app.pem",
+    properties: str | None = None,
+    store_type_id: int = PEM.id,
+    client_machine: str | None = None,
+) -> uuid.UUID:
+    """Insert a certificate store (PEM unless told; on its orchestrator's machine unless told) and return its id."""
+    store_id = uuid.uuid4()
+    with engine.begin() as conn:
+        if client_machine is None:
+            client_machine = conn.execute(select(agent.c.client_machine).where(agent.c.id == agent_id)).scalar_one()
+        conn.execute(
+            insert(certificate_store).values(
+                id=store_id,
+                agent_id=agent_id,
+                store_type_id=store_type_id,
+                client_machine=client_machine,
+                store_path=path,
+                properties=properties,
+            )
+        )
+    return store_id
+
+
+def add_entry(engine: Engine, store_id: uuid.UUID, alias: str, certificate_text: str, *, key: bool = False) -> None:
+    """Put a certificate (base64 DER or PEM) in a store's inventory under `alias`."""
+    facts = read_certificate(certificate_text)
+    with engine.begin() as conn:
+        ids = certificate_ids(conn, [facts], now=BASE_TIME)
+        conn.execute(
+            insert(certificate_store_entry).values(
+                store_id=store_id, alias=alias, certificate_id=ids[facts.thumbprint], private_key_entry=key
+            )
+        )
+
+
+def store_entries(engine: Engine, store_id: uuid.UUID) -> dict[str, tuple[str, bool]]:
+    """A store's inventory: (base64 DER, private key entry) by alias."""
+    stmt = (
+        select(certificate_store_entry.c.alias, certificate.c.content, certificate_store_entry.c.private_key_entry)
+        .join(certificate, certificate.c.id == certificate_store_entry.c.certificate_id)
+        .where(certificate_store_entry.c.store_id == store_id)
+    )
+    with engine.connect() as conn:
+        return {row.alias: (row.content, row.private_key_entry) for row in conn.execute(stmt)}

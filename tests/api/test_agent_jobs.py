@@ -35,7 +35,6 @@ from orchjobs.store.tables import (
     agent_event,
     agent_session,
     app_setting,
-    certificate_store,
     certificate_store_entry,
     job_history,
     job_result_data,
@@ -43,6 +42,7 @@ from orchjobs.store.tables import (
 )
 from tests import factories
 from tests.conftest import api_client
+from tests.orchestrator.certificates import make_certificate
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 INVENTORY = "CertStores.PEM.Inventory"
@@ -50,7 +50,7 @@ MANAGEMENT = "CertStores.PEM.Management"
 REENROLLMENT = "CertStores.PEM.Reenrollment"
 FETCH_LOGS = "Custom.FetchLogs"
 ALL_CAPABILITIES = (INVENTORY, MANAGEMENT, REENROLLMENT, FETCH_LOGS, "Custom.RestartWebService")
-CERT_A, CERT_B = base64.b64encode(b"certificate A").decode(), base64.b64encode(b"certificate B").decode()
+CERT_A, CERT_B = (base64.b64encode(make_certificate(name).der).decode() for name in ("a.example", "b.example"))
 
 
 # --- arranging ---------------------------------------------------------------------------------
@@ -78,23 +78,11 @@ def open_session(engine: Engine, agent_id: uuid.UUID, *, expires_at: datetime = 
 
 
 def add_store(engine: Engine, agent_id: uuid.UUID, *, properties: str | None = None) -> uuid.UUID:
-    store_id = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(certificate_store).values(
-                id=store_id, agent_id=agent_id, store_type="PEM", store_path="/etc/ssl/app.pem", properties=properties
-            )
-        )
-    return store_id
+    return factories.add_store(engine, agent_id, properties=properties)
 
 
 def add_entry(engine: Engine, store_id: uuid.UUID, alias: str, certificate: str = CERT_A) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            insert(certificate_store_entry).values(
-                store_id=store_id, alias=alias, certificate=certificate, private_key_entry=False
-            )
-        )
+    factories.add_entry(engine, store_id, alias, certificate)
 
 
 def add_job(
@@ -137,9 +125,7 @@ def events(engine: Engine) -> list[Any]:
 
 
 def entries(engine: Engine, store_id: uuid.UUID) -> dict[str, tuple[str, bool]]:
-    with engine.connect() as conn:
-        stmt = select(certificate_store_entry).where(certificate_store_entry.c.store_id == store_id)
-        return {row.alias: (row.certificate, row.private_key_entry) for row in conn.execute(stmt)}
+    return factories.store_entries(engine, store_id)
 
 
 def snapshot(engine: Engine) -> tuple[Any, ...]:

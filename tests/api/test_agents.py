@@ -21,8 +21,10 @@ from orchjobs.store.tables import (
     job_type,
     scheduled_job,
 )
+from tests import factories
 from tests.conftest import api_client
 from tests.factories import BASE_TIME, add_history
+from tests.orchestrator.certificates import make_certificate
 
 URL = "/KeyfactorAPI/Agents"
 NOW = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
@@ -33,6 +35,8 @@ UNKNOWN = uuid.UUID("99999999-0000-4000-8000-000000000099")
 
 
 # -- arranging rows --------------------------------------------------------------------------
+
+CERTIFICATE = make_certificate("stored.example").pem
 
 
 def add_agent(engine: Engine, agent_id: uuid.UUID, *capabilities: str, **overrides: Any) -> uuid.UUID:
@@ -54,19 +58,9 @@ def add_agent(engine: Engine, agent_id: uuid.UUID, *capabilities: str, **overrid
 
 
 def add_store(engine: Engine, agent_id: uuid.UUID, *, entries: int = 1) -> uuid.UUID:
-    store_id = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(certificate_store).values(
-                id=store_id, agent_id=agent_id, store_type="PEM", store_path=f"/etc/ssl/{store_id}.pem"
-            )
-        )
-        for number in range(entries):
-            conn.execute(
-                insert(certificate_store_entry).values(
-                    store_id=store_id, alias=f"cert-{number}", certificate="MIIB...", private_key_entry=False
-                )
-            )
+    store_id = factories.add_store(engine, agent_id, path=f"/etc/ssl/{uuid.uuid4()}.pem")
+    for number in range(entries):
+        factories.add_entry(engine, store_id, f"cert-{number}", CERTIFICATE)
     return store_id
 
 

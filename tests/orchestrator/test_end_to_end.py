@@ -24,11 +24,11 @@ from orchjobs.orchestrator.identity import STATE_FILE
 from orchjobs.orchestrator.runner import CAPABILITIES_ENV, LOG_FILE
 from orchjobs.store.tables import (
     agent,
-    certificate_store,
     certificate_store_entry,
     job_type,
     scheduled_job,
 )
+from tests import factories
 from tests.live import ADMIN, API_HEADERS
 from tests.orchestrator.certificates import make_certificate
 
@@ -99,12 +99,7 @@ def outcomes(runs: dict[uuid.UUID, dict[str, Any]]) -> dict[uuid.UUID, tuple[int
 
 
 def add_store(engine: Engine, agent_id: uuid.UUID, path: Path) -> uuid.UUID:
-    store_id = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(certificate_store).values(id=store_id, agent_id=agent_id, store_type="PEM", store_path=str(path))
-        )
-    return store_id
+    return factories.add_store(engine, agent_id, path=str(path))
 
 
 def add_due_job(

@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, update
 from starlette.testclient import TestClient
 
 from orchjobs.settings import Settings
-from orchjobs.store.tables import agent, certificate_store
+from orchjobs.store.tables import agent
+from tests import factories
 from tests.conftest import api_client
 from tests.factories import add_job
 from tests.live import ADMIN
@@ -162,14 +163,7 @@ def add_immediate_job(
 
 
 def add_store(engine: Engine, agent_id: str) -> uuid.UUID:
-    store_id = uuid.uuid4()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(certificate_store).values(
-                id=store_id, agent_id=uuid.UUID(agent_id), store_type="PEM", store_path="/etc/ssl/app.pem"
-            )
-        )
-    return store_id
+    return factories.add_store(engine, uuid.UUID(agent_id))
 
 
 def server_answers(settings: Settings, engine: Engine) -> Answers:

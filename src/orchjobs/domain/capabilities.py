@@ -17,6 +17,10 @@ _KNOWN: dict[str, uuid.UUID] = {
     "CertStores.PEM.Management": uuid.UUID("1d411b36-ae72-433f-9f3f-8593e836a1af"),
     "CertStores.PEM.Reenrollment": uuid.UUID("aa015d10-cffc-41f7-a9a4-c9615f6f3bdf"),
     "CertStores.PEM.Discovery": uuid.UUID("e98151de-53ad-4b99-b52a-f37118ec0c5c"),
+    "CertStores.JKS.Inventory": uuid.UUID("67b63010-d738-47c3-87a2-9f289466c881"),
+    "CertStores.JKS.Management": uuid.UUID("b614f9e2-c56b-421c-b548-03d42eb32f8a"),
+    "CertStores.JKS.Reenrollment": uuid.UUID("48743e90-108e-4dc3-b81c-7fb830215d1f"),
+    "CertStores.JKS.Discovery": uuid.UUID("74d9f7c5-b2ac-4f21-a72b-29b5adc90651"),
     "Custom.FetchLogs": uuid.UUID("0d8cf0c8-56ca-4b8a-b16a-c062018e170d"),
 }
 KNOWN_GUIDS: dict[str, uuid.UUID] = {name.lower(): guid for name, guid in _KNOWN.items()}

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select
 from orchjobs.domain.capabilities import FETCH_LOGS, store_capability, with_fetch_logs_names
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus
 from orchjobs.domain.schedules import schedule_type
+from orchjobs.domain.store_types import PEM, checked_properties
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.tables import agent, agent_capability, certificate_store, job_type, scheduled_job
 
@@ -60,7 +61,13 @@ def prepare_demo_orchestrator(
         conn.execute(insert(agent_capability), [{"agent_id": agent_id, "capability": c} for c in capabilities])
         conn.execute(
             insert(certificate_store).values(
-                id=store_id, agent_id=agent_id, store_type="PEM", store_path=DEMO_STORE_FILE, display_name="Web app"
+                id=store_id,
+                agent_id=agent_id,
+                store_type_id=PEM.id,
+                client_machine=name,
+                store_path=DEMO_STORE_FILE,
+                display_name="Web app",
+                properties=json.dumps(checked_properties(PEM.properties, {})),
             )
         )
         inventory_type = conn.execute(select(job_type.c.id).where(job_type.c.name == "Inventory")).scalar_one()

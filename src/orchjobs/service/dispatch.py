@@ -90,7 +90,13 @@ def _hand_out(engine: Engine, *, agent_id: uuid.UUID, capabilities: set[str], no
             jobs=[(job.id, run, next_run) for job, run, (next_run, _) in zip(jobs, history_ids, plans, strict=True)],
         )
     return [
-        HandedOutJob(job_type_id=capability_guid(job.capability), job_id=job.id, schedule=form, priority=job.priority)
+        HandedOutJob(
+            # A store type may name its own JobTypeIds; every other job is known by its capability's.
+            job_type_id=job.job_type_guid or capability_guid(job.capability),
+            job_id=job.id,
+            schedule=form,
+            priority=job.priority,
+        )
         for job, (_, form) in zip(jobs, plans, strict=True)
     ]
 

@@ -18,7 +18,9 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.certificates import CertificateFacts, read_certificate
 from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, NO_RETRIES, AgentStatus, JobKind, JobResult, JobStatus, job_kind
+from orchjobs.domain.store_types import definitions_from_json, with_defaults
 from orchjobs.errors import (
     InvalidRequestError,
     ProtocolRefusalError,
@@ -110,7 +112,7 @@ def start_run(engine: Engine, call: JobCall, *, now: datetime) -> RunConfigurati
         client_machine=job.client_machine,
         store_path=job.store_path or job.target_path,
         store_type=job.store_type,
-        store_properties=job.store_properties,
+        store_properties=_store_properties(job),
         fields=_fields(job.fields),
         inventory=tuple(StoreEntry(row.alias, bool(row.private_key_entry)) for row in entries),
     )
@@ -122,7 +124,8 @@ def apply_inventory(engine: Engine, call: JobCall, delta: InventoryDelta, *, now
         job = caller.run_in_flight(conn)
         if job_kind(job.job_type) is not JobKind.INVENTORY or job.certificate_store_id is None:
             raise UploadRefusedError(f"Job {call.job_id} is not the inventory of a certificate store.")
-        inventory.upsert_entries(conn, store_id=job.certificate_store_id, entries=delta.upserts)
+        entries = [(alias, _certificate(alias, text), key) for alias, text, key in delta.upserts]
+        inventory.upsert_entries(conn, store_id=job.certificate_store_id, entries=entries, now=now)
         inventory.delete_entries(conn, store_id=job.certificate_store_id, aliases=delta.removals)
 
 
@@ -233,6 +236,21 @@ def _record(
         job_id=job_id,
         message=f"Jobs/{name} refused ({refusal.code.removeprefix('0x')}): {refusal.message}",
     )
+
+
+def _store_properties(job: Record) -> str | None:
+    """The store's properties with every property its type declares, defaults filled in (the C orchestrator reads
+    some without checking that they are there)."""
+    if job.certificate_store_id is None:
+        return None
+    return json.dumps(with_defaults(definitions_from_json(job.store_type_properties), job.store_properties))
+
+
+def _certificate(alias: str, text: str) -> CertificateFacts:
+    try:
+        return read_certificate(text)
+    except InvalidRequestError as exc:
+        raise UploadRefusedError(f"Inventory entry {alias!r}: {exc.message}") from None
 
 
 def _fields(text: str | None) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def claim_due_jobs(
             scheduled_job.c.schedule_type,
             scheduled_job.c.target_path,
             scheduled_job.c.capability,
+            scheduled_job.c.job_type_guid,
             scheduled_job.c.priority,
             job_type.c.name.label("job_type"),
             agent.c.client_machine,

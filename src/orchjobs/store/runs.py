@@ -10,11 +10,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, delete, func, insert, select, update
 
 from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, JobResult, JobStatus
 from orchjobs.store.rows import Record, chunks
-from orchjobs.store.tables import agent, certificate_store, job_history, job_result_data, job_type, scheduled_job
+from orchjobs.store.tables import (
+    agent,
+    certificate_store,
+    certificate_store_type,
+    job_history,
+    job_result_data,
+    job_type,
+    scheduled_job,
+)
 
 _IN_FLIGHT = sorted(int(status) for status in IN_FLIGHT_STATUSES)
 _RUN_OF_JOB = scheduled_job.outerjoin(job_history, job_history.c.id == scheduled_job.c.running_history_id)
@@ -27,6 +35,7 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Rec
         _RUN_OF_JOB.join(job_type, job_type.c.id == scheduled_job.c.job_type_id)
         .join(agent, agent.c.id == scheduled_job.c.agent_id)
         .outerjoin(certificate_store, certificate_store.c.id == scheduled_job.c.certificate_store_id)
+        .outerjoin(certificate_store_type, certificate_store_type.c.id == certificate_store.c.store_type_id)
     )
     columns = (
         scheduled_job.c.target_path,
@@ -35,9 +44,11 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Rec
         scheduled_job.c.certificate_store_id,
         job_type.c.name.label("job_type"),
         certificate_store.c.store_path,
-        certificate_store.c.store_type,
+        certificate_store_type.c.short_name.label("store_type"),
         certificate_store.c.properties.label("store_properties"),
-        agent.c.client_machine,
+        certificate_store_type.c.properties.label("store_type_properties"),
+        # A store's machine is the one its jobs name (a remote server the orchestrator reaches, or its own).
+        func.coalesce(certificate_store.c.client_machine, agent.c.client_machine).label("client_machine"),
     )
     return conn.execute(_locked_job(source, columns, agent_id=agent_id, job_id=job_id)).first()
 

@@ -73,15 +73,121 @@ job_type_field = Table(
     Column("position", SmallInteger, nullable=False, default=0, server_default="0"),
 )
 
+# Certificate store types (Command's CertificateStoreTypes). The id is Command's integer StoreType; the built-in
+# ones (domain/store_types.py) are made by the migration. What the API answers as nested objects or lists
+# (Properties, EntryParameters, JobProperties) is kept as JSON text, already checked and in canonical form.
+certificate_store_type = Table(
+    "certificate_store_type",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("short_name", String(64), nullable=False, unique=True),
+    # What orchestrators report as CertStores.<Capability>.<Operation>.
+    Column("capability", String(255), nullable=False),
+    Column("built_in", Boolean, nullable=False, default=False),
+    Column("local_store", Boolean, nullable=False, default=False),
+    Column("supports_add", Boolean, nullable=False, default=False),
+    Column("supports_create", Boolean, nullable=False, default=False),
+    Column("supports_discovery", Boolean, nullable=False, default=False),
+    Column("supports_enrollment", Boolean, nullable=False, default=False),
+    Column("supports_remove", Boolean, nullable=False, default=False),
+    Column("properties", Text, nullable=False, default="[]"),
+    Column("entry_parameters", Text, nullable=False, default="[]"),
+    Column("job_properties", Text, nullable=False, default="[]"),
+    Column("password_entry_supported", Boolean, nullable=False, default=False),
+    Column("password_store_required", Boolean, nullable=False, default=False),
+    Column("password_style", SmallInteger, nullable=False, default=0),
+    Column("store_path_type", String(255), nullable=False, default=""),
+    Column("store_path_value", Text, nullable=False, default=""),
+    Column("private_key_allowed", SmallInteger, nullable=False, default=0),
+    Column("custom_alias_allowed", SmallInteger, nullable=False, default=0),
+    Column("server_required", Boolean, nullable=False, default=False),
+    Column("power_shell", Boolean, nullable=False, default=False),
+    Column("blueprint_allowed", Boolean, nullable=False, default=False),
+    Column("import_type", Integer, nullable=False, default=0),
+    Column("server_registration", Integer, nullable=False, default=0),
+    Column("inventory_endpoint", String(255), nullable=False, default=""),
+    # The JobTypeId orchestrators are handed for each operation on stores of this type.
+    Column("inventory_job_type", Uuid, nullable=False),
+    Column("management_job_type", Uuid, nullable=False),
+    Column("discovery_job_type", Uuid, nullable=False),
+    Column("enrollment_job_type", Uuid, nullable=False),
+)
+
+# Containers group stores of one type; a container's schedule becomes its stores' inventory schedule.
+certificate_store_container = Table(
+    "certificate_store_container",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("store_type_id", Integer, ForeignKey("certificate_store_type.id"), nullable=False),
+    Column("overwrite_schedules", Boolean, nullable=False, default=False),
+    # The schedule as the API takes it (JSON text of a KeyfactorSchedule); None: no schedule.
+    Column("schedule", Text),
+)
+
 certificate_store = Table(
     "certificate_store",
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
-    Column("store_type", String(64), nullable=False),
+    Column("store_type_id", Integer, ForeignKey("certificate_store_type.id"), nullable=False),
+    # The machine the store is on, as Command names it: the orchestrator's own, or a remote server it reaches.
+    Column("client_machine", String(255), nullable=False),
     Column("store_path", String(1024), nullable=False),
     Column("display_name", String(255)),
+    # A JSON object of the store type's properties, defaults filled in.
     Column("properties", Text),
+    Column("container_id", Integer, ForeignKey("certificate_store_container.id")),
+    # False for a store found by discovery until an operator approves it.
+    Column("approved", Boolean, nullable=False, default=True),
+    Column("create_if_missing", Boolean, nullable=False, default=False),
+    Column("password", Text),
+    Index(None, "agent_id"),
+    Index(None, "store_type_id"),
+    Index(None, "container_id"),
+    # One store per orchestrator, type and path.
+    Index("uq_certificate_store_agent_type_path", "agent_id", "store_type_id", "store_path", unique=True),
+)
+
+# Certificates, kept once by thumbprint: found by inventories or imported.
+certificate = Table(
+    "certificate",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Upper-case hex SHA-1 of the DER, as Command shows it.
+    Column("thumbprint", String(40), nullable=False, unique=True),
+    Column("serial_number", String(128), nullable=False),
+    Column("issued_dn", Text, nullable=False),
+    Column("issued_cn", String(255)),
+    Column("issuer_dn", Text, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("signing_algorithm", String(64), nullable=False),
+    Column("key_type", SmallInteger, nullable=False, default=0),
+    Column("key_size", Integer, nullable=False, default=0),
+    Column("import_date", UtcDateTime, nullable=False),
+    # Base64 DER.
+    Column("content", Text, nullable=False),
+    Index(None, "not_after"),
+    Index(None, "issued_cn"),
+)
+
+# Agent pools (Command's SSL discovery/monitoring pools) and their orchestrators.
+agent_pool = Table(
+    "agent_pool",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+)
+
+agent_pool_agent = Table(
+    "agent_pool_agent",
+    metadata,
+    Column("pool_id", Uuid, ForeignKey("agent_pool.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True),
+    Column("enable_discover", Boolean, nullable=False, default=False),
+    Column("enable_monitor", Boolean, nullable=False, default=False),
     Index(None, "agent_id"),
 )
 
@@ -100,6 +206,8 @@ scheduled_job = Table(
     Column("next_run_at", UtcDateTime),
     # What the orchestrator must be able to do, e.g. CertStores.PEM.Inventory or Custom.FetchLogs.
     Column("capability", String(255)),
+    # The JobTypeId the orchestrator is handed when it is not the capability's own (store types that name theirs).
+    Column("job_type_guid", Uuid),
     Column("priority", SmallInteger, nullable=False, default=5, server_default="5"),
     # Failed runs of this job so far; reset by a success.
     Column("retry_count", SmallInteger, nullable=False, default=0, server_default="0"),
@@ -177,14 +285,15 @@ orchestrator_ca = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# What the last inventory of a certificate store found: one row per certificate.
+# What the last inventory of a certificate store found: one row per alias, pointing at the certificate.
 certificate_store_entry = Table(
     "certificate_store_entry",
     metadata,
     Column("store_id", Uuid, ForeignKey("certificate_store.id", ondelete="CASCADE"), primary_key=True),
     Column("alias", String(255), primary_key=True),
-    Column("certificate", Text, nullable=False),
+    Column("certificate_id", Integer, ForeignKey("certificate.id"), nullable=False),
     Column("private_key_entry", Boolean, nullable=False, default=False),
+    Index(None, "certificate_id"),
 )
 
 job_result_data = Table(

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from orchjobs.domain.capabilities import custom_capability, store_capability
 from orchjobs.domain.schedules import schedule_type
+from orchjobs.domain.store_types import FIRST_CUSTOM_ID, default_job_type_ids
 from orchjobs.service.seeding.fleet import _Agent, _Job, _make_agents, _make_stores, _schedule_text, _Store, _uuid
 from orchjobs.service.seeding.history import HISTORY_COLUMNS, HISTORY_DAYS, _history_jobs, _history_rows
 from orchjobs.service.seeding.scheduled_jobs import _make_jobs
@@ -23,6 +24,7 @@ from orchjobs.store.tables import (
     agent,
     agent_capability,
     certificate_store,
+    certificate_store_type,
     job_history,
     job_type,
     job_type_field,
@@ -152,13 +154,60 @@ def _insert_agents(conn: Connection, agents: Sequence[_Agent]) -> int:
 
 
 def _insert_stores(conn: Connection, stores: Sequence[_Store]) -> None:
-    rows = ((s.id, s.agent.id, s.store_type, s.path, s.display_name, s.properties) for s in stores)
+    type_ids = _store_type_ids(conn, sorted({s.store_type for s in stores}))
+    columns = (
+        *("id", "agent_id", "store_type_id", "client_machine", "store_path", "display_name", "properties"),
+        *("approved", "create_if_missing"),
+    )
+    rows = (
+        (
+            s.id,
+            s.agent.id,
+            type_ids[s.store_type],
+            s.agent.client_machine,
+            s.path,
+            s.display_name,
+            s.properties,
+            True,
+            False,
+        )
+        for s in stores
+    )
     copy_rows(
         conn,
         certificate_store,
-        ("id", "agent_id", "store_type", "store_path", "display_name", "properties"),
+        columns,
         rows,
     )
+
+
+def _store_type_ids(conn: Connection, short_names: Sequence[str]) -> dict[str, int]:
+    """The ids of the store types the fleet uses by short name, making plain types for those not defined yet."""
+    rows = conn.execute(select(certificate_store_type.c.short_name, certificate_store_type.c.id)).all()
+    known: dict[str, int] = {short_name: type_id for short_name, type_id in rows}
+    next_id = max([FIRST_CUSTOM_ID - 1, *known.values()]) + 1
+    for short_name in short_names:
+        if short_name in known:
+            continue
+        guids = default_job_type_ids(short_name)
+        conn.execute(
+            insert(certificate_store_type).values(
+                id=next_id,
+                name=short_name,
+                short_name=short_name,
+                capability=short_name,
+                supports_add=True,
+                supports_remove=True,
+                import_type=next_id,
+                inventory_job_type=guids.inventory,
+                management_job_type=guids.management,
+                discovery_job_type=guids.discovery,
+                enrollment_job_type=guids.enrollment,
+            )
+        )
+        known[short_name] = next_id
+        next_id += 1
+    return known
 
 
 def _capability(job: _Job) -> str:

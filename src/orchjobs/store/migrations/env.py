@@ -6,10 +6,24 @@ from orchjobs.store.tables import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
-    if engine.dialect.name == "sqlite":
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration on SQLite copies a table and drops the old one; with foreign keys enforced, that drop
+        # would cascade into the tables that point at it (a store's scheduled jobs). They are switched off for the
+        # migration (outside its transaction, where the pragma takes effect) and checked once it is done.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         connection.execution_options(sqlite_begin="IMMEDIATE")
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-    if connection.in_transaction():
-        connection.commit()
+    try:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if sqlite:
+            raw = connection.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys=ON")
+    if sqlite:
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"The migration left rows that break foreign keys: {broken[:5]}")
