@@ -184,7 +184,7 @@ def _insert_stores(conn: Connection, stores: Sequence[_Store]) -> None:
 def _store_type_ids(conn: Connection, short_names: Sequence[str]) -> dict[str, int]:
     """The ids of the store types the fleet uses by short name, making plain types for those not defined yet."""
     rows = conn.execute(select(certificate_store_type.c.short_name, certificate_store_type.c.id)).all()
-    known: dict[str, int] = {short_name: type_id for short_name, type_id in rows}
+    known: dict[str, int] = {row.short_name: row.id for row in rows}
     next_id = max([FIRST_CUSTOM_ID - 1, *known.values()]) + 1
     for short_name in short_names:
         if short_name in known:
