@@ -18,6 +18,7 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    certificate_stores,
     custom_jobs,
     job_types,
     orchestrator_jobs,
@@ -45,6 +46,7 @@ ROUTERS = (
     job_types.router,
     custom_jobs.router,
     webhooks.router,
+    certificate_stores.router,
 )
 
 

@@ -20,10 +20,16 @@ MAX_PAGE = 2**31 - 1
 
 
 def list_response(
-    request: Request, context: AppContext, resource: ListResource, item: Callable[[Any], dict[str, Any]]
+    request: Request,
+    context: AppContext,
+    resource: ListResource,
+    item: Callable[[Any], dict[str, Any]],
+    *,
+    prefixes: tuple[str, ...] = ("pq.",),
 ) -> Response:
-    """A page of `resource` as a JSON array, each row rendered by `item`."""
-    page = page_request(request, max_limit=context.settings.max_return_limit)
+    """A page of `resource` as a JSON array, each row rendered by `item`; `prefixes`: the v10 names of the route's
+    list parameters (`pq.`, or e.g. `certificateStoreQuery.`), besides the unprefixed ones."""
+    page = page_request(request, max_limit=context.settings.max_return_limit, prefixes=prefixes)
     rows = listing.list_page(
         context.engine, resource, page, now=context.clock(), max_query_length=context.settings.max_query_length
     )
@@ -39,11 +45,13 @@ def count_response(request: Request, context: AppContext, resource: ListResource
     return wire.json_response({"Count": count})
 
 
-def page_request(request: Request, *, max_limit: int) -> PageRequest:
+def page_request(request: Request, *, max_limit: int, prefixes: tuple[str, ...] = ("pq.",)) -> PageRequest:
     """The PageRequest of a list call; a malformed number is a 400 that names the parameter."""
     values: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
-        name = key.lower().removeprefix("pq.")
+        name = key.lower()
+        for prefix in prefixes:
+            name = name.removeprefix(prefix)
         if name in _NAMES:
             values[name] = value
     page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=MAX_PAGE)

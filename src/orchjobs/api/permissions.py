@@ -12,12 +12,15 @@ READ_AGENTS = "/agents/management/read/"
 MODIFY_AGENTS = "/agents/management/modify/"
 # Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
 SCHEDULE_STORES = "/certificate_stores/schedule/"
+READ_STORES = "/certificate_stores/read/"
+MODIFY_STORES = "/certificate_stores/modify/"
 READ_SETTINGS = "/application_settings/read/"
 MODIFY_SETTINGS = "/application_settings/modify/"
 # Status/Endpoints: any signed-in caller, as Command documents.
 SIGNED_IN = "(signed in)"
 
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
+_STORES = paths.CERTIFICATE_STORES
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -56,6 +59,23 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", _HOOKS): (MODIFY_SETTINGS,),
     ("PUT", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
     ("DELETE", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+    ("GET", _STORES): (READ_STORES,),
+    ("GET", f"{_STORES}/{{store_id}}"): (READ_STORES,),
+    ("POST", _STORES): (MODIFY_STORES,),
+    ("PUT", _STORES): (MODIFY_STORES,),
+    ("DELETE", _STORES): (MODIFY_STORES,),
+    ("DELETE", f"{_STORES}/{{store_id}}"): (MODIFY_STORES,),
+    ("PUT", f"{_STORES}/Password"): (MODIFY_STORES,),
+    ("PUT", f"{_STORES}/AssignContainer"): (MODIFY_STORES,),
+    ("POST", f"{_STORES}/Approve"): (MODIFY_STORES,),
+    ("GET", f"{_STORES}/Server"): (READ_STORES,),
+    ("POST", f"{_STORES}/Server"): (MODIFY_STORES,),
+    ("PUT", f"{_STORES}/Server"): (MODIFY_STORES,),
+    ("POST", f"{_STORES}/Schedule"): (SCHEDULE_STORES,),
+    ("POST", f"{_STORES}/Certificates/Add"): (SCHEDULE_STORES,),
+    ("POST", f"{_STORES}/Certificates/Remove"): (SCHEDULE_STORES,),
+    ("PUT", f"{_STORES}/DiscoveryJob"): (SCHEDULE_STORES,),
+    ("POST", f"{_STORES}/Reenrollment"): (SCHEDULE_STORES,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 

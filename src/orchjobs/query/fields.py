@@ -184,3 +184,26 @@ SCHEDULED_JOB_FIELDS = FieldRegistry(
         QueryField("NextRun", "next_run_at", FieldKind.DATE),
     ],
 )
+
+CERTIFICATE_STORE_FIELDS = FieldRegistry(
+    "CertificateStores",
+    [
+        QueryField("Id", "id", FieldKind.UUID, aliases=("CertificateStoreId",)),
+        QueryField("ClientMachine", "client_machine", FieldKind.STRING),
+        QueryField("Storepath", "store_path", FieldKind.STRING),
+        QueryField("CertStoreType", "store_type_id", FieldKind.INTEGER, aliases=("StoreType",)),
+        QueryField("AgentId", "agent_id", FieldKind.UUID),
+        QueryField("ContainerId", "container_id", FieldKind.INTEGER),
+        QueryField("ContainerName", "container_name", FieldKind.STRING),
+        QueryField("DisplayName", "display_name", FieldKind.STRING),
+    ],
+)
+
+CERTIFICATE_STORE_SERVER_FIELDS = FieldRegistry(
+    "CertificateStores/Server",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER),
+        QueryField("Name", "name", FieldKind.STRING),
+        QueryField("ServerType", "server_type", FieldKind.INTEGER),
+    ],
+)

@@ -150,6 +150,20 @@ certificate_store = Table(
     Index("uq_certificate_store_agent_type_path", "agent_id", "store_type_id", "store_path", unique=True),
 )
 
+# Servers that stores of server-bound types (ServerRequired) reach, with the credentials to use.
+certificate_store_server = Table(
+    "certificate_store_server",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("server_type", Integer, ForeignKey("certificate_store_type.id"), nullable=False),
+    Column("username", Text, nullable=False),
+    Column("password", Text, nullable=False),
+    Column("use_ssl", Boolean, nullable=False, default=True),
+    Column("container_id", Integer, ForeignKey("certificate_store_container.id")),
+    Index("uq_certificate_store_server_type_name", "server_type", "name", unique=True),
+)
+
 # Certificates, kept once by thumbprint: found by inventories or imported.
 certificate = Table(
     "certificate",

@@ -153,6 +153,30 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_certificate_store_container_name")),
     )
     op.create_table(
+        "certificate_store_server",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("server_type", sa.Integer(), nullable=False),
+        sa.Column("username", sa.Text(), nullable=False),
+        sa.Column("password", sa.Text(), nullable=False),
+        sa.Column("use_ssl", sa.Boolean(), nullable=False),
+        sa.Column("container_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["server_type"],
+            ["certificate_store_type.id"],
+            name=op.f("fk_certificate_store_server_server_type_certificate_store_type"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["container_id"],
+            ["certificate_store_container.id"],
+            name=op.f("fk_certificate_store_server_container_id_certificate_store_container"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate_store_server")),
+    )
+    op.create_index(
+        "uq_certificate_store_server_type_name", "certificate_store_server", ["server_type", "name"], unique=True
+    )
+    op.create_table(
         "certificate",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("thumbprint", sa.String(length=40), nullable=False),
@@ -302,5 +326,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_certificate_issued_cn"), table_name="certificate")
     op.drop_index(op.f("ix_certificate_not_after"), table_name="certificate")
     op.drop_table("certificate")
+    op.drop_index("uq_certificate_store_server_type_name", table_name="certificate_store_server")
+    op.drop_table("certificate_store_server")
     op.drop_table("certificate_store_container")
     op.drop_table("certificate_store_type")
