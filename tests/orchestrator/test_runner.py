@@ -21,7 +21,7 @@ from orchjobs.orchestrator.custom import (
     JobResult,
 )
 from orchjobs.orchestrator.identity import STATE_FILE
-from orchjobs.orchestrator.runner import CAPABILITIES_ENV, LOG_FILE, reported_capabilities, run
+from orchjobs.orchestrator.runner import CAPABILITIES_ENV, DEFAULT_CAPABILITIES, LOG_FILE, reported_capabilities, run
 from tests.orchestrator.certificates import make_certificate
 from tests.orchestrator.fake_server import BASE_URL, FakeServer, ScriptedJob, basic, invalid_session
 
@@ -63,6 +63,8 @@ def test_capabilities_are_the_defaults_plus_extras_each_once(monkeypatch: pytest
     assert reported_capabilities(["Custom.Echo", "custom.fetchlogs"]) == [
         "CertStores.PEM.Inventory",
         "CertStores.PEM.Management",
+        "CertStores.PEM.Discovery",
+        "CertStores.JKS.Discovery",
         "Custom.FetchLogs",
         "Custom.Echo",
         "Custom.Report",
@@ -82,6 +84,8 @@ def test_a_new_orchestrator_registers_and_keeps_its_agent_id_across_runs(tmp_pat
     assert first["Capabilities"] == [
         "CertStores.PEM.Inventory",
         "CertStores.PEM.Management",
+        "CertStores.PEM.Discovery",
+        "CertStores.JKS.Discovery",
         "Custom.FetchLogs",
         "Custom.Echo",
     ]
@@ -261,7 +265,7 @@ def test_custom_job_types_are_reported_and_run_by_their_handlers(tmp_path: Path)
     assert run_against(server, tmp_path, custom_jobs=custom_jobs, capabilities=["Custom.Report"]) == 0
 
     [registration] = server.bodies("Session/Register")
-    assert registration["Capabilities"][3:] == ["Custom.RebootServer", "Custom.Report"]
+    assert registration["Capabilities"][len(DEFAULT_CAPABILITIES) :] == ["Custom.RebootServer", "Custom.Report"]
     done = completions(server)
     assert (done[rebooting.job_id]["Status"], done[rebooting.job_id]["Message"]) == (2, "Rebooted web-01.")
     assert json.loads(done[rebooting.job_id]["Data"]) == {"Host": "web-01", "Up": True}

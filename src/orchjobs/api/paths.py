@@ -24,6 +24,7 @@ CONFIGURATION_ENDPOINT = "Jobs/Configuration"
 COMPLETION_ENDPOINT = "Jobs/Complete"
 INVENTORY_ENDPOINT = "Jobs/Inventory"
 ENROLL_ENDPOINT = "Jobs/Enroll"
+DISCOVERY_ENDPOINT = "Jobs/Discovery"
 
 
 def route(endpoint: str) -> str:

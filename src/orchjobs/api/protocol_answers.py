@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from orchjobs.api import paths
+from orchjobs.domain import discovery
 from orchjobs.domain.jobs import JobKind
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.service.dispatch import HandedOutJob
@@ -78,6 +79,8 @@ def configuration(run: RunConfiguration, *, max_characters: int) -> dict[str, An
             "Entropy": str(run.field("Entropy") or ""),
             "Properties": _properties(run),
         }
+    if run.kind is JobKind.DISCOVERY:
+        return {**head, "DiscoveryEndpoint": paths.DISCOVERY_ENDPOINT, "Job": _discovery_job(run)}
     if run.kind is JobKind.FETCH_LOGS:
         wanted = _int(run.field("MaxCharactersToReturn"), DEFAULT_LOG_CHARACTERS)
         return {**head, "MaxCharactersToReturn": min(max(wanted, 1), max_characters)}
@@ -108,6 +111,15 @@ def _management_job(run: RunConfiguration) -> dict[str, Any]:
         "Overwrite": run.field("Overwrite") is True,
         "Properties": _properties(run),
     }
+
+
+def _discovery_job(run: RunConfiguration) -> dict[str, Any]:
+    """Where to look for stores (docs/orchestrator-protocol.md "Discovery"): lists as comma-separated text, flags as
+    booleans."""
+    job: dict[str, Any] = {"ClientMachine": discovery.client_machine(run.field("ClientMachine"), run.client_machine)}
+    job.update({name: ",".join(discovery.split_list(run.field(name))) for name in discovery.LIST_FIELDS})
+    job.update({name: discovery.flag(run.field(name)) for name in discovery.FLAG_FIELDS})
+    return job
 
 
 def _properties(run: RunConfiguration) -> str:

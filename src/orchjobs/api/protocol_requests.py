@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from orchjobs.api.body import lenient_guid
+from orchjobs.domain.discovery import MAX_LOCATION_LENGTH, MAX_LOCATIONS
 from orchjobs.domain.jobs import COMPLETION_RESULTS, AgentPlatform, JobResult
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError, RunNotInFlightError, SessionRefusedError, UploadRefusedError
@@ -98,6 +99,28 @@ def inventory(body: dict[str, Any], *, max_items: int) -> InventoryDelta:
             removals[alias] = None
             upserts.pop(alias, None)
     return InventoryDelta(upserts=tuple(upserts.values()), removals=tuple(removals))
+
+
+def locations(body: dict[str, Any]) -> tuple[str, ...]:
+    """The paths a `Jobs/Discovery` upload carries, each once, in the order sent; a refusal names the first bad
+    one."""
+    value = body.get("locations")
+    if not isinstance(value, list):
+        raise UploadRefusedError("Locations must be a list of paths.")
+    if len(value) > MAX_LOCATIONS:
+        raise UploadRefusedError(
+            f"Locations holds {len(value)} paths; at most {MAX_LOCATIONS} are accepted in one upload."
+        )
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise UploadRefusedError(f"Location {index} must be a non-empty string, not {str(item)[:64]!r}.")
+        if len(item) > MAX_LOCATION_LENGTH:
+            raise UploadRefusedError(
+                f"Location {index} is {len(item)} characters long; at most {MAX_LOCATION_LENGTH} are accepted."
+            )
+        if any(ord(character) < 32 or ord(character) == 127 for character in item):
+            raise UploadRefusedError(f"Location {index} ({item[:64]!r}) holds a control character.")
+    return tuple(dict.fromkeys(value))
 
 
 def csr_text(body: dict[str, Any]) -> str:

@@ -50,18 +50,20 @@ class AgentPlatform(IntEnum):
 
 
 class JobKind(StrEnum):
-    """How the orchestrator protocol configures a run: the store jobs it knows, FetchLogs, or a custom job."""
+    """How the orchestrator protocol configures a run: the store jobs it knows, Discovery (an orchjobs definition,
+    docs/orchestrator-protocol.md), FetchLogs, or a custom job."""
 
     INVENTORY = "Inventory"
     MANAGEMENT = "Management"
     REENROLLMENT = "Reenrollment"
+    DISCOVERY = "Discovery"
     FETCH_LOGS = "FetchLogs"
     CUSTOM = "Custom"
 
 
 def job_kind(job_type: str) -> JobKind:
-    """The kind of a job type, by its name in any case; every other job type (Discovery too) is configured as a
-    custom job, with its fields."""
+    """The kind of a job type, by its name in any case; every other job type is configured as a custom job, with
+    its fields."""
     for kind in JobKind:
         if job_type.lower() == kind.value.lower():
             return kind

@@ -146,6 +146,7 @@ class Orchestrator:
             store=self.store,
             log_path=self.log_path,
             upload_inventory=lambda endpoint, items: self.client.upload_inventory(endpoint, job.job_id, items),
+            upload_discovery=lambda endpoint, paths: self.client.upload_discovery(endpoint, job.job_id, paths),
             custom_jobs=self.custom_jobs,
             max_data_bytes=self.max_data_bytes,
         )

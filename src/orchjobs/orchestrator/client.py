@@ -187,6 +187,10 @@ class ProtocolClient:
         """Post an inventory delta to the job's `InventoryEndpoint`."""
         self.post(endpoint, {"SessionToken": self.token, "JobId": job_id, "Inventory": items})
 
+    def upload_discovery(self, endpoint: str, job_id: str, locations: list[str]) -> None:
+        """Post the paths a Discovery run found to the job's `DiscoveryEndpoint`."""
+        self.post(endpoint, {"SessionToken": self.token, "JobId": job_id, "Locations": locations})
+
     def complete(self, job: HandedOutJob, *, audit_id: int, status: int, message: str, **extra: Any) -> None:
         """Report a job's outcome to its `CompletionEndpoint`; `extra` carries `Log` or `Data`."""
         body = {

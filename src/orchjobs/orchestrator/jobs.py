@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchjobs.domain.capabilities import FETCH_LOGS
+from orchjobs.orchestrator import discovery
 from orchjobs.orchestrator.custom import (
     DEFAULT_MAX_DATA_BYTES,
     CustomJobContext,
@@ -31,6 +32,8 @@ SUCCESS, WARNING, ERROR = 2, 3, 4  # JobCompleteStatus
 ITEM_ADD, ITEM_REMOVE, ITEM_UNCHANGED = 1, 3, 4  # InventoryStatus
 OPERATION_ADD, OPERATION_REMOVE = 2, 3  # OperationType
 DEFAULT_LOG_CHARACTERS = 4000
+# The discovery jobs this orchestrator runs: stores it recognises by their files' extensions.
+DISCOVERY_CAPABILITIES = ("certstores.pem.discovery", "certstores.jks.discovery")
 
 logger = logging.getLogger("orchjobs.orchestrator")
 
@@ -57,6 +60,7 @@ class JobContext:
     store: PemStore
     log_path: Path
     upload_inventory: Callable[[str, list[dict[str, Any]]], None]  # (InventoryEndpoint, items)
+    upload_discovery: Callable[[str, list[str]], None] | None = None  # (DiscoveryEndpoint, locations)
     custom_jobs: CustomJobTypes = dataclasses.field(default_factory=CustomJobTypes)
     max_data_bytes: int = DEFAULT_MAX_DATA_BYTES  # the most result data a custom job may upload
 
@@ -83,6 +87,8 @@ def handler_for(capability: str) -> Handler:
         return pem_inventory
     if name == "certstores.pem.management":
         return pem_management
+    if name in DISCOVERY_CAPABILITIES:
+        return discover
     if name.startswith("custom."):
         return custom_job
     raise JobError(f"This orchestrator cannot run {capability} jobs.")
@@ -241,6 +247,28 @@ def _inventory_summary(items: list[dict[str, Any]]) -> str:
         f"Inventory: {counts[ITEM_ADD] + counts[ITEM_UNCHANGED]} certificates "
         f"({counts[ITEM_ADD]} new, {counts[ITEM_UNCHANGED]} unchanged, {counts[ITEM_REMOVE]} removed)."
     )
+
+
+# -- Discovery -----------------------------------------------------------------------------------------------------
+
+
+def discover(context: JobContext) -> JobOutcome:
+    """Look for store files where the job says, post their paths to the DiscoveryEndpoint, and report what was
+    found: Success, or Warning when a directory could not be searched or the search stopped at its limit."""
+    job = discovery.job_of(context.config)
+    endpoint = text_field(context.config, "DiscoveryEndpoint")
+    if not endpoint:
+        raise JobError("The discovery job has no DiscoveryEndpoint.")
+    if context.upload_discovery is None:
+        raise JobError("This orchestrator cannot upload discovery results.")
+    search = discovery.Search.from_job(job, default_extensions=discovery.default_extensions(context.capability))
+    if not search.dirs:
+        raise JobError("The discovery job names no directories to search (Dirs).")
+    found = discovery.find_stores(context.store.root, search, own_files=context.store.own_files)
+    if found.locations:
+        context.upload_discovery(endpoint, found.locations)
+    status = WARNING if found.problems or found.truncated else SUCCESS
+    return JobOutcome(status, discovery.summary(search, found))
 
 
 # -- PEM management ------------------------------------------------------------------------------------------------

@@ -23,7 +23,13 @@ from orchjobs.orchestrator.agent import Orchestrator
 from orchjobs.orchestrator.client import ProtocolClient
 from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES, CustomJobTypes
 
-DEFAULT_CAPABILITIES = ["CertStores.PEM.Inventory", "CertStores.PEM.Management", FETCH_LOGS]
+DEFAULT_CAPABILITIES = [
+    "CertStores.PEM.Inventory",
+    "CertStores.PEM.Management",
+    "CertStores.PEM.Discovery",
+    "CertStores.JKS.Discovery",
+    FETCH_LOGS,
+]
 LOG_FILE = "orchjobs-orchestrator.log"
 POLL_SECONDS_ENV = "ORCHJOBS_ORCHESTRATOR_POLL_SECONDS"
 CAPABILITIES_ENV = "ORCHJOBS_ORCHESTRATOR_CAPABILITIES"  # extra capabilities, comma-separated

@@ -1,5 +1,6 @@
 """The job calls of the orchestrator protocol (docs/orchestrator-protocol.md "Lifecycle"): what an orchestrator does
-with a run it was handed. `Jobs/Configuration` makes the run InProcess, `Jobs/Inventory` and `Jobs/Enroll` serve it,
+with a run it was handed. `Jobs/Configuration` makes the run InProcess, `Jobs/Inventory`, `Jobs/Enroll` and
+`Jobs/Discovery` serve it,
 `Jobs/Complete` closes it with the retry rule the sweeper shares (`runs.close_runs`).
 
 Every call is authenticated by its session token, as the first statement of its own transaction. A refused call
@@ -18,9 +19,11 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain import discovery
 from orchjobs.domain.certificates import CertificateFacts, read_certificate
 from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, NO_RETRIES, AgentStatus, JobKind, JobResult, JobStatus, job_kind
-from orchjobs.domain.store_types import definitions_from_json, with_defaults
+from orchjobs.domain.numbers import lenient_int
+from orchjobs.domain.store_types import PropertyDefinition, checked_properties, definitions_from_json, with_defaults
 from orchjobs.errors import (
     InvalidRequestError,
     ProtocolRefusalError,
@@ -31,6 +34,7 @@ from orchjobs.errors import (
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.orchestrator_ca import cached_ca
 from orchjobs.service.runs import OpenRun, close_runs
+from orchjobs.store import discovery as discovery_store
 from orchjobs.store import inventory
 from orchjobs.store import runs as store
 from orchjobs.store.agents import get_session_agent_status, record_agent_event
@@ -129,6 +133,34 @@ def apply_inventory(engine: Engine, call: JobCall, delta: InventoryDelta, *, now
         inventory.delete_entries(conn, store_id=job.certificate_store_id, aliases=delta.removals)
 
 
+def record_discovery(engine: Engine, call: JobCall, locations: Sequence[str], *, now: datetime) -> None:
+    """`Jobs/Discovery`: each path the orchestrator found becomes an unapproved store of the job's StoreType, on the
+    job's ClientMachine (else the orchestrator's), its properties the type's defaults; a path that is already a
+    store of the orchestrator and type is skipped. All in the call's transaction."""
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+        job = caller.run_in_flight(conn)
+        if job_kind(job.job_type) is not JobKind.DISCOVERY:
+            raise UploadRefusedError(f"Job {call.job_id} is not a discovery; it takes no Locations.")
+        fields = _fields(job.fields)
+        store_type_id = lenient_int(_lookup(fields, "StoreType"))
+        store_type = None
+        if store_type_id is not None and 0 <= store_type_id < 2**31:  # an integer column
+            store_type = discovery_store.get_store_type(conn, store_type_id=store_type_id)
+        if store_type_id is None or store_type is None:
+            raise UploadRefusedError(
+                f"Job {call.job_id} names no certificate store type that exists "
+                f"(StoreType {_lookup(fields, 'StoreType')!r}); nothing was recorded."
+            )
+        discovery_store.insert_discovered_stores(
+            conn,
+            agent_id=caller.authenticated_agent_id,
+            store_type_id=store_type_id,
+            client_machine=discovery.client_machine(_lookup(fields, "ClientMachine"), job.client_machine),
+            paths=locations,
+            properties=json.dumps(_default_properties(definitions_from_json(store_type.properties))),
+        )
+
+
 def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, ca_passphrase: str | None) -> str:
     """`Jobs/Enroll`: the certificate (base64 DER) the orchestrator CA issues for a Reenrollment's CSR, whose
     common name must be the one the job asked for."""
@@ -194,6 +226,13 @@ class _Caller:
             )
         return job
 
+    @property
+    def authenticated_agent_id(self) -> uuid.UUID:
+        """The caller, once `run_in_flight` has authenticated its session."""
+        if self.agent_id is None:
+            raise SessionRefusedError()
+        return self.agent_id
+
 
 @contextmanager
 def _recorded(engine: Engine, call: JobCall, *, now: datetime) -> Iterator[_Caller]:
@@ -244,6 +283,15 @@ def _store_properties(job: Record) -> str | None:
     if job.certificate_store_id is None:
         return None
     return json.dumps(with_defaults(definitions_from_json(job.store_type_properties), job.store_properties))
+
+
+def _default_properties(definitions: tuple[PropertyDefinition, ...]) -> dict[str, str]:
+    """A discovered store's properties: every property of its type with its default. A type with a required
+    property that has no default gets it empty: the operator fills it in when approving the store."""
+    try:
+        return checked_properties(definitions, {})
+    except InvalidRequestError:
+        return {str(key): str(value) for key, value in with_defaults(definitions, None).items()}
 
 
 def _certificate(alias: str, text: str) -> CertificateFacts:

@@ -57,6 +57,15 @@ async def enroll(request: Request) -> Response:
     return answer({"Certificate": certificate})
 
 
+@router.post(paths.route(paths.DISCOVERY_ENDPOINT))
+async def discovery(request: Request) -> Response:
+    """The paths a Discovery run found: each new one becomes an unapproved certificate store."""
+    context = context_of(request)
+    call, locations = await _read(context, "Discovery", await read_object(request), protocol_requests.locations)
+    await run_in_threadpool(job_calls.record_discovery, context.engine, call, locations, now=context.clock())
+    return answer()
+
+
 @router.post(paths.route(paths.COMPLETION_ENDPOINT))
 async def complete(request: Request) -> Response:
     """The outcome of a run: Status 2 Success, 3 Warning or 4 Error, a Message, and Log or Data."""
