@@ -23,6 +23,7 @@ from orchjobs.api.routes import (
     orchestrator_jobs,
     scheduled_jobs,
     status,
+    store_types,
     webhooks,
 )
 from orchjobs.outbound.webhooks import HttpxSender
@@ -45,6 +46,7 @@ ROUTERS = (
     job_types.router,
     custom_jobs.router,
     webhooks.router,
+    store_types.router,
 )
 
 

@@ -15,6 +15,7 @@ ORCHESTRATORS = f"{API}/Agents"
 APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"
 WEBHOOKS = f"{API}/Webhooks"
+STORE_TYPES = f"{API}/CertificateStoreTypes"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

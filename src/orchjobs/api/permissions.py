@@ -12,12 +12,15 @@ READ_AGENTS = "/agents/management/read/"
 MODIFY_AGENTS = "/agents/management/modify/"
 # Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
 SCHEDULE_STORES = "/certificate_stores/schedule/"
+READ_STORES = "/certificate_stores/read/"
+MODIFY_STORES = "/certificate_stores/modify/"
 READ_SETTINGS = "/application_settings/read/"
 MODIFY_SETTINGS = "/application_settings/modify/"
 # Status/Endpoints: any signed-in caller, as Command documents.
 SIGNED_IN = "(signed in)"
 
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
+_STORE_TYPES = paths.STORE_TYPES
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -56,6 +59,13 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", _HOOKS): (MODIFY_SETTINGS,),
     ("PUT", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
     ("DELETE", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+    ("GET", _STORE_TYPES): (READ_STORES,),
+    ("GET", f"{_STORE_TYPES}/Name/{{name}}"): (READ_STORES,),
+    ("GET", f"{_STORE_TYPES}/{{store_type_id}}"): (READ_STORES,),
+    ("POST", _STORE_TYPES): (MODIFY_STORES,),
+    ("PUT", _STORE_TYPES): (MODIFY_STORES,),
+    ("DELETE", _STORE_TYPES): (MODIFY_STORES,),
+    ("DELETE", f"{_STORE_TYPES}/{{store_type_id}}"): (MODIFY_STORES,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 
