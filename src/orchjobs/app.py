@@ -24,6 +24,7 @@ from orchjobs.api.routes import (
     orchestrator_jobs,
     scheduled_jobs,
     status,
+    store_types,
     webhooks,
 )
 from orchjobs.outbound.webhooks import HttpxSender
@@ -47,6 +48,7 @@ ROUTERS = (
     custom_jobs.router,
     webhooks.router,
     certificate_stores.router,
+    store_types.router,
 )
 
 

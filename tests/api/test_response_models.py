@@ -11,6 +11,19 @@ from sqlalchemy import Engine, insert
 from starlette.testclient import TestClient
 
 from orchjobs.app import ROUTERS
+from orchjobs.domain.store_types import (
+    EntryParameter,
+    KeyRule,
+    PasswordOptions,
+    PasswordStyle,
+    PropertyDefinition,
+    PropertyType,
+    RequiredWhen,
+    StoreType,
+    SupportedOperations,
+    default_job_type_ids,
+)
+from orchjobs.store.store_types import insert_store_type
 from orchjobs.store.tables import agent, agent_capability, job_type, job_type_field
 from tests.factories import BASE_TIME, add_history, add_job, add_result_data
 from tests.webhooks import add_webhook_rows
@@ -53,8 +66,49 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PUT", "/KeyfactorAPI/Webhooks/{webhook_id}"): {"json": {"Enabled": False}},
     ("GET", "/KeyfactorAPI/Webhooks/{webhook_id}/Deliveries"): {},
+    ("GET", "/KeyfactorAPI/CertificateStoreTypes"): {},
+    ("GET", "/KeyfactorAPI/CertificateStoreTypes/{store_type_id}"): {},
+    ("GET", "/KeyfactorAPI/CertificateStoreTypes/Name/{name}"): {},
+    ("POST", "/KeyfactorAPI/CertificateStoreTypes"): {"json": {"Name": "Bare", "ShortName": "Bare"}},
+    ("PUT", "/KeyfactorAPI/CertificateStoreTypes"): {"json": {"StoreType": 100, "Name": "Full 2", "ShortName": "Full"}},
 }
-PATH_VALUES = {"agent_id": str(AGENT_ID), "key": "JobFailuresAndWarningsAgeOut", "job_type_id": str(JOB_TYPE_ID)}
+# A custom store type whose every optional field is set.
+STORE_TYPE = StoreType(
+    id=100,
+    name="Full",
+    short_name="Full",
+    capability="Full",
+    local_store=True,
+    supported=SupportedOperations(add=True, create=True, discovery=True, enrollment=True, remove=True),
+    properties=(
+        PropertyDefinition("Region", "Region", PropertyType.MULTIPLE_CHOICE, True, "a,b", "Zone", ("a", "b")),
+        PropertyDefinition("Key", "Key", PropertyType.SECRET),
+    ),
+    entry_parameters=(
+        EntryParameter("Port", "Port", PropertyType.STRING, RequiredWhen(True, True, True, True), "Key", "443", "x"),
+        EntryParameter("Bare", "Bare", PropertyType.BOOL),
+    ),
+    password=PasswordOptions(entry_supported=True, store_required=True, style=PasswordStyle.CUSTOM),
+    store_path_type="Freeform",
+    store_path_value="/x",
+    private_key_allowed=KeyRule.REQUIRED,
+    custom_alias_allowed=KeyRule.OPTIONAL,
+    job_properties=("a",),
+    server_required=True,
+    power_shell=True,
+    blueprint_allowed=True,
+    import_type=100,
+    server_registration=2,
+    inventory_endpoint="/inv",
+    job_type_ids=default_job_type_ids("Full"),
+)
+PATH_VALUES = {
+    "agent_id": str(AGENT_ID),
+    "key": "JobFailuresAndWarningsAgeOut",
+    "job_type_id": str(JOB_TYPE_ID),
+    "store_type_id": str(STORE_TYPE.id),
+    "name": "full",
+}
 
 
 def arrange(engine: Engine) -> dict[str, str]:
@@ -97,6 +151,8 @@ def arrange(engine: Engine) -> dict[str, str]:
     weekly = {"Weekly": {"Days": [1, 3], "Time": "2026-11-30T08:30:00Z"}}
     add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, schedule=weekly)
     add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, type_name="FetchLogs", target_path=None)
+    with engine.begin() as conn:
+        insert_store_type(conn, STORE_TYPE)
     return {"history_id": str(full), **add_webhook_rows(engine)}
 
 

@@ -14,6 +14,8 @@ from orchjobs.errors import InvalidRequestError
 from orchjobs.service import listing
 from orchjobs.service.listing import ListResource, PageRequest
 
+# The prefix Command's v10 list parameters carry (`pq.queryString`); some resources name their own.
+DEFAULT_PREFIXES = ("pq.",)
 _NAMES = {"querystring", "pagereturned", "returnlimit", "sortfield", "sortascending"}
 # int32 in Command's schema; also keeps the offset far from any database's integer limit.
 MAX_PAGE = 2**31 - 1
@@ -25,10 +27,10 @@ def list_response(
     resource: ListResource,
     item: Callable[[Any], dict[str, Any]],
     *,
-    prefixes: tuple[str, ...] = ("pq.",),
+    prefixes: tuple[str, ...] = DEFAULT_PREFIXES,
 ) -> Response:
-    """A page of `resource` as a JSON array, each row rendered by `item`; `prefixes`: the v10 names of the route's
-    list parameters (`pq.`, or e.g. `certificateStoreQuery.`), besides the unprefixed ones."""
+    """A page of `resource` as a JSON array, each row rendered by `item`; the list parameters may carry any of
+    `prefixes` (as well as none)."""
     page = page_request(request, max_limit=context.settings.max_return_limit, prefixes=prefixes)
     rows = listing.list_page(
         context.engine, resource, page, now=context.clock(), max_query_length=context.settings.max_query_length
@@ -45,13 +47,16 @@ def count_response(request: Request, context: AppContext, resource: ListResource
     return wire.json_response({"Count": count})
 
 
-def page_request(request: Request, *, max_limit: int, prefixes: tuple[str, ...] = ("pq.",)) -> PageRequest:
-    """The PageRequest of a list call; a malformed number is a 400 that names the parameter."""
+def page_request(request: Request, *, max_limit: int, prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> PageRequest:
+    """The PageRequest of a list call, its parameters unprefixed or with one of `prefixes` (lower case, with their
+    dot: `pq.`, `cstquery.`); a malformed number is a 400 that names the parameter."""
     values: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         name = key.lower()
         for prefix in prefixes:
-            name = name.removeprefix(prefix)
+            if name.startswith(prefix):
+                name = name.removeprefix(prefix)
+                break
         if name in _NAMES:
             values[name] = value
     page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=MAX_PAGE)

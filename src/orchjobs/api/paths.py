@@ -16,6 +16,7 @@ APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"
 WEBHOOKS = f"{API}/Webhooks"
 CERTIFICATE_STORES = f"{API}/CertificateStores"
+STORE_TYPES = f"{API}/CertificateStoreTypes"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

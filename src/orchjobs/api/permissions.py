@@ -21,6 +21,7 @@ SIGNED_IN = "(signed in)"
 
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
 _STORES = paths.CERTIFICATE_STORES
+_STORE_TYPES = paths.STORE_TYPES
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -76,6 +77,13 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"{_STORES}/Certificates/Remove"): (SCHEDULE_STORES,),
     ("PUT", f"{_STORES}/DiscoveryJob"): (SCHEDULE_STORES,),
     ("POST", f"{_STORES}/Reenrollment"): (SCHEDULE_STORES,),
+    ("GET", _STORE_TYPES): (READ_STORES,),
+    ("GET", f"{_STORE_TYPES}/Name/{{name}}"): (READ_STORES,),
+    ("GET", f"{_STORE_TYPES}/{{store_type_id}}"): (READ_STORES,),
+    ("POST", _STORE_TYPES): (MODIFY_STORES,),
+    ("PUT", _STORE_TYPES): (MODIFY_STORES,),
+    ("DELETE", _STORE_TYPES): (MODIFY_STORES,),
+    ("DELETE", f"{_STORE_TYPES}/{{store_type_id}}"): (MODIFY_STORES,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 

@@ -282,3 +282,130 @@ class WebhookDeliveryResponse(Wire):
     LastStatusCode: int | None = None
     LastError: str | None = None
     DeliveredAt: datetime | None = None
+
+
+# -- certificate store types: enumerations travel as names (what Keyfactor's Go client and kfutil decode) ----------
+
+
+class StoreTypeSupportedOperations(Wire):
+    Add: bool
+    Create: bool
+    Discovery: bool
+    Enrollment: bool
+    Remove: bool
+
+
+class StoreTypePropertyResponse(Wire):
+    StoreTypeId: int
+    Name: str
+    DisplayName: str
+    Type: str = Field(description="String, MultipleChoice, Bool or Secret")
+    DependsOn: str
+    DefaultValue: str | None = Field(None, description="MultipleChoice: its choices, comma-separated.")
+    Required: bool
+
+
+class StoreTypeRequiredWhen(Wire):
+    HasPrivateKey: bool
+    OnAdd: bool
+    OnRemove: bool
+    OnReenrollment: bool
+
+
+class StoreTypeEntryParameterResponse(Wire):
+    StoreTypeId: int
+    Name: str
+    DisplayName: str
+    Type: str = Field(description="String, MultipleChoice, Bool or Secret")
+    RequiredWhen: StoreTypeRequiredWhen
+    DependsOn: str
+    DefaultValue: str | None = None
+    Options: str | None = None
+
+
+class StoreTypePasswordOptions(Wire):
+    EntrySupported: bool
+    StoreRequired: bool
+    Style: str = Field(description="Default or Custom")
+
+
+class CertificateStoreTypeResponse(Wire):
+    """KeyfactorApi.Models.CertificateStoresTypes.CertificateStoreTypeResponse, enumerations as names."""
+
+    Name: str
+    ShortName: str
+    Capability: str
+    StoreType: int
+    ImportType: int
+    LocalStore: bool
+    SupportedOperations: StoreTypeSupportedOperations
+    Properties: list[StoreTypePropertyResponse]
+    EntryParameters: list[StoreTypeEntryParameterResponse]
+    PasswordOptions: StoreTypePasswordOptions
+    StorePathType: str
+    StorePathValue: str
+    PrivateKeyAllowed: str = Field(description="Forbidden, Optional or Required")
+    JobProperties: list[str]
+    ServerRequired: bool
+    PowerShell: bool
+    BlueprintAllowed: bool
+    CustomAliasAllowed: str = Field(description="Forbidden, Optional or Required")
+    ServerRegistration: int
+    InventoryEndpoint: str
+    InventoryJobType: uuid.UUID
+    ManagementJobType: uuid.UUID
+    DiscoveryJobType: uuid.UUID
+    EnrollmentJobType: uuid.UUID
+
+
+class StoreTypePropertyRequest(BaseModel):
+    Name: str
+    DisplayName: str | None = None
+    Type: int | str = Field(0, description="String (0), MultipleChoice (1), Bool (2) or Secret (3), any case")
+    DependsOn: str | None = None
+    DefaultValue: str | bool | int | None = Field(None, description="MultipleChoice: the choices, comma-separated.")
+    Required: bool = False
+
+
+class StoreTypeEntryParameterRequest(BaseModel):
+    Name: str
+    DisplayName: str | None = None
+    Type: int | str = 0
+    RequiredWhen: dict[str, bool] | None = None
+    DependsOn: str | None = None
+    DefaultValue: str | None = None
+    Options: str | None = None
+
+
+class CertificateStoreTypeCreationRequest(BaseModel):
+    """Command's creation request, or an integration manifest's definition as kfutil posts it (unknown keys are
+    ignored; keys are matched case-insensitively; enumerations as names or integers)."""
+
+    Name: str
+    ShortName: str = Field(description="Unique in any case; no spaces; at most 64 characters.")
+    Capability: str | None = Field(None, description="Defaults to ShortName.")
+    LocalStore: bool = False
+    SupportedOperations: dict[str, bool] | None = None
+    Properties: list[StoreTypePropertyRequest] | None = None
+    EntryParameters: list[StoreTypeEntryParameterRequest] | None = None
+    PasswordOptions: dict[str, Any] | None = None
+    StorePathType: str | None = None
+    StorePathValue: str | None = None
+    PrivateKeyAllowed: int | str = 0
+    CustomAliasAllowed: int | str = 0
+    JobProperties: list[str] | None = None
+    ServerRequired: bool = False
+    PowerShell: bool = False
+    BlueprintAllowed: bool = False
+    ServerRegistration: int = 0
+    InventoryEndpoint: str | None = None
+    InventoryJobTypeId: uuid.UUID | None = Field(None, description="Also read as InventoryJobType.")
+    ManagementJobTypeId: uuid.UUID | None = None
+    DiscoveryJobTypeId: uuid.UUID | None = None
+    EnrollmentJobTypeId: uuid.UUID | None = None
+
+
+class CertificateStoreTypeUpdateRequest(CertificateStoreTypeCreationRequest):
+    """Replaces what the type declares; the job-type GUIDs left out stay as they are."""
+
+    StoreType: int

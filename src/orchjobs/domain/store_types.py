@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from orchjobs.domain.capabilities import capability_guid
 from orchjobs.errors import InvalidRequestError
@@ -23,6 +23,8 @@ OPERATIONS = ("Inventory", "Management", "Discovery", "Reenrollment")
 FIRST_CUSTOM_ID = 100
 MAX_PROPERTIES = 100
 MAX_PROPERTY_VALUE_LENGTH = 4096
+
+E = TypeVar("E", bound=IntEnum)
 
 
 class PropertyType(IntEnum):
@@ -72,6 +74,14 @@ class PropertyDefinition:
     depends_on: str = ""
     # MultipleChoice: the comma-separated choices (Command keeps them in DefaultValue).
     choices: tuple[str, ...] = ()
+
+    @property
+    def fill_value(self) -> str:
+        """What a store that gives no value gets: the default, except that a MultipleChoice whose DefaultValue lists
+        its choices has none (unless it names a single choice); `"false"` for a Bool without one, else `""`."""
+        if self.type is PropertyType.MULTIPLE_CHOICE and self.choices and self.default_value not in self.choices:
+            return ""
+        return self.default_value or ("false" if self.type is PropertyType.BOOL else "")
 
 
 @dataclass(frozen=True)
@@ -163,12 +173,10 @@ def checked_properties(definitions: tuple[PropertyDefinition, ...], given: Mappi
     for definition in definitions:
         value = _secret_value(values.get(definition.name))
         if value is None or value == "":
-            if definition.required and definition.default_value in (None, ""):
+            if definition.required and not (definition.default_value and definition.fill_value):
                 problems.append(f"{definition.name!r} is required")
                 continue
-            checked[definition.name] = definition.default_value or (
-                "false" if definition.type is PropertyType.BOOL else ""
-            )
+            checked[definition.name] = definition.fill_value
             continue
         text, problem = _canonical(definition, value)
         if problem:
@@ -277,7 +285,272 @@ def with_defaults(definitions: tuple[PropertyDefinition, ...], properties: str |
         key = lowered.pop(definition.name.lower(), None)
         value = stored.get(key) if key is not None else None
         if value is None or value == "":
-            value = definition.default_value or ("false" if definition.type is PropertyType.BOOL else "")
+            value = definition.fill_value
         merged[key or definition.name] = value
     merged.update({key: stored[key] for key in lowered.values()})
     return merged
+
+
+# -- definitions of store types, as the API creates, updates and answers them -----------------------------------
+
+MAX_NAME_LENGTH = 255
+MAX_SHORT_NAME_LENGTH = 64
+MAX_TEXT_LENGTH = MAX_PROPERTY_VALUE_LENGTH
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """When an entry parameter must be given (Command's RequiredWhen)."""
+
+    has_private_key: bool = False
+    on_add: bool = False
+    on_remove: bool = False
+    on_reenrollment: bool = False
+
+
+@dataclass(frozen=True)
+class EntryParameter:
+    """A value given per entry (certificate) of a store rather than per store: Command's EntryParameters."""
+
+    name: str
+    display_name: str
+    type: PropertyType
+    required_when: RequiredWhen = RequiredWhen()
+    depends_on: str = ""
+    default_value: str | None = None
+    options: str | None = None
+
+
+@dataclass(frozen=True)
+class PasswordOptions:
+    entry_supported: bool = False
+    store_required: bool = False
+    style: PasswordStyle = PasswordStyle.DEFAULT
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreTypeRequest:
+    """What a create or an update asks for, its shape already read (enumerations as members); `capability` None is
+    the ShortName, job-type GUIDs None are the type's current ones on an update, else the defaults."""
+
+    name: str
+    short_name: str
+    capability: str | None = None
+    local_store: bool = False
+    supported: SupportedOperations = SupportedOperations()
+    properties: tuple[PropertyDefinition, ...] = ()
+    entry_parameters: tuple[EntryParameter, ...] = ()
+    password: PasswordOptions = PasswordOptions()
+    store_path_type: str = ""
+    store_path_value: str = ""
+    private_key_allowed: KeyRule = KeyRule.FORBIDDEN
+    custom_alias_allowed: KeyRule = KeyRule.FORBIDDEN
+    job_properties: tuple[str, ...] = ()
+    server_required: bool = False
+    power_shell: bool = False
+    blueprint_allowed: bool = False
+    import_type: int | None = None
+    server_registration: int = 0
+    inventory_endpoint: str = ""
+    inventory_job_type: uuid.UUID | None = None
+    management_job_type: uuid.UUID | None = None
+    discovery_job_type: uuid.UUID | None = None
+    enrollment_job_type: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreType:
+    """A certificate store type as it is kept: what the stores API checks stores and entries against, and what
+    orchestrators' jobs are built from."""
+
+    id: int
+    name: str
+    short_name: str
+    capability: str
+    built_in: bool = False
+    local_store: bool = False
+    supported: SupportedOperations = SupportedOperations()
+    properties: tuple[PropertyDefinition, ...] = ()
+    entry_parameters: tuple[EntryParameter, ...] = ()
+    password: PasswordOptions = PasswordOptions()
+    store_path_type: str = ""
+    store_path_value: str = ""
+    private_key_allowed: KeyRule = KeyRule.FORBIDDEN
+    custom_alias_allowed: KeyRule = KeyRule.FORBIDDEN
+    job_properties: tuple[str, ...] = ()
+    server_required: bool = False
+    power_shell: bool = False
+    blueprint_allowed: bool = False
+    import_type: int = 0
+    server_registration: int = 0
+    inventory_endpoint: str = ""
+    job_type_ids: JobTypeIds
+
+
+def enum_member(enum: type[E], raw: object) -> E | None:
+    """A member from its wire name (any case, spaces ignored) or its integer (also as a numeric string); None else."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        text = raw.strip().replace(" ", "").lower()
+        for value, name in WIRE_NAMES[enum].items():
+            if name.lower() == text:
+                return enum(value)
+        if not text.lstrip("-").isdigit():
+            return None
+        raw = int(text)
+    if isinstance(raw, int) and raw in enum._value2member_map_:
+        return enum(raw)
+    return None
+
+
+def choices_of(property_type: PropertyType, default_value: str | None) -> tuple[str, ...]:
+    """A MultipleChoice's choices: its DefaultValue read as a comma-separated list (Command's convention)."""
+    if property_type is not PropertyType.MULTIPLE_CHOICE or not default_value:
+        return ()
+    return tuple(choice.strip() for choice in default_value.split(",") if choice.strip())
+
+
+def checked_store_type(request: StoreTypeRequest, *, store_type_id: int, current: StoreType | None) -> StoreType:
+    """The type a create (`current` None) or an update makes, defaults resolved; one 400 naming every problem with
+    the names, lengths and lists (whether names are taken is the service's to check)."""
+    problems: list[str] = []
+    name = request.name.strip()
+    short_name = request.short_name.strip()
+    capability = short_name if request.capability is None or not request.capability.strip() else request.capability
+    capability = capability.strip()
+    if not name:
+        problems.append("Name is required")
+    _bounded(problems, "Name", name, MAX_NAME_LENGTH)
+    if not short_name:
+        problems.append("ShortName is required")
+    elif any(char.isspace() for char in short_name):
+        problems.append(f"ShortName may not contain spaces; got {short_name!r}")
+    _bounded(problems, "ShortName", short_name, MAX_SHORT_NAME_LENGTH)
+    if any(char.isspace() for char in capability):
+        problems.append(f"Capability may not contain spaces; got {capability!r}")
+    _bounded(problems, "Capability", capability, MAX_NAME_LENGTH)
+    for label, value, limit in (
+        ("StorePathType", request.store_path_type, MAX_NAME_LENGTH),
+        ("StorePathValue", request.store_path_value, MAX_TEXT_LENGTH),
+        ("InventoryEndpoint", request.inventory_endpoint, MAX_NAME_LENGTH),
+    ):
+        _bounded(problems, label, value, limit)
+    _check_items(problems, "Properties", [item.name for item in request.properties])
+    for index, item in enumerate(request.properties):
+        _check_parameter(problems, f"Properties[{index}]", item.display_name, item.depends_on, item.default_value)
+    _check_items(problems, "EntryParameters", [item.name for item in request.entry_parameters])
+    for index, entry in enumerate(request.entry_parameters):
+        where = f"EntryParameters[{index}]"
+        _check_parameter(problems, where, entry.display_name, entry.depends_on, entry.default_value)
+        _bounded(problems, f"{where}.Options", entry.options or "", MAX_TEXT_LENGTH)
+    _check_items(problems, "JobProperties", list(request.job_properties), unique=False)
+    if problems:
+        raise InvalidRequestError(f"The store type is not valid: {'; '.join(problems)}.")
+    return StoreType(
+        id=store_type_id,
+        name=name,
+        short_name=short_name,
+        capability=capability,
+        built_in=False,
+        local_store=request.local_store,
+        supported=request.supported,
+        properties=request.properties,
+        entry_parameters=request.entry_parameters,
+        password=request.password,
+        store_path_type=request.store_path_type,
+        store_path_value=request.store_path_value,
+        private_key_allowed=request.private_key_allowed,
+        custom_alias_allowed=request.custom_alias_allowed,
+        job_properties=request.job_properties,
+        server_required=request.server_required,
+        power_shell=request.power_shell,
+        blueprint_allowed=request.blueprint_allowed,
+        import_type=store_type_id if request.import_type is None else request.import_type,
+        server_registration=request.server_registration,
+        inventory_endpoint=request.inventory_endpoint,
+        job_type_ids=_job_type_ids(request, capability, current),
+    )
+
+
+def _job_type_ids(request: StoreTypeRequest, capability: str, current: StoreType | None) -> JobTypeIds:
+    """The GUIDs given, else the current ones, else the capability's defaults. A type whose GUIDs were its
+    capability's defaults gets the new capability's when the capability changes."""
+    base = default_job_type_ids(capability)
+    if current is not None and current.job_type_ids != default_job_type_ids(current.capability):
+        base = current.job_type_ids
+    return JobTypeIds(
+        inventory=request.inventory_job_type or base.inventory,
+        management=request.management_job_type or base.management,
+        discovery=request.discovery_job_type or base.discovery,
+        enrollment=request.enrollment_job_type or base.enrollment,
+    )
+
+
+def _bounded(problems: list[str], label: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        problems.append(f"{label} may be at most {limit} characters long")
+
+
+def _check_parameter(
+    problems: list[str], where: str, display_name: str, depends_on: str, default_value: str | None
+) -> None:
+    _bounded(problems, f"{where}.DisplayName", display_name, MAX_NAME_LENGTH)
+    _bounded(problems, f"{where}.DependsOn", depends_on, MAX_NAME_LENGTH)
+    _bounded(problems, f"{where}.DefaultValue", default_value or "", MAX_TEXT_LENGTH)
+
+
+def _check_items(problems: list[str], label: str, names: list[str], *, unique: bool = True) -> None:
+    """At most MAX_PROPERTIES names, each non-blank and bounded, and (if `unique`) no two alike in any case."""
+    if len(names) > MAX_PROPERTIES:
+        problems.append(f"{label} may hold at most {MAX_PROPERTIES} items; got {len(names)}")
+        return
+    seen: dict[str, str] = {}
+    for index, name in enumerate(names):
+        if not name.strip():
+            problems.append(f"{label}[{index}] needs a name")
+            continue
+        _bounded(problems, f"{label}[{index}]", name, MAX_NAME_LENGTH)
+        if unique and name.lower() in seen:
+            problems.append(f"{label} names {seen[name.lower()]!r} twice (names ignore case)")
+        seen.setdefault(name.lower(), name)
+
+
+def entry_parameters_to_json(parameters: tuple[EntryParameter, ...]) -> str:
+    """Entry parameters as the database keeps them."""
+    return json.dumps(
+        [
+            {
+                "name": item.name,
+                "display_name": item.display_name,
+                "type": int(item.type),
+                "required_when": [
+                    item.required_when.has_private_key,
+                    item.required_when.on_add,
+                    item.required_when.on_remove,
+                    item.required_when.on_reenrollment,
+                ],
+                "depends_on": item.depends_on,
+                "default_value": item.default_value,
+                "options": item.options,
+            }
+            for item in parameters
+        ]
+    )
+
+
+def entry_parameters_from_json(text: str | None) -> tuple[EntryParameter, ...]:
+    if not text:
+        return ()
+    return tuple(
+        EntryParameter(
+            name=item["name"],
+            display_name=item.get("display_name") or item["name"],
+            type=PropertyType(item.get("type", 0)),
+            required_when=RequiredWhen(*(bool(flag) for flag in item.get("required_when") or ())),
+            depends_on=item.get("depends_on") or "",
+            default_value=item.get("default_value"),
+            options=item.get("options"),
+        )
+        for item in json.loads(text)
+    )

@@ -207,3 +207,16 @@ CERTIFICATE_STORE_SERVER_FIELDS = FieldRegistry(
         QueryField("ServerType", "server_type", FieldKind.INTEGER),
     ],
 )
+
+# GET /CertificateStoreTypes. LocalStore and ServerRequired are booleans, which the query language has no kind for;
+# they are left out.
+STORE_TYPE_FIELDS = FieldRegistry(
+    "CertificateStoreTypes",
+    [
+        QueryField("StoreType", "id", FieldKind.INTEGER, aliases=("Id", "StoreTypeId")),
+        QueryField("Name", "name", FieldKind.STRING),
+        QueryField("ShortName", "short_name", FieldKind.STRING),
+        QueryField("Capability", "capability", FieldKind.STRING),
+        QueryField("InventoryEndpoint", "inventory_endpoint", FieldKind.STRING),
+    ],
+)
