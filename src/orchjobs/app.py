@@ -18,6 +18,8 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    certificate_store_inventory,
+    certificates,
     custom_jobs,
     job_types,
     orchestrator_jobs,
@@ -45,6 +47,8 @@ ROUTERS = (
     job_types.router,
     custom_jobs.router,
     webhooks.router,
+    certificates.router,
+    certificate_store_inventory.router,
 )
 
 

@@ -39,11 +39,16 @@ def count_response(request: Request, context: AppContext, resource: ListResource
     return wire.json_response({"Count": count})
 
 
-def page_request(request: Request, *, max_limit: int) -> PageRequest:
-    """The PageRequest of a list call; a malformed number is a 400 that names the parameter."""
+def page_request(request: Request, *, max_limit: int, prefixes: tuple[str, ...] = ("pq.",)) -> PageRequest:
+    """The PageRequest of a list call, its parameters named with one of `prefixes` (lower case, e.g. `pq.`, or
+    `query.` for a store's inventory) or none; a malformed number is a 400 that names the parameter."""
     values: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
-        name = key.lower().removeprefix("pq.")
+        name = key.lower()
+        for prefix in prefixes:
+            if name.startswith(prefix):
+                name = name.removeprefix(prefix)
+                break
         if name in _NAMES:
             values[name] = value
     page = _integer(values, "pagereturned", "PageReturned", default=1, low=1, high=MAX_PAGE)

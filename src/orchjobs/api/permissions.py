@@ -12,6 +12,10 @@ READ_AGENTS = "/agents/management/read/"
 MODIFY_AGENTS = "/agents/management/modify/"
 # Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
 SCHEDULE_STORES = "/certificate_stores/schedule/"
+READ_STORES = "/certificate_stores/read/"
+MODIFY_STORES = "/certificate_stores/modify/"
+READ_CERTIFICATES = "/certificates/collections/read/"
+IMPORT_CERTIFICATES = "/certificates/import/"
 READ_SETTINGS = "/application_settings/read/"
 MODIFY_SETTINGS = "/application_settings/modify/"
 # Status/Endpoints: any signed-in caller, as Command documents.
@@ -56,6 +60,10 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", _HOOKS): (MODIFY_SETTINGS,),
     ("PUT", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
     ("DELETE", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+    ("GET", paths.CERTIFICATES): (READ_CERTIFICATES,),
+    ("GET", f"{paths.CERTIFICATES}/{{certificate_id}}"): (READ_CERTIFICATES,),
+    ("POST", f"{paths.CERTIFICATES}/Import"): (IMPORT_CERTIFICATES,),
+    ("GET", f"{paths.CERTIFICATE_STORES}/{{store_id}}/Inventory"): (READ_STORES,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 
