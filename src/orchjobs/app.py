@@ -18,7 +18,9 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    certificate_store_inventory,
     certificate_stores,
+    certificates,
     custom_jobs,
     job_types,
     orchestrator_jobs,
@@ -49,6 +51,8 @@ ROUTERS = (
     webhooks.router,
     certificate_stores.router,
     store_types.router,
+    certificates.router,
+    certificate_store_inventory.router,
 )
 
 

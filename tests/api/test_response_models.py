@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 from starlette.testclient import TestClient
 
 from orchjobs.app import ROUTERS
@@ -24,8 +24,9 @@ from orchjobs.domain.store_types import (
     default_job_type_ids,
 )
 from orchjobs.store.store_types import insert_store_type
-from orchjobs.store.tables import agent, agent_capability, job_type, job_type_field
-from tests.factories import BASE_TIME, add_history, add_job, add_result_data
+from orchjobs.store.tables import agent, agent_capability, certificate, job_type, job_type_field
+from tests.factories import BASE_TIME, add_entry, add_history, add_job, add_result_data, add_store
+from tests.orchestrator.certificates import make_certificate
 from tests.webhooks import add_webhook_rows
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
@@ -66,6 +67,10 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PUT", "/KeyfactorAPI/Webhooks/{webhook_id}"): {"json": {"Enabled": False}},
     ("GET", "/KeyfactorAPI/Webhooks/{webhook_id}/Deliveries"): {},
+    ("GET", "/KeyfactorAPI/Certificates"): {"params": {"includeLocations": "true", "verbose": "1"}},
+    ("GET", "/KeyfactorAPI/Certificates/{certificate_id}"): {"params": {"includeLocations": "true"}},
+    ("POST", "/KeyfactorAPI/Certificates/Import"): {"json": {"Certificate": make_certificate("imported").pem}},
+    ("GET", "/KeyfactorAPI/CertificateStores/{store_id}/Inventory"): {},
     ("GET", "/KeyfactorAPI/CertificateStoreTypes"): {},
     ("GET", "/KeyfactorAPI/CertificateStoreTypes/{store_type_id}"): {},
     ("GET", "/KeyfactorAPI/CertificateStoreTypes/Name/{name}"): {},
@@ -153,7 +158,17 @@ def arrange(engine: Engine) -> dict[str, str]:
     add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, type_name="FetchLogs", target_path=None)
     with engine.begin() as conn:
         insert_store_type(conn, STORE_TYPE)
-    return {"history_id": str(full), **add_webhook_rows(engine)}
+    store_id = add_store(engine, AGENT_ID)
+    add_entry(engine, store_id, "with-cn", make_certificate("web01.example.com").pem, key=True)
+    add_entry(engine, store_id, "without-cn", make_certificate(None).pem)
+    with engine.connect() as conn:
+        certificate_id = conn.execute(select(func.min(certificate.c.id))).scalar_one()
+    return {
+        "history_id": str(full),
+        "store_id": str(store_id),
+        "certificate_id": str(certificate_id),
+        **add_webhook_rows(engine),
+    }
 
 
 def routes_with_models() -> dict[tuple[str, str], APIRoute]:

@@ -34,9 +34,11 @@ class MadeCertificate:
         return self.certificate.fingerprint(hashes.SHA1()).hex()
 
 
-def make_certificate(common_name: str) -> MadeCertificate:
+def make_certificate(common_name: str | None) -> MadeCertificate:
+    """A self-signed certificate; without a common name (None), its subject names an organization only."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    attribute = (NameOID.COMMON_NAME, common_name) if common_name else (NameOID.ORGANIZATION_NAME, "orchjobs")
+    name = x509.Name([x509.NameAttribute(*attribute)])
     now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()

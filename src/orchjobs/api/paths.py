@@ -17,6 +17,8 @@ STATUS = f"{API}/Status"
 WEBHOOKS = f"{API}/Webhooks"
 CERTIFICATE_STORES = f"{API}/CertificateStores"
 STORE_TYPES = f"{API}/CertificateStoreTypes"
+CERTIFICATES = f"{API}/Certificates"
+CERTIFICATE_STORES = f"{API}/CertificateStores"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

@@ -14,6 +14,8 @@ MODIFY_AGENTS = "/agents/management/modify/"
 SCHEDULE_STORES = "/certificate_stores/schedule/"
 READ_STORES = "/certificate_stores/read/"
 MODIFY_STORES = "/certificate_stores/modify/"
+READ_CERTIFICATES = "/certificates/collections/read/"
+IMPORT_CERTIFICATES = "/certificates/import/"
 READ_SETTINGS = "/application_settings/read/"
 MODIFY_SETTINGS = "/application_settings/modify/"
 # Status/Endpoints: any signed-in caller, as Command documents.
@@ -84,6 +86,10 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", _STORE_TYPES): (MODIFY_STORES,),
     ("DELETE", _STORE_TYPES): (MODIFY_STORES,),
     ("DELETE", f"{_STORE_TYPES}/{{store_type_id}}"): (MODIFY_STORES,),
+    ("GET", paths.CERTIFICATES): (READ_CERTIFICATES,),
+    ("GET", f"{paths.CERTIFICATES}/{{certificate_id}}"): (READ_CERTIFICATES,),
+    ("POST", f"{paths.CERTIFICATES}/Import"): (IMPORT_CERTIFICATES,),
+    ("GET", f"{paths.CERTIFICATE_STORES}/{{store_id}}/Inventory"): (READ_STORES,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 

@@ -409,3 +409,97 @@ class CertificateStoreTypeUpdateRequest(CertificateStoreTypeCreationRequest):
     """Replaces what the type declares; the job-type GUIDs left out stay as they are."""
 
     StoreType: int
+
+
+class CertificateLocationResponse(Wire):
+    """Models.CertificateRetrievalResponse.CertificateStoreInventoryItemModel: a store entry holding the certificate."""
+
+    StoreMachine: str
+    StorePath: str
+    StoreType: int = Field(description="The store type's integer id (1 JKS, 2 PEM, 100+ custom).")
+    Alias: str
+    ChainLevel: int = Field(description="Always 0: entries are kept by their certificate, chains are not followed.")
+    CertStoreId: uuid.UUID
+
+
+class LocationCountResponse(Wire):
+    Type: str = Field(description="The store type's short name, e.g. PEM.")
+    Count: int
+
+
+class CertificateResponse(Wire):
+    """Models.CertificateRetrievalResponse, the fields orchjobs knows; the others (CA, template, requester,
+    revocation, metadata, SANs, key usages) are omitted because no certificate here carries them."""
+
+    Id: int
+    Thumbprint: str = Field(description="Upper-case hex SHA-1 of the DER.")
+    SerialNumber: str = Field(description="Upper-case hex.")
+    IssuedDN: str
+    IssuedCN: str | None = Field(None, description="Omitted when the subject has no common name.")
+    ImportDate: datetime = Field(description="When orchjobs first kept the certificate (an inventory or an import).")
+    NotBefore: datetime
+    NotAfter: datetime
+    IssuerDN: str
+    KeySizeInBits: int
+    KeyType: int = Field(description="0 Unknown, 1 RSA, 2 DSA, 3 ECC, 4 DH")
+    KeyTypeString: str
+    SigningAlgorithm: str
+    HasPrivateKey: bool = Field(description="Always false: orchjobs keeps no private keys.")
+    ContentBytes: str | None = Field(
+        None, description="Base64 DER; always in GET /Certificates/{id}, in the list only with verbose=1 or more."
+    )
+    Locations: list[CertificateLocationResponse] | None = Field(
+        None, description="With includeLocations=true: the store entries holding it (at most 1000)."
+    )
+    LocationsCount: list[LocationCountResponse] | None = Field(
+        None, description="With includeLocations=true: how many entries of each store type hold it."
+    )
+
+
+class CertificateImportRequest(BaseModel):
+    """Models.CertificateImportRequestModel. Keys are matched case-insensitively."""
+
+    Certificate: str = Field(
+        description="PEM text, or base64 of DER, of PEM text or of a PKCS#12 file (with Password); at most 131072 "
+        "characters."
+    )
+    Password: str | None = Field(None, description="Opens a PKCS#12 file; its private key is not kept.")
+    Metadata: dict[str, Any] | None = Field(None, description="Must be empty: metadata is not kept.")
+    StoreIds: list[uuid.UUID] | None = Field(
+        None, description="Must be empty: add to stores with POST /CertificateStores/Certificates/Add."
+    )
+    StoreTypes: list[dict[str, Any]] | None = Field(None, description="Must be empty, as StoreIds.")
+    Schedule: datetime | None = Field(None, description="Ignored: no store job is scheduled.")
+    ImportMetadata: bool | None = Field(None, description="Ignored.")
+
+
+class CertificateImportResponse(Wire):
+    """Models.CertificateImportResponseModel. JobStatus is omitted: an import schedules no store job."""
+
+    ImportStatus: int = Field(description="1 the certificate is new here, 4 it was already kept (nothing changed).")
+    InvalidKeystores: list[dict[str, Any]] = Field(description="Always empty: no store is reached.")
+    Thumbprint: str
+    CertificateId: int = Field(description="Extension: the certificate's Id, as GET /Certificates answers it.")
+
+
+class StoreInventoryCertificateResponse(Wire):
+    """Models.CertificateStoreInventoryCertificates."""
+
+    Id: int
+    IssuedDN: str
+    SerialNumber: str
+    NotBefore: datetime
+    NotAfter: datetime
+    SigningAlgorithm: str
+    IssuerDN: str
+    Thumbprint: str
+    Metadata: dict[str, Any] = Field(description="Always empty: metadata is not kept.")
+
+
+class StoreInventoryResponse(Wire):
+    """Models.CertificateStoreInventory: one entry (alias) of the store's last inventory."""
+
+    Name: str = Field(description="The entry's alias.")
+    Certificates: list[StoreInventoryCertificateResponse]
+    Parameters: dict[str, Any] = Field(description="Always empty: entry parameters are not kept.")
+    PrivateKeyEntry: bool = Field(description="Extension: whether the inventory reported a private key with it.")

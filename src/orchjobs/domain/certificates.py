@@ -10,7 +10,7 @@ from enum import IntEnum
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from cryptography.x509.oid import NameOID
 
 from orchjobs.errors import InvalidRequestError
@@ -107,3 +107,60 @@ def _key(certificate: x509.Certificate) -> tuple[KeyType, int]:
     if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
         return KeyType.ECC, 256 if isinstance(key, ed25519.Ed25519PublicKey) else 456
     return KeyType.UNKNOWN, 0
+
+
+# POST /Certificates/Import takes text: base64 of at most about MAX_CERTIFICATE_BYTES, or PEM text of that size.
+MAX_IMPORT_CHARS = 2 * MAX_CERTIFICATE_BYTES
+_PEM_BEGIN = b"-----BEGIN"
+
+
+def read_import(text: str, password: str | None) -> CertificateFacts:
+    """The certificate of POST /Certificates/Import's `Certificate`: PEM text, or base64 of DER, of PEM text or of a
+    PKCS#12 file (opened with `password`; its certificate is taken, its private key and chain are not kept). Only the
+    first certificate of a PEM text is read, as Command does. A 400 that says what is wrong otherwise."""
+    if not text.strip():
+        raise InvalidRequestError("Certificate is required: the base64 of a certificate (DER, PEM or PKCS#12).")
+    if len(text) > MAX_IMPORT_CHARS:
+        raise InvalidRequestError(f"Certificate may be at most {MAX_IMPORT_CHARS} characters long; got {len(text)}.")
+    raw = text.encode("utf-8", "replace")
+    if _PEM_BEGIN in raw:
+        return read_certificate(raw)
+    try:
+        decoded = base64.b64decode(b"".join(raw.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError("Certificate is not base64 (nor PEM text).") from None
+    if not decoded:
+        raise InvalidRequestError("Certificate is empty.")
+    if _PEM_BEGIN in decoded:
+        return read_certificate(decoded)
+    try:
+        x509.load_der_x509_certificate(decoded)
+    except ValueError:
+        return read_certificate(_pkcs12_certificate(decoded, password))
+    return read_certificate(decoded)
+
+
+def _pkcs12_certificate(data: bytes, password: str | None) -> bytes:
+    """The DER of a PKCS#12 file's certificate (the one its key belongs to, else its first); a 400 when the data is not
+    PKCS#12, the password does not open it, or it holds no certificate."""
+    bundle = None
+    # Without a password, a file protected by the empty one opens too (.NET and OpenSSL treat them alike).
+    for candidate in [password.encode("utf-8")] if password else [None, b""]:
+        try:
+            bundle = pkcs12.load_pkcs12(data, candidate)
+            break
+        except (ValueError, TypeError):
+            continue
+    if bundle is None:
+        if password:
+            raise InvalidRequestError(
+                "Certificate is neither an X.509 certificate nor a PKCS#12 file that the Password given opens."
+            ) from None
+        raise InvalidRequestError(
+            "Certificate is neither an X.509 certificate (DER or PEM) nor a PKCS#12 file without a password; "
+            "give the Password of a PKCS#12 file."
+        ) from None
+    found = bundle.cert or (bundle.additional_certs[0] if bundle.additional_certs else None)
+    if found is None:
+        raise InvalidRequestError("The PKCS#12 file holds no certificate.")
+    return found.certificate.public_bytes(Encoding.DER)

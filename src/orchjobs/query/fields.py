@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
+from orchjobs.domain.certificates import KeyType
 from orchjobs.domain.jobs import RESULT_NAMES, STATUS_NAMES, AgentPlatform, AgentStatus, JobResult, JobStatus
 from orchjobs.errors import InvalidSortFieldError, QuerySyntaxError
 
@@ -20,6 +21,9 @@ class FieldKind(Enum):
     ENUM = "enum"
     DATE = "date"
     UUID = "uuid"
+    # Upper-case hexadecimal text (a certificate's thumbprint or serial number): a value is upper-cased (spaces and
+    # colons dropped) and compared with the column as is, so `Thumbprint -eq` in any case uses the column's index.
+    HEX = "hex"
     # A set of text values per row, held in another table (an agent's capabilities). `column` names
     # an entry of the compiler's `related` mapping, not a column; such a field cannot be sorted on.
     TEXT_SET = "text set"
@@ -218,5 +222,34 @@ STORE_TYPE_FIELDS = FieldRegistry(
         QueryField("ShortName", "short_name", FieldKind.STRING),
         QueryField("Capability", "capability", FieldKind.STRING),
         QueryField("InventoryEndpoint", "inventory_endpoint", FieldKind.STRING),
+    ],
+)
+
+# Command's KeyTypeString of each KeyType.
+KEY_TYPE_LABELS: dict[int, str] = {
+    int(KeyType.UNKNOWN): "Unknown",
+    int(KeyType.RSA): "RSA",
+    int(KeyType.DSA): "DSA",
+    int(KeyType.ECC): "ECC",
+    int(KeyType.DH): "DH",
+}
+KEY_TYPE_NAMES = _names(KeyType, KEY_TYPE_LABELS, ec=KeyType.ECC, ecdsa=KeyType.ECC)
+
+# GET /Certificates: the certificates kept once by thumbprint (found by inventories or imported).
+CERTIFICATE_FIELDS = FieldRegistry(
+    "Certificates",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER, aliases=("CertId", "CertificateId")),
+        QueryField("Thumbprint", "thumbprint", FieldKind.HEX),
+        QueryField("SerialNumber", "serial_number", FieldKind.HEX, aliases=("Serial",)),
+        QueryField("IssuedDN", "issued_dn", FieldKind.STRING, aliases=("DN",)),
+        QueryField("IssuedCN", "issued_cn", FieldKind.STRING, aliases=("CN",)),
+        QueryField("IssuerDN", "issuer_dn", FieldKind.STRING),
+        QueryField("NotBefore", "not_before", FieldKind.DATE, aliases=("EffectiveDate",)),
+        QueryField("NotAfter", "not_after", FieldKind.DATE, aliases=("ExpirationDate",)),
+        QueryField("ImportDate", "import_date", FieldKind.DATE),
+        QueryField("KeySizeInBits", "key_size", FieldKind.INTEGER, aliases=("KeySize",)),
+        QueryField("KeyType", "key_type", FieldKind.ENUM, KEY_TYPE_NAMES, enum_labels=KEY_TYPE_LABELS),
+        QueryField("SigningAlgorithm", "signing_algorithm", FieldKind.STRING),
     ],
 )

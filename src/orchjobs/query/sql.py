@@ -49,6 +49,7 @@ _OPERATORS_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
     FieldKind.DATE: _EQUALITY + _ORDERING,
     FieldKind.UUID: _EQUALITY,
     FieldKind.TEXT_SET: _EQUALITY + _TEXT_MATCH,
+    FieldKind.HEX: _EQUALITY + _TEXT_MATCH,
 }
 _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.STRING: "text",
@@ -57,6 +58,7 @@ _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.DATE: "date",
     FieldKind.UUID: "identifier",
     FieldKind.TEXT_SET: "text list",
+    FieldKind.HEX: "hexadecimal",
 }
 # A TEXT_SET's negative operators are "no value matches the positive one".
 _SET_NEGATIONS = {"-ne": "-eq", "-notcontains": "-contains"}
@@ -68,6 +70,8 @@ _COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
     "-ge": operator.ge,
 }
 
+# What people paste into a thumbprint besides its digits: spaces (Windows shows them) and colons (openssl does).
+_HEX_NOISE = re.compile(r"[\s:\u200e\u200f]")
 _TODAY = re.compile(r"%TODAY(?:([+-])([0-9]{1,6}))?%", re.IGNORECASE | re.ASCII)
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DATE_TIME = re.compile(
@@ -158,6 +162,8 @@ class _Compiler:
         assert node.value is not None
         if query_field.kind is FieldKind.STRING:
             return _text_condition(node.op, column, node.value)
+        if query_field.kind is FieldKind.HEX:
+            return _hex_condition(node.op, column, _HEX_NOISE.sub("", node.value).upper())
         if query_field.kind is FieldKind.DATE:
             return _date_condition(node.op, column, _read_date(node, self.today))
         return _value_condition(node.op, column, _read_scalar(node, query_field))
@@ -218,6 +224,21 @@ def _text_condition(op: str, column: ColumnElement[Any], value: str) -> Conditio
     if op == "-startswith":
         return column.istartswith(value, autoescape=True)
     return column.iendswith(value, autoescape=True)
+
+
+def _hex_condition(op: str, column: ColumnElement[Any], value: str) -> Condition:
+    # The column holds upper-case hex and the value was upper-cased: compared as they are, so an index serves -eq.
+    if op == "-eq":
+        return column == value
+    if op == "-ne":
+        return _not_equal(column, value)
+    if op == "-contains":
+        return column.contains(value, autoescape=True)
+    if op == "-notcontains":
+        return or_(not_(column.contains(value, autoescape=True)), column.is_(None))
+    if op == "-startswith":
+        return column.startswith(value, autoescape=True)
+    return column.endswith(value, autoescape=True)
 
 
 def _lower(column: ColumnElement[Any]) -> ColumnElement[str]:
