@@ -15,9 +15,11 @@ from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.routes import (
     agent_jobs,
+    agent_pools,
     agent_session,
     agents,
     app_settings,
+    containers,
     custom_jobs,
     job_types,
     orchestrator_jobs,
@@ -45,6 +47,8 @@ ROUTERS = (
     job_types.router,
     custom_jobs.router,
     webhooks.router,
+    containers.router,
+    agent_pools.router,
 )
 
 

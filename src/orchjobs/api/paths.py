@@ -15,6 +15,8 @@ ORCHESTRATORS = f"{API}/Agents"
 APP_SETTINGS = f"{API}/AppSetting"
 STATUS = f"{API}/Status"
 WEBHOOKS = f"{API}/Webhooks"
+CONTAINERS = f"{API}/CertificateStoreContainers"
+AGENT_POOLS = f"{API}/AgentPools"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

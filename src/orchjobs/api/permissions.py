@@ -12,12 +12,15 @@ READ_AGENTS = "/agents/management/read/"
 MODIFY_AGENTS = "/agents/management/modify/"
 # Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
 SCHEDULE_STORES = "/certificate_stores/schedule/"
+READ_STORES = "/certificate_stores/read/"
+MODIFY_STORES = "/certificate_stores/modify/"
 READ_SETTINGS = "/application_settings/read/"
 MODIFY_SETTINGS = "/application_settings/modify/"
 # Status/Endpoints: any signed-in caller, as Command documents.
 SIGNED_IN = "(signed in)"
 
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
+_CONTAINERS, _POOLS = paths.CONTAINERS, paths.AGENT_POOLS
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -56,6 +59,18 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", _HOOKS): (MODIFY_SETTINGS,),
     ("PUT", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
     ("DELETE", f"{_HOOKS}/{{webhook_id}}"): (MODIFY_SETTINGS,),
+    ("GET", _CONTAINERS): (READ_STORES,),
+    ("GET", f"{_CONTAINERS}/{{container_id}}"): (READ_STORES,),
+    ("POST", _CONTAINERS): (MODIFY_STORES,),
+    ("PUT", _CONTAINERS): (MODIFY_STORES,),
+    ("DELETE", f"{_CONTAINERS}/{{container_id}}"): (MODIFY_STORES,),
+    # Agent pools group orchestrators: Command guards them as the orchestrators themselves.
+    ("GET", _POOLS): (READ_AGENTS,),
+    ("GET", f"{_POOLS}/Agents"): (READ_AGENTS,),
+    ("GET", f"{_POOLS}/{{pool_id}}"): (READ_AGENTS,),
+    ("POST", _POOLS): (MODIFY_AGENTS,),
+    ("PUT", _POOLS): (MODIFY_AGENTS,),
+    ("DELETE", f"{_POOLS}/{{pool_id}}"): (MODIFY_AGENTS,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 
