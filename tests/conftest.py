@@ -98,8 +98,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _empty_postgres(url: str) -> None:
     engine = make_engine(url)
-    # What the migrations install (application settings, built-in job and store types) stays, as on SQLite.
-    kept = {"app_setting", "alembic_version", "job_type", "certificate_store_type"}
+    # What the migrations install (application settings, built-in job and store types, the Default Agent Pool) stays,
+    # as on SQLite.
+    kept = {"app_setting", "alembic_version", "job_type", "certificate_store_type", "agent_pool"}
     names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in kept)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -110,6 +111,7 @@ def _empty_postgres(url: str) -> None:
             )
         )
         conn.execute(text("DELETE FROM certificate_store_type WHERE NOT built_in"))
+        conn.execute(text("DELETE FROM agent_pool WHERE id <> '00000000-0000-0000-0000-000000000000'"))
         _add_admin(conn)
         for setting_id, value in _APP_SETTING_DEFAULTS.items():
             conn.execute(

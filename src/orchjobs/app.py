@@ -15,12 +15,14 @@ from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.routes import (
     agent_jobs,
+    agent_pools,
     agent_session,
     agents,
     app_settings,
     certificate_store_inventory,
     certificate_stores,
     certificates,
+    containers,
     custom_jobs,
     job_types,
     orchestrator_jobs,
@@ -53,6 +55,8 @@ ROUTERS = (
     store_types.router,
     certificates.router,
     certificate_store_inventory.router,
+    containers.router,
+    agent_pools.router,
 )
 
 

@@ -24,13 +24,26 @@ from orchjobs.domain.store_types import (
     default_job_type_ids,
 )
 from orchjobs.store.store_types import insert_store_type
-from orchjobs.store.tables import agent, agent_capability, certificate, job_type, job_type_field
+from orchjobs.store.tables import (
+    agent,
+    agent_capability,
+    agent_pool,
+    agent_pool_agent,
+    certificate,
+    certificate_store,
+    certificate_store_container,
+    job_type,
+    job_type_field,
+)
 from tests.factories import BASE_TIME, add_entry, add_history, add_job, add_result_data, add_store
 from tests.orchestrator.certificates import make_certificate
 from tests.webhooks import add_webhook_rows
 
 AGENT_ID = uuid.UUID("0f0e0d0c-0b0a-4998-8776-655443322110")
 JOB_TYPE_ID = uuid.UUID("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
+POOLED_ID = uuid.UUID("1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d")
+POOL_ID = uuid.UUID("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
+CONTAINER_ID = 7
 CUSTOM_JOB = {"JobTypeName": "Audit", "JobFields": {"Partition": "p1"}}
 
 # (method, path) → what to send to get a real answer; every route with a response model must be here.
@@ -76,6 +89,21 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/CertificateStoreTypes/Name/{name}"): {},
     ("POST", "/KeyfactorAPI/CertificateStoreTypes"): {"json": {"Name": "Bare", "ShortName": "Bare"}},
     ("PUT", "/KeyfactorAPI/CertificateStoreTypes"): {"json": {"StoreType": 100, "Name": "Full 2", "ShortName": "Full"}},
+    ("GET", "/KeyfactorAPI/CertificateStoreContainers"): {},
+    ("GET", "/KeyfactorAPI/CertificateStoreContainers/{container_id}"): {},
+    ("POST", "/KeyfactorAPI/CertificateStoreContainers"): {
+        "json": {"Name": "New", "CertStoreType": 2, "Schedule": {"Daily": {"Time": "2026-12-01T02:00:00Z"}}}
+    },
+    ("PUT", "/KeyfactorAPI/CertificateStoreContainers"): {
+        "json": {"Id": CONTAINER_ID, "Name": "Renamed", "OverwriteSchedules": True}
+    },
+    ("GET", "/KeyfactorAPI/AgentPools"): {},
+    ("GET", "/KeyfactorAPI/AgentPools/Agents"): {},
+    ("GET", "/KeyfactorAPI/AgentPools/{pool_id}"): {},
+    ("POST", "/KeyfactorAPI/AgentPools"): {
+        "json": {"Name": "Pool B", "Agents": [{"AgentId": str(AGENT_ID), "EnableMonitor": True}]}
+    },
+    ("PUT", "/KeyfactorAPI/AgentPools"): {"json": {"AgentPoolId": str(POOL_ID), "Name": "Renamed", "Agents": []}},
 }
 # A custom store type whose every optional field is set.
 STORE_TYPE = StoreType(
@@ -113,6 +141,8 @@ PATH_VALUES = {
     "job_type_id": str(JOB_TYPE_ID),
     "store_type_id": str(STORE_TYPE.id),
     "name": "full",
+    "container_id": str(CONTAINER_ID),
+    "pool_id": str(POOL_ID),
 }
 
 
@@ -148,6 +178,7 @@ def arrange(engine: Engine) -> dict[str, str]:
                 for p, (n, t, d, r) in enumerate(fields)
             ],
         )
+    _arrange_containers_and_pools(engine)
     full = add_history(
         engine, result=4, status=4, acknowledged_at=BASE_TIME, acknowledged_by="admin", acknowledge_note="seen"
     )
@@ -158,7 +189,7 @@ def arrange(engine: Engine) -> dict[str, str]:
     add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, type_name="FetchLogs", target_path=None)
     with engine.begin() as conn:
         insert_store_type(conn, STORE_TYPE)
-    store_id = add_store(engine, AGENT_ID)
+    store_id = add_store(engine, AGENT_ID, path="/etc/ssl/inventory.pem")
     add_entry(engine, store_id, "with-cn", make_certificate("web01.example.com").pem, key=True)
     add_entry(engine, store_id, "without-cn", make_certificate(None).pem)
     with engine.connect() as conn:
@@ -169,6 +200,39 @@ def arrange(engine: Engine) -> dict[str, str]:
         "certificate_id": str(certificate_id),
         **add_webhook_rows(engine),
     }
+
+
+def _arrange_containers_and_pools(engine: Engine) -> None:
+    """A container with a schedule and a store with every optional field, one with neither; a pool holding an
+    orchestrator that reported SSL, and AGENT_ID in the Default Agent Pool."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(agent).values(
+                id=POOLED_ID, client_machine="ssl01", username="svc", version="11.0", status=2, last_seen=BASE_TIME
+            )
+        )
+        conn.execute(insert(agent_capability).values(agent_id=POOLED_ID, capability="SSL"))
+        conn.execute(insert(agent_pool).values(id=POOL_ID, name="Pool A"))
+        conn.execute(
+            insert(agent_pool_agent).values(
+                pool_id=POOL_ID, agent_id=POOLED_ID, enable_discover=True, enable_monitor=False
+            )
+        )
+        weekly = '{"Weekly": {"Days": [1, 3], "Time": "2026-11-30T08:30:00Z"}}'
+        conn.execute(
+            insert(certificate_store_container).values(
+                id=CONTAINER_ID, name="Web", store_type_id=2, overwrite_schedules=False, schedule=weekly
+            )
+        )
+        conn.execute(
+            insert(certificate_store_container).values(id=8, name="Empty", store_type_id=1, overwrite_schedules=False)
+        )
+    store_id = add_store(engine, AGENT_ID, properties='{"separatePrivateKey": "false"}')
+    add_store(engine, AGENT_ID, path="/etc/ssl/other.pem")
+    with engine.begin() as conn:
+        stores = certificate_store.update().where(certificate_store.c.agent_id == AGENT_ID)
+        conn.execute(stores.values(container_id=CONTAINER_ID))
+        conn.execute(stores.where(certificate_store.c.id == store_id).values(display_name="Web certificates"))
 
 
 def routes_with_models() -> dict[tuple[str, str], APIRoute]:

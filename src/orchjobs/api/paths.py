@@ -18,7 +18,8 @@ WEBHOOKS = f"{API}/Webhooks"
 CERTIFICATE_STORES = f"{API}/CertificateStores"
 STORE_TYPES = f"{API}/CertificateStoreTypes"
 CERTIFICATES = f"{API}/Certificates"
-CERTIFICATE_STORES = f"{API}/CertificateStores"
+CONTAINERS = f"{API}/CertificateStoreContainers"
+AGENT_POOLS = f"{API}/AgentPools"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

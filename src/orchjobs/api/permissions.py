@@ -24,6 +24,7 @@ SIGNED_IN = "(signed in)"
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
 _STORES = paths.CERTIFICATE_STORES
 _STORE_TYPES = paths.STORE_TYPES
+_CONTAINERS, _POOLS = paths.CONTAINERS, paths.AGENT_POOLS
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -90,6 +91,18 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{paths.CERTIFICATES}/{{certificate_id}}"): (READ_CERTIFICATES,),
     ("POST", f"{paths.CERTIFICATES}/Import"): (IMPORT_CERTIFICATES,),
     ("GET", f"{paths.CERTIFICATE_STORES}/{{store_id}}/Inventory"): (READ_STORES,),
+    ("GET", _CONTAINERS): (READ_STORES,),
+    ("GET", f"{_CONTAINERS}/{{container_id}}"): (READ_STORES,),
+    ("POST", _CONTAINERS): (MODIFY_STORES,),
+    ("PUT", _CONTAINERS): (MODIFY_STORES,),
+    ("DELETE", f"{_CONTAINERS}/{{container_id}}"): (MODIFY_STORES,),
+    # Agent pools group orchestrators: Command guards them as the orchestrators themselves.
+    ("GET", _POOLS): (READ_AGENTS,),
+    ("GET", f"{_POOLS}/Agents"): (READ_AGENTS,),
+    ("GET", f"{_POOLS}/{{pool_id}}"): (READ_AGENTS,),
+    ("POST", _POOLS): (MODIFY_AGENTS,),
+    ("PUT", _POOLS): (MODIFY_AGENTS,),
+    ("DELETE", f"{_POOLS}/{{pool_id}}"): (MODIFY_AGENTS,),
 }
 ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 

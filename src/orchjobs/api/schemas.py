@@ -503,3 +503,97 @@ class StoreInventoryResponse(Wire):
     Certificates: list[StoreInventoryCertificateResponse]
     Parameters: dict[str, Any] = Field(description="Always empty: entry parameters are not kept.")
     PrivateKeyEntry: bool = Field(description="Extension: whether the inventory reported a private key with it.")
+
+
+class ContainerListResponse(Wire):
+    """Models.CertificateStoreContainerListResponse (also what keyfactor-go-client's CertStoreContainer decodes)."""
+
+    Id: int
+    Name: str
+    OverwriteSchedules: bool
+    Schedule: str | None = Field(
+        None, description="The schedule's compact form (I_60, D_08:30, W_246_13:30, M_1_02:00, O_…); omitted for none."
+    )
+    CertStoreType: int
+    StoreCount: int
+
+
+class ContainerStoreResponse(Wire):
+    """A store of a container, in Command's CertificateStore shape."""
+
+    Id: uuid.UUID
+    DisplayName: str | None = None
+    ContainerId: int
+    ClientMachine: str
+    Storepath: str
+    CertStoreType: int
+    Approved: bool
+    CreateIfMissing: bool
+    Properties: str = Field(description="A JSON object as a string; values of Secret properties are left out.")
+    AgentId: uuid.UUID
+    AgentAssigned: bool
+    ContainerName: str
+
+
+class ContainerResponse(Wire):
+    """CertificateStoreContainers.CertificateStoreContainerResponse (v11), plus OverwriteSchedules (extension)."""
+
+    Id: int
+    Name: str
+    OverwriteSchedules: bool = Field(description="Extension: whether the container sets its stores' schedules.")
+    Schedule: dict[str, Any] | None = Field(None, description="The KeyfactorSchedule; omitted when there is none.")
+    CertStoreType: int
+    CertificateStores: list[ContainerStoreResponse]
+
+
+class ContainerRequest(BaseModel):
+    """CertStoreContainerRequest; keys are matched case-insensitively. On PUT, Id and Name are required and what is
+    left out stays as it is."""
+
+    Id: int | None = Field(None, description="PUT only: the container to update.")
+    Name: str = Field(description="Unique in any case, at most 255 characters.")
+    OverwriteSchedules: bool | None = Field(
+        None, description="Whether the container's schedule becomes every one of its stores' inventory schedule."
+    )
+    Schedule: dict[str, Any] | None = Field(None, description='A KeyfactorSchedule; {"Off": true} or null: none.')
+    CertStoreType: int | None = Field(None, description="The store type's integer id; required on POST.")
+
+
+class AgentPoolAgentResponse(Wire):
+    """Models.Agents.AgentPoolAgent."""
+
+    AgentId: uuid.UUID
+    EnableDiscover: bool
+    EnableMonitor: bool
+    Version: str
+    AllowsDiscover: bool = Field(description="The orchestrator reported the capability SSL or SslDiscovery.")
+    AllowsMonitor: bool = Field(
+        description="The orchestrator reported the capability SSL, SslMonitoring or Monitoring."
+    )
+    ClientMachine: str
+
+
+class AgentPoolResponse(Wire):
+    """Models.Agents.AgentPool."""
+
+    AgentPoolId: uuid.UUID
+    Name: str
+    DiscoverAgentsCount: int
+    MonitorAgentsCount: int
+    Agents: list[AgentPoolAgentResponse]
+
+
+class AgentPoolAgentRequest(BaseModel):
+    AgentId: uuid.UUID
+    EnableDiscover: bool = False
+    EnableMonitor: bool = False
+
+
+class AgentPoolRequest(BaseModel):
+    """OrchestratorPools.AgentPoolCreationRequest / AgentPoolUpdateRequest; keys are matched case-insensitively."""
+
+    AgentPoolId: uuid.UUID | None = Field(None, description="PUT only: the pool to update.")
+    Name: str = Field(description="Unique in any case, at most 255 characters.")
+    Agents: list[AgentPoolAgentRequest] | None = Field(
+        None, description="The pool's orchestrators; on PUT, left out: they stay as they are."
+    )

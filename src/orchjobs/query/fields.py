@@ -253,3 +253,32 @@ CERTIFICATE_FIELDS = FieldRegistry(
         QueryField("SigningAlgorithm", "signing_algorithm", FieldKind.STRING),
     ],
 )
+
+# GET /CertificateStoreContainers. CertStoreType is the store type's integer id.
+CONTAINER_FIELDS = FieldRegistry(
+    "CertificateStoreContainers",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER),
+        QueryField("Name", "name", FieldKind.STRING),
+        QueryField("CertStoreType", "store_type_id", FieldKind.INTEGER, aliases=("StoreType",)),
+    ],
+)
+
+# GET /AgentPools.
+AGENT_POOL_FIELDS = FieldRegistry(
+    "AgentPools",
+    [
+        QueryField("AgentPoolId", "id", FieldKind.UUID, aliases=("Id",)),
+        QueryField("Name", "name", FieldKind.STRING),
+    ],
+)
+
+# GET /AgentPools/Agents: the orchestrators of the Default Agent Pool.
+AGENT_POOL_AGENT_FIELDS = FieldRegistry(
+    "AgentPoolAgents",
+    [
+        QueryField("AgentId", "id", FieldKind.UUID),
+        QueryField("ClientMachine", "client_machine", FieldKind.STRING),
+        QueryField("Version", "version", FieldKind.STRING),
+    ],
+)

@@ -118,7 +118,7 @@ def create_store(engine: Engine, request: StoreRequest, *, now: datetime) -> Rec
             )
         if request.inventory_schedule is not None:
             schedule = checked_schedule(request.inventory_schedule, now=now, allow_off=True)
-            set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule, now=now)
+            set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule or None, now=now)
         return _row(conn, store_id)
 
 
@@ -153,7 +153,7 @@ def update_store(engine: Engine, request: StoreRequest, *, now: datetime) -> Rec
             store.update_store(conn, store_id=store_id, values=changes)
         if request.schedules:
             schedule = checked_schedule(request.inventory_schedule, now=now, allow_off=True)
-            set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule, now=now)
+            set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule or None, now=now)
         return _row(conn, store_id)
 
 

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, Table, type_coerce
+from sqlalchemy import Connection, DateTime, String, Table, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -46,6 +46,13 @@ def raw_datetime(column: Any) -> Any:
     """The column without UtcDateTime's per-value conversion: naive UTC on SQLite, aware on PostgreSQL.
     For read paths that hand times straight to a serializer which treats naive values as UTC."""
     return type_coerce(column, DateTime(timezone=True)).label(column.name)
+
+
+def advisory_lock(conn: Connection, key: int) -> None:
+    """Writers that take the same key take turns until their transactions end (PostgreSQL's transaction-level
+    advisory lock). SQLite needs none: its writers take turns anyway (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def conflict_insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:

@@ -1,5 +1,6 @@
 """Certificate stores: store types (JKS and PEM built in), containers, certificates kept once by thumbprint, agent
-pools; stores point at their type by id and gain Command's fields; inventory entries point at certificates.
+pools (the Default Agent Pool built in); stores point at their type by id and gain Command's fields; inventory
+entries point at certificates.
 
 Inventory entries are a copy of what the last inventory found and are not carried over: the next inventory of each
 store finds them again.
@@ -10,6 +11,7 @@ Create Date: 2026-11-29 21:30:00.000000
 """
 
 import json
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -202,6 +204,11 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_pool")),
         sa.UniqueConstraint("name", name=op.f("uq_agent_pool_name")),
+    )
+    # Command's built-in pool; its orchestrators are the approved ones in no other pool (store/agent_pools.py).
+    op.bulk_insert(
+        sa.table("agent_pool", sa.column("id", sa.Uuid()), sa.column("name", sa.String())),
+        [{"id": uuid.UUID(int=0), "name": "Default Agent Pool"}],
     )
     op.create_table(
         "agent_pool_agent",
