@@ -346,3 +346,26 @@ def test_approve_password_container_and_servers(client: TestClient, engine: Engi
     assert client.post(f"{STORES}/Approve", json=[str(uuid.uuid4())]).status_code == 400
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(certificate_store)).scalar() == 1
+
+
+def test_a_store_joining_an_overwriting_container_takes_its_schedule(client: TestClient, engine: Engine) -> None:
+    agent_id = add_agent(engine)
+    container = {
+        "Name": "Web",
+        "CertStoreType": PEM,
+        "OverwriteSchedules": True,
+        "Schedule": {"Interval": {"Minutes": 90}},
+    }
+    container_id = client.post("/KeyfactorAPI/CertificateStoreContainers", json=container).json()["Id"]
+    created = create(client, agent_id, ContainerId=container_id).json()
+    assert created["InventorySchedule"] == {"Interval": {"Minutes": 90}}
+    other = create(client, agent_id, Storepath="/other.pem").json()
+    assigned = client.put(
+        f"{STORES}/AssignContainer", json={"CertStoreContainerId": container_id, "KeystoreIds": [other["Id"]]}
+    )
+    assert assigned.json()[0]["InventorySchedule"] == {"Interval": {"Minutes": 90}}
+    jks = client.post("/KeyfactorAPI/CertificateStoreContainers", json={"Name": "Java", "CertStoreType": JKS}).json()
+    refused = client.put(
+        f"{STORES}/AssignContainer", json={"CertStoreContainerId": jks["Id"], "KeystoreIds": [other["Id"]]}
+    )
+    assert refused.status_code == 400 and "holds stores of type 1" in refused.json()["Message"]

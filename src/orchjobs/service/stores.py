@@ -119,6 +119,7 @@ def create_store(engine: Engine, request: StoreRequest, *, now: datetime) -> Rec
         if request.inventory_schedule is not None:
             schedule = checked_schedule(request.inventory_schedule, now=now, allow_off=True)
             set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule or None, now=now)
+        _adopt_container_schedule(conn, [store_id], request.container_id, now=now)
         return _row(conn, store_id)
 
 
@@ -154,6 +155,8 @@ def update_store(engine: Engine, request: StoreRequest, *, now: datetime) -> Rec
         if request.schedules:
             schedule = checked_schedule(request.inventory_schedule, now=now, allow_off=True)
             set_inventory_schedules(conn, store_ids=[store_id], schedule=schedule or None, now=now)
+        if request.container_id is not None and request.container_id != current.container_id:
+            _adopt_container_schedule(conn, [store_id], request.container_id, now=now)
         return _row(conn, store_id)
 
 
@@ -170,7 +173,7 @@ def delete_stores(engine: Engine, *, store_ids: Sequence[uuid.UUID], now: dateti
         record_runs_closed(conn, runs=closed, status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), at=now)
 
 
-def approve_stores(engine: Engine, *, approvals: Sequence[ApprovalRequest]) -> None:
+def approve_stores(engine: Engine, *, approvals: Sequence[ApprovalRequest], now: datetime) -> None:
     """POST /CertificateStores/Approve: discovered stores become stores jobs can run on, each with the properties,
     container and password given (its type may be set too, before approval)."""
     ids = [approval.store_id for approval in approvals]
@@ -200,6 +203,7 @@ def approve_stores(engine: Engine, *, approvals: Sequence[ApprovalRequest]) -> N
             if approval.password is not None:
                 changes["password"] = approval.password
             store.update_store(conn, store_id=approval.store_id, values=changes)
+            _adopt_container_schedule(conn, [approval.store_id], approval.container_id, now=now)
 
 
 def set_password(engine: Engine, *, store_id: uuid.UUID, password: str) -> None:
@@ -216,6 +220,7 @@ def assign_container(
     container_id: int | None,
     new_name: str | None,
     new_type: int | None,
+    now: datetime,
 ) -> list[Record]:
     """Put stores in a container, an existing one or one made by this request; the stores as GET answers them."""
     ids = list(dict.fromkeys(store_ids))
@@ -236,6 +241,7 @@ def assign_container(
         for store_id in ids:
             _check_container(conn, container_id, store_type_id=found[store_id].store_type_id)
         store.set_container(conn, store_ids=ids, container_id=container_id)
+        _adopt_container_schedule(conn, ids, container_id, now=now)
         return [_row(conn, store_id) for store_id in ids]
 
 
@@ -256,6 +262,16 @@ def checked_schedule(schedule: object, *, now: datetime, allow_off: bool = False
     except OverflowError:
         raise InvalidRequestError("Invalid Schedule: its runs fall outside the years 1 to 9999.") from None
     return canonical
+
+
+def _adopt_container_schedule(
+    conn: Connection, store_ids: Sequence[uuid.UUID], container_id: int | None, *, now: datetime
+) -> None:
+    """Stores that join a container whose schedule overwrites its stores' take that schedule as theirs."""
+    container = None if container_id is None else store.container_row(conn, container_id=container_id)
+    if container is not None and container.overwrite_schedules:
+        schedule = json.loads(container.schedule) if container.schedule else None
+        set_inventory_schedules(conn, store_ids=store_ids, schedule=schedule, now=now)
 
 
 def _approved_agent(conn: Connection, agent_id: uuid.UUID) -> Record:

@@ -123,6 +123,7 @@ async def assign_container(request: Request, context: ContextDep, _user: UserDep
         container_id=store_requests.integer(payload, "certstorecontainerid"),
         new_name=store_requests.text(payload, "newcontainername"),
         new_type=store_requests.integer(payload, "newcontainertype"),
+        now=context.clock(),
     )
     return wire.json_response([store_item(row) for row in rows])
 
@@ -131,7 +132,9 @@ async def assign_container(request: Request, context: ContextDep, _user: UserDep
 async def approve_stores(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Approve discovered stores: a JSON array of {Id, ContainerId, CertStoreType, Properties, Password}."""
     items = await body.read_array(request, expected="a JSON array of stores to approve")
-    await run_in_threadpool(stores.approve_stores, context.engine, approvals=store_requests.approvals(items))
+    await run_in_threadpool(
+        stores.approve_stores, context.engine, approvals=store_requests.approvals(items), now=context.clock()
+    )
     return Response(status_code=204)
 
 
