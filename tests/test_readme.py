@@ -112,3 +112,17 @@ def approve_all(live_server: str) -> str:
     )
     assert response.status_code == 204
     return str(agent["AgentId"])
+
+
+def test_the_readme_store_story_works(live_server: str, tmp_path: Path) -> None:
+    script = for_this_server(code_block("## Certificate stores", "sh"), live_server)
+
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
+
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[-1] == "True" and lines[-2] == "204"  # the discovered store, approved
+    assert "Inventory 3 2" in lines and "Management 3 2" in lines
+    assert (tmp_path / "web-03" / "app.pem").read_text().count("BEGIN CERTIFICATE") == 1
