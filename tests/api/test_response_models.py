@@ -32,6 +32,7 @@ from orchjobs.store.tables import (
     certificate,
     certificate_store,
     certificate_store_container,
+    certificate_store_server,
     job_type,
     job_type_field,
 )
@@ -44,6 +45,7 @@ JOB_TYPE_ID = uuid.UUID("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
 POOLED_ID = uuid.UUID("1a2b3c4d-5e6f-4a0b-8c1d-2e3f4a5b6c7d")
 POOL_ID = uuid.UUID("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
 CONTAINER_ID = 7
+SERVER_ID = 3
 CUSTOM_JOB = {"JobTypeName": "Audit", "JobFields": {"Partition": "p1"}}
 
 # (method, path) → what to send to get a real answer; every route with a response model must be here.
@@ -104,6 +106,37 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"Name": "Pool B", "Agents": [{"AgentId": str(AGENT_ID), "EnableMonitor": True}]}
     },
     ("PUT", "/KeyfactorAPI/AgentPools"): {"json": {"AgentPoolId": str(POOL_ID), "Name": "Renamed", "Agents": []}},
+    ("GET", "/KeyfactorAPI/CertificateStores"): {},
+    ("GET", "/KeyfactorAPI/CertificateStores/{store_id}"): {},
+    ("POST", "/KeyfactorAPI/CertificateStores"): {
+        "json": {"AgentId": str(AGENT_ID), "CertStoreType": 2, "Storepath": "/new.pem"}
+    },
+    ("PUT", "/KeyfactorAPI/CertificateStores"): {
+        "json": {"Id": "{store_id}", "InventorySchedule": {"Interval": {"Minutes": 5}}}
+    },
+    ("PUT", "/KeyfactorAPI/CertificateStores/AssignContainer"): {
+        "json": {"CertStoreContainerId": CONTAINER_ID, "KeystoreIds": ["{store_id}"]}
+    },
+    ("GET", "/KeyfactorAPI/CertificateStores/Server"): {},
+    ("POST", "/KeyfactorAPI/CertificateStores/Server"): {
+        "json": {"Name": "lb-02", "ServerType": 2, "UseSSL": True, "Username": "u", "Password": {"SecretValue": "p"}}
+    },
+    ("PUT", "/KeyfactorAPI/CertificateStores/Server"): {
+        "json": {"Id": SERVER_ID, "Name": "lb-01b", "UseSSL": False, "Username": "u", "Password": "p"}
+    },
+    ("POST", "/KeyfactorAPI/CertificateStores/Certificates/Add"): {
+        "json": {
+            "CertificateId": "{certificate_id}",
+            "CertificateStores": [{"CertificateStoreId": "{store_id}"}],
+            "Schedule": {"Immediate": True},
+        }
+    },
+    ("POST", "/KeyfactorAPI/CertificateStores/Certificates/Remove"): {
+        "json": {
+            "CertificateStores": [{"CertificateStoreId": "{store_id}", "Alias": "with-cn"}],
+            "Schedule": {"Immediate": True},
+        }
+    },
 }
 # A custom store type whose every optional field is set.
 STORE_TYPE = StoreType(
@@ -227,12 +260,28 @@ def _arrange_containers_and_pools(engine: Engine) -> None:
         conn.execute(
             insert(certificate_store_container).values(id=8, name="Empty", store_type_id=1, overwrite_schedules=False)
         )
+        conn.execute(
+            insert(certificate_store_server).values(
+                id=SERVER_ID, name="lb-01", server_type=2, username="u", password="p", use_ssl=True
+            )
+        )
     store_id = add_store(engine, AGENT_ID, properties='{"separatePrivateKey": "false"}')
     add_store(engine, AGENT_ID, path="/etc/ssl/other.pem")
     with engine.begin() as conn:
         stores = certificate_store.update().where(certificate_store.c.agent_id == AGENT_ID)
         conn.execute(stores.values(container_id=CONTAINER_ID))
         conn.execute(stores.where(certificate_store.c.id == store_id).values(display_name="Web certificates"))
+
+
+def _formatted(value: Any, values: dict[str, str]) -> Any:
+    """The request option with the arranged rows' ids put in its strings (`{store_id}`)."""
+    if isinstance(value, str):
+        return value.format(**values)
+    if isinstance(value, dict):
+        return {key: _formatted(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_formatted(item, values) for item in value]
+    return value
 
 
 def routes_with_models() -> dict[tuple[str, str], APIRoute]:
@@ -252,10 +301,7 @@ def test_every_declared_model_is_exercised() -> None:
 def test_the_answer_is_the_declared_model(client: TestClient, engine: Engine, method: str, path: str) -> None:
     values = {**PATH_VALUES, **arrange(engine)}
     route = routes_with_models()[(method, path)]
-    options = {
-        key: {name: value.format(**values) for name, value in option.items()} if key == "params" else option
-        for key, option in REQUESTS[(method, path)].items()
-    }
+    options = {key: _formatted(option, values) for key, option in REQUESTS[(method, path)].items()}
 
     response = client.request(method, path.format(**values), **options)
 

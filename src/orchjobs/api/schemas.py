@@ -529,7 +529,7 @@ class ContainerStoreResponse(Wire):
     CertStoreType: int
     Approved: bool
     CreateIfMissing: bool
-    Properties: str = Field(description="A JSON object as a string; values of Secret properties are left out.")
+    Properties: str = Field(description="A JSON object as a string; values of Secret properties are blanked.")
     AgentId: uuid.UUID
     AgentAssigned: bool
     ContainerName: str
@@ -597,3 +597,40 @@ class AgentPoolRequest(BaseModel):
     Agents: list[AgentPoolAgentRequest] | None = Field(
         None, description="The pool's orchestrators; on PUT, left out: they stay as they are."
     )
+
+
+class ReenrollmentStatusResponse(Wire):
+    Data: bool = Field(description="Whether the store's type supports Reenrollment.")
+    AgentId: uuid.UUID
+    Message: str
+    JobProperties: str = Field(description="The store type's job properties, a JSON array as a string.")
+    CustomAliasAllowed: int
+    EntryParameters: list[StoreTypeEntryParameterResponse]
+
+
+class CertificateStoreResponse(Wire):
+    """Models.CertificateStore (v10), CertificateStoreResponse (v11); absent values omitted, Password never shown."""
+
+    Id: uuid.UUID
+    DisplayName: str | None = None
+    ContainerId: int | None = None
+    ClientMachine: str
+    Storepath: str
+    CertStoreInventoryJobId: uuid.UUID | None = Field(None, description="The store's Inventory job, when scheduled.")
+    CertStoreType: int
+    Approved: bool
+    CreateIfMissing: bool
+    Properties: str = Field(description="A JSON object as a string; values of Secret properties are blanked.")
+    AgentId: uuid.UUID
+    AgentAssigned: bool
+    ContainerName: str | None = None
+    InventorySchedule: dict[str, Any] | None = Field(None, description="The KeyfactorSchedule of the inventory.")
+    ReenrollmentStatus: ReenrollmentStatusResponse
+    SetNewPasswordAllowed: bool
+
+
+class CertificateStoreServerResponse(Wire):
+    Id: int
+    UseSSL: bool
+    ServerType: int
+    Name: str

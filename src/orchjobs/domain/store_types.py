@@ -554,3 +554,14 @@ def entry_parameters_from_json(text: str | None) -> tuple[EntryParameter, ...]:
         )
         for item in json.loads(text)
     )
+
+
+def answered_properties(properties: str | None, definitions: str | None) -> str:
+    """A store's Properties as the API answers them, a string of JSON (Command's form), with the values of the type's
+    Secret properties blanked: they are handed to orchestrators, never shown."""
+    try:
+        values = parse_properties(properties)
+        secret = {item.name.lower() for item in definitions_from_json(definitions) if item.type is PropertyType.SECRET}
+    except (InvalidRequestError, ValueError, KeyError, TypeError):
+        return "{}"
+    return json.dumps({key: ("" if key.lower() in secret else value) for key, value in values.items()})

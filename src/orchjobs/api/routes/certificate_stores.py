@@ -5,7 +5,7 @@ Reads need /certificate_stores/read/, changes /certificate_stores/modify/, jobs 
 (api/permissions.py).
 """
 
-import json
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,8 +15,10 @@ from starlette.responses import Response
 from orchjobs.api import body, paths, store_requests, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
+from orchjobs.api.routes.store_types import entry_parameter_item
+from orchjobs.api.schemas import CertificateStoreResponse, CertificateStoreServerResponse
 from orchjobs.domain.numbers import lenient_int
-from orchjobs.domain.store_types import PropertyType, definitions_from_json, parse_properties
+from orchjobs.domain.store_types import answered_properties, entry_parameters_from_json
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import store_jobs, stores
 from orchjobs.service.stores import CERTIFICATE_STORES, SERVERS
@@ -26,20 +28,20 @@ router = APIRouter(prefix=paths.CERTIFICATE_STORES, tags=["CertificateStore"])
 LIST_PREFIXES = ("pq.", "certificatestorequery.")
 
 
-@router.get("")
+@router.get("", response_model=list[CertificateStoreResponse])
 def get_stores(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Certificate stores, filtered by `certificateStoreQuery.queryString` (or `pq.`, or unprefixed), sorted
     (ClientMachine ascending by default) and paged."""
     return list_response(request, context, CERTIFICATE_STORES, store_item, prefixes=LIST_PREFIXES)
 
 
-@router.get("/Server")
+@router.get("/Server", response_model=list[CertificateStoreServerResponse])
 def get_servers(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Servers that stores of server-bound types reach (their credentials are never answered)."""
     return list_response(request, context, SERVERS, server_item)
 
 
-@router.post("/Server")
+@router.post("/Server", response_model=CertificateStoreServerResponse)
 async def create_server(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """A new server; 400 when one of that type and name exists."""
     values = _server_values(await body.read_object(request), create=True)
@@ -47,7 +49,7 @@ async def create_server(request: Request, context: ContextDep, _user: UserDep) -
     return wire.json_response(server_item(row))
 
 
-@router.put("/Server")
+@router.put("/Server", response_model=CertificateStoreServerResponse)
 async def update_server(request: Request, context: ContextDep, _user: UserDep) -> Response:
     payload = await body.read_object(request)
     server_id = store_requests.integer(payload, "id", required=True)
@@ -57,14 +59,14 @@ async def update_server(request: Request, context: ContextDep, _user: UserDep) -
     return wire.json_response(server_item(row))
 
 
-@router.get("/{store_id}")
+@router.get("/{store_id}", response_model=CertificateStoreResponse)
 def get_store(store_id: str, context: ContextDep, _user: UserDep) -> Response:
     """One certificate store; 404 for an unknown id, 400 when the id is not a GUID."""
     found = stores.get_store(context.engine, store_id=body.path_guid(store_id, what="a certificate store id"))
     return wire.json_response(store_item(found))
 
 
-@router.post("")
+@router.post("", response_model=CertificateStoreResponse)
 async def create_store(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Create a store on an approved orchestrator, its Properties checked against its type's, with its inventory
     schedule when InventorySchedule is given."""
@@ -73,7 +75,7 @@ async def create_store(request: Request, context: ContextDep, _user: UserDep) ->
     return wire.json_response(store_item(row))
 
 
-@router.put("")
+@router.put("", response_model=CertificateStoreResponse)
 async def update_store(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Change a store (by Id): orchestrator, container, Properties, CreateIfMissing, password, inventory schedule."""
     values = store_requests.store(await body.read_object(request), update=True)
@@ -109,7 +111,7 @@ async def set_password(request: Request, context: ContextDep, _user: UserDep) ->
     return Response(status_code=204)
 
 
-@router.put("/AssignContainer")
+@router.put("/AssignContainer", response_model=list[CertificateStoreResponse])
 async def assign_container(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Put stores (KeystoreIds) in a container: CertStoreContainerId, or a new one named NewContainerName."""
     payload = await body.read_object(request)
@@ -155,7 +157,7 @@ async def schedule_inventory(request: Request, context: ContextDep, _user: UserD
     return Response(status_code=204)
 
 
-@router.post("/Certificates/Add")
+@router.post("/Certificates/Add", response_model=list[uuid.UUID])
 async def add_certificate(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Schedule a Management add of a certificate (by CertificateId) to stores; the new jobs' ids."""
     certificate_id, entries, schedule = store_requests.add_entries(await body.read_object(request))
@@ -170,7 +172,7 @@ async def add_certificate(request: Request, context: ContextDep, _user: UserDep)
     return wire.json_response(job_ids)
 
 
-@router.post("/Certificates/Remove")
+@router.post("/Certificates/Remove", response_model=list[uuid.UUID])
 async def remove_certificate(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Schedule a Management remove of aliases from stores; the new jobs' ids."""
     entries, schedule = store_requests.remove_entries(await body.read_object(request))
@@ -210,7 +212,7 @@ def store_item(row: Any) -> dict[str, Any]:
     item["CertStoreType"] = row.store_type_id
     item["Approved"] = bool(row.approved)
     item["CreateIfMissing"] = bool(row.create_if_missing)
-    item["Properties"] = _answered_properties(row.properties, row.type_properties)
+    item["Properties"] = answered_properties(row.properties, row.type_properties)
     item["AgentId"] = row.agent_id
     item["AgentAssigned"] = True
     if row.container_name is not None:
@@ -223,7 +225,9 @@ def store_item(row: Any) -> dict[str, Any]:
         "Message": "",
         "JobProperties": row.job_properties,
         "CustomAliasAllowed": row.custom_alias_allowed,
-        "EntryParameters": _json_list(row.entry_parameters),
+        "EntryParameters": [
+            entry_parameter_item(row.store_type_id, item) for item in entry_parameters_from_json(row.entry_parameters)
+        ],
     }
     item["SetNewPasswordAllowed"] = bool(row.password_store_required)
     return item
@@ -231,24 +235,6 @@ def store_item(row: Any) -> dict[str, Any]:
 
 def server_item(row: Any) -> dict[str, Any]:
     return {"Id": row.id, "UseSSL": bool(row.use_ssl), "ServerType": row.server_type, "Name": row.name}
-
-
-def _answered_properties(text: str | None, definitions_text: str | None) -> str:
-    """Properties as Command answers them, a string of JSON; secret ones blanked."""
-    try:
-        values = parse_properties(text)
-    except InvalidRequestError:
-        values = {}
-    secret = {d.name.lower() for d in definitions_from_json(definitions_text) if d.type is PropertyType.SECRET}
-    return json.dumps({key: ("" if key.lower() in secret else value) for key, value in values.items()})
-
-
-def _json_list(text: str | None) -> list[Any]:
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
 
 
 def _server_values(payload: dict[str, Any], *, create: bool) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import ContainerListResponse, ContainerRequest, ContainerResponse
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.domain.schedules import ScheduleError, schedule_type
-from orchjobs.domain.store_types import PropertyType, definitions_from_json
+from orchjobs.domain.store_types import answered_properties
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import containers
 from orchjobs.service.containers import CONTAINERS, ContainerDetail
@@ -106,25 +106,13 @@ def _store_item(store: Any, *, container_name: str) -> dict[str, Any]:
             "CertStoreType": store.store_type_id,
             "Approved": bool(store.approved),
             "CreateIfMissing": bool(store.create_if_missing),
-            "Properties": _properties(store.properties, store.type_properties),
+            "Properties": answered_properties(store.properties, store.type_properties),
             "AgentId": store.agent_id,
             "AgentAssigned": True,
             "ContainerName": container_name,
         }
     )
     return item
-
-
-def _properties(text: str | None, type_properties: str | None) -> str:
-    """The store's Properties as a JSON string, without the values of the type's Secret properties."""
-    try:
-        values = json.loads(text) if text else {}
-        secrets = {d.name.lower() for d in definitions_from_json(type_properties) if d.type is PropertyType.SECRET}
-    except (ValueError, KeyError, TypeError):
-        return "{}"
-    if not isinstance(values, dict):
-        return "{}"
-    return json.dumps({key: value for key, value in values.items() if key.lower() not in secrets})
 
 
 def _compact(schedule: str | None) -> str | None:

@@ -20,7 +20,7 @@ from orchjobs.api.schemas import (
     CertificateStoreTypeUpdateRequest,
 )
 from orchjobs.domain.numbers import lenient_int
-from orchjobs.domain.store_types import StoreType, wire_name
+from orchjobs.domain.store_types import EntryParameter, StoreType, wire_name
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import store_types
 from orchjobs.service.store_types import STORE_TYPES, store_type_from_row
@@ -151,26 +151,7 @@ def store_type_item(store_type: StoreType) -> dict[str, Any]:
             )
             for item in store_type.properties
         ],
-        "EntryParameters": [
-            _without_none(
-                {
-                    "StoreTypeId": type_id,
-                    "Name": item.name,
-                    "DisplayName": item.display_name,
-                    "Type": wire_name(item.type),
-                    "RequiredWhen": {
-                        "HasPrivateKey": item.required_when.has_private_key,
-                        "OnAdd": item.required_when.on_add,
-                        "OnRemove": item.required_when.on_remove,
-                        "OnReenrollment": item.required_when.on_reenrollment,
-                    },
-                    "DependsOn": item.depends_on,
-                    "DefaultValue": item.default_value,
-                    "Options": item.options,
-                }
-            )
-            for item in store_type.entry_parameters
-        ],
+        "EntryParameters": [entry_parameter_item(type_id, item) for item in store_type.entry_parameters],
         "PasswordOptions": {
             "EntrySupported": store_type.password.entry_supported,
             "StoreRequired": store_type.password.store_required,
@@ -191,6 +172,27 @@ def store_type_item(store_type: StoreType) -> dict[str, Any]:
         "DiscoveryJobType": store_type.job_type_ids.discovery,
         "EnrollmentJobType": store_type.job_type_ids.enrollment,
     }
+
+
+def entry_parameter_item(type_id: int, item: EntryParameter) -> dict[str, Any]:
+    """One entry parameter as store types (and stores' ReenrollmentStatus) answer it."""
+    return _without_none(
+        {
+            "StoreTypeId": type_id,
+            "Name": item.name,
+            "DisplayName": item.display_name,
+            "Type": wire_name(item.type),
+            "RequiredWhen": {
+                "HasPrivateKey": item.required_when.has_private_key,
+                "OnAdd": item.required_when.on_add,
+                "OnRemove": item.required_when.on_remove,
+                "OnReenrollment": item.required_when.on_reenrollment,
+            },
+            "DependsOn": item.depends_on,
+            "DefaultValue": item.default_value,
+            "Options": item.options,
+        }
+    )
 
 
 def _without_none(item: dict[str, Any]) -> dict[str, Any]:
