@@ -484,6 +484,9 @@ def test_reenrollment_configuration_and_enrollment(engine: Engine, agents: TestC
     config = post(agents, "Configuration", {"SessionToken": token, "JobId": str(job_id)})
     assert (config["KeyType"], config["KeySize"], config["Subject"]) == ("ECC", 256, "CN=app.example.com,O=Example")
     assert (config["EnrollEndpoint"], config["StorePath"], config["Entropy"]) == ("Jobs/Enroll", "/etc/ssl/app.pem", "")
+    # The store has no properties of its own; it is handed every property of the PEM type, defaults filled in, as
+    # strings: Keyfactor's C orchestrator crashes on a Reenrollment whose separatePrivateKey is missing.
+    assert json.loads(config["Properties"]) == {"separatePrivateKey": "false", "privateKeyPath": ""}
 
     answer = post(
         agents, "Enroll", {"SessionToken": token, "JobId": str(job_id), "CSRText": csr_for("app.example.com")}
