@@ -4,10 +4,10 @@ store commands, and the Go structs they decode each answer into (checked with te
 Sources, read at these commits: kfutil bca04d8101f8fd1f45f3d873e65d44b90ac89329 (cmd/stores.go, storeTypes.go,
 storeTypes_get.go, storesBulkOperations.go, inventory.go, containers.go); keyfactor-go-client tag v3.1.0
 (v3/api/client.go, store.go, store_models.go, store_type.go, store_type_models.go, store_container.go,
-store_container_models.go, certificate.go, certificate_models.go) — kfutil's go.mod asks for v3.2.0-rc.5, which no
-stored snapshot holds; keyfactor-auth-client-go v1.3.0 (auth_providers/auth_basic.go, auth_core.go), which builds
-the Basic credential `DOMAIN\\user:password` and probes GET /Status/Endpoints before every command; gabs v1.4.0,
-whose `Container.String()` of a missing path is "{}" (kfutil's CSV import relies on it, see `csv_store_body`).
+store_container_models.go, certificate.go, certificate_models.go) — kfutil's go.mod asks for v3.2.0-rc.5, which
+was not at hand; keyfactor-auth-client-go v1.3.0 (auth_providers/auth_basic.go, auth_core.go), which builds the
+Basic credential `DOMAIN\\user:password` and probes GET /Status/Endpoints (three times) before every command; gabs
+v1.4.0, whose `Container.String()` of a missing path is "{}" (kfutil's CSV import relies on it, see `csv_store_body`).
 
 What the Go client does on the wire (client.go `sendRequest`): https whatever the host says; the path
 `/KeyfactorAPI/<endpoint>` cleaned by path.Join (so `CertificateStores/` loses its slash); the query as url.Values
@@ -432,9 +432,11 @@ class Kfutil:
             raise KfutilError(str(exc)) from exc
 
     def login(self) -> None:
-        """auth_core.go Authenticate: GET /Status/Endpoints, no body, decoded as []string."""
-        response = self._send("GET", "Status/Endpoints", query=None, body=None)
-        self.decoded(response, "[]string")
+        """auth_core.go Authenticate: GET /Status/Endpoints, no body, decoded as []string. kfutil's authViaEnvVars
+        authenticates three times before a command (getServerConfigFromEnv, NewKeyfactorClient, and again)."""
+        for _ in range(3):
+            response = self._send("GET", "Status/Endpoints", query=None, body=None)
+            self.decoded(response, "[]string")
 
     # --- keyfactor-go-client v3.1.0 ----------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ def test_every_request_is_sent_as_the_go_client_sends_it(live_server: str) -> No
     kf.store_types_get("PEM")
     kf.stores_list()
 
-    login, by_name, _, first_page = kf.exchanges
+    login, _, _, by_name, *_, first_page = kf.exchanges
     assert (login.method, login.url, login.body) == ("GET", f"{live_server}/KeyfactorAPI/Status/Endpoints", "")
     assert by_name.url == f"{live_server}/KeyfactorAPI/CertificateStoreTypes/Name/PEM" and by_name.body == "null"
     assert first_page.url == (
@@ -140,6 +140,7 @@ def test_stores_import_csv_then_list_get_and_delete(live_server: str, engine: En
     rows = store_rows(engine)
     assert [str(row.id) for row in rows] == created
     assert [row.container_id for row in rows] == [container["Id"], None]
+    assert [row.password for row in rows] == ["{}", "{}"]  # the store password kfutil set, whatever --store-password
 
     for index in range(55):  # past the default page size, so that `stores list` reads a second page
         add_store(engine, agent_id, path=f"/srv/{index:02}.pem")
