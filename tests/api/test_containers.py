@@ -396,14 +396,9 @@ def test_a_store_type_with_its_own_inventory_job_type_hands_that_out(client_at_n
         pem = dict(
             conn.execute(select(certificate_store_type).where(certificate_store_type.c.id == PEM)).one()._mapping
         )
-        custom = {
-            **pem,
-            "id": 100,
-            "name": "F5 SSL Profiles",
-            "short_name": "F5-SL",
-            "capability": "F5-SL",
-            "built_in": False,
-        }
+        # Not built in, so that the PostgreSQL reset between tests (which keeps built-in types) deletes it.
+        custom = {**pem, "id": 100, "name": "F5 SSL Profiles", "short_name": "F5-SL", "capability": "F5-SL"}
+        custom["built_in"] = False
         conn.execute(insert(certificate_store_type).values({**custom, "inventory_job_type": own}))
     add_agent(engine)
     container = create(client_at_now, CertStoreType=100, Schedule=DAILY)

@@ -146,6 +146,8 @@ certificate_store = Table(
     Index(None, "agent_id"),
     Index(None, "store_type_id"),
     Index(None, "container_id"),
+    # The list's default order (ClientMachine, then id): a page is read in index order, not sorted from every store.
+    Index(None, "client_machine", "id"),
     # One store per orchestrator, type and path.
     Index("uq_certificate_store_agent_type_path", "agent_id", "store_type_id", "store_path", unique=True),
 )
@@ -232,6 +234,8 @@ scheduled_job = Table(
     Index(None, "requested_at", "id"),
     # Whether a job type is in use, before it is deleted.
     Index(None, "job_type_id"),
+    # A store's jobs: its Inventory job in every row of the store list, its schedule changes, its deletion (CASCADE).
+    Index(None, "certificate_store_id"),
 )
 
 # One row per run. History outlives its scheduled job and its agent's reset, so job_id and

@@ -263,6 +263,7 @@ def upgrade() -> None:
         )
         batch.create_index(op.f("ix_certificate_store_store_type_id"), ["store_type_id"])
         batch.create_index(op.f("ix_certificate_store_container_id"), ["container_id"])
+        batch.create_index(op.f("ix_certificate_store_client_machine_id"), ["client_machine", "id"])
         batch.create_index(
             "uq_certificate_store_agent_type_path", ["agent_id", "store_type_id", "store_path"], unique=True
         )
@@ -289,9 +290,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("scheduled_job") as batch:
         batch.add_column(sa.Column("job_type_guid", sa.Uuid(), nullable=True))
+    op.create_index(op.f("ix_scheduled_job_certificate_store_id"), "scheduled_job", ["certificate_store_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_scheduled_job_certificate_store_id"), table_name="scheduled_job")
     with op.batch_alter_table("scheduled_job") as batch:
         batch.drop_column("job_type_guid")
     op.drop_index(op.f("ix_certificate_store_entry_certificate_id"), table_name="certificate_store_entry")
@@ -320,6 +323,7 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("certificate_store") as batch:
         batch.drop_index("uq_certificate_store_agent_type_path")
+        batch.drop_index(op.f("ix_certificate_store_client_machine_id"))
         batch.drop_index(op.f("ix_certificate_store_container_id"))
         batch.drop_index(op.f("ix_certificate_store_store_type_id"))
         batch.drop_constraint(op.f("fk_certificate_store_container_id_certificate_store_container"), type_="foreignkey")
