@@ -99,7 +99,9 @@ def add_certificate(
             reason = _refusal(conn, found, entry.store_id, "Management", supported="supports_add", what="add")
             alias = (entry.alias or "").strip()
             if reason is None and found is not None:
-                reason = _alias_refusal(found, alias) or _key_refusal(found, entry.include_private_key)
+                reason = _alias_refusal(found, alias, certificate.thumbprint) or _key_refusal(
+                    found, entry.include_private_key
+                )
             if reason is not None or found is None:
                 failed.append(FailedOperation(str(entry.store_id), reason or ""))
                 continue
@@ -247,10 +249,12 @@ def _refusal(
     return None
 
 
-def _alias_refusal(found: Record, alias: str) -> str | None:
+def _alias_refusal(found: Record, alias: str, thumbprint: str) -> str | None:
     rule = KeyRule(found.custom_alias_allowed)
-    if rule is KeyRule.FORBIDDEN and alias:
-        return f"Store type {found.short_name} does not allow custom aliases (the alias is the thumbprint)."
+    if rule is KeyRule.FORBIDDEN and alias and alias.lower() != thumbprint.lower():
+        return (
+            f"Store type {found.short_name} does not allow custom aliases (the alias is the certificate's thumbprint)."
+        )
     if rule is KeyRule.REQUIRED and not alias:
         return f"Store type {found.short_name} requires an Alias."
     if len(alias) > MAX_ALIAS_LENGTH:
