@@ -369,3 +369,21 @@ def test_a_store_joining_an_overwriting_container_takes_its_schedule(client: Tes
         f"{STORES}/AssignContainer", json={"CertStoreContainerId": jks["Id"], "KeystoreIds": [other["Id"]]}
     )
     assert refused.status_code == 400 and "holds stores of type 1" in refused.json()["Message"]
+
+
+def test_pages_follow_the_sort_and_never_overlap(client: TestClient, engine: Engine) -> None:
+    agent_id = add_agent(engine)
+    for n in range(5):
+        create(client, agent_id, Storepath=f"/s{n}.pem", ClientMachine=f"m{n % 2}")
+    everything = client.get(STORES, params={"SortField": "Storepath", "SortAscending": 1}).json()
+    assert [item["Storepath"] for item in everything] == [f"/s{n}.pem" for n in (4, 3, 2, 1, 0)]
+    pages = [
+        client.get(
+            STORES,
+            params={"pq.sortField": "Storepath", "pq.sortAscending": 1, "pq.returnLimit": 2, "pq.pageReturned": n},
+        ).json()
+        for n in (1, 2, 3, 4)
+    ]
+    assert [item["Id"] for page in pages for item in page] == [item["Id"] for item in everything]
+    by_machine = client.get(STORES, params={"certificateStoreQuery.queryString": 'ClientMachine -eq "m1"'}).json()
+    assert sorted(item["Storepath"] for item in by_machine) == ["/s1.pem", "/s3.pem"]

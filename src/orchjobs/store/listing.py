@@ -35,6 +35,9 @@ class ListResource:
     source: FromClause | None = None
     joined_columns: tuple[Label[Any], ...] = ()
     scope: ColumnElement[bool] | None = None
+    # Whether a page chooses its rows' keys before reading their columns: for resources whose columns are costly
+    # (correlated subqueries), so that deep pages do not compute them for every row skipped.
+    page_first: bool = False
 
     @property
     def key(self) -> Column[Any]:
@@ -81,6 +84,15 @@ def list_page(
     offset: int,
 ) -> Sequence[Record]:
     """One page of the resource's rows (its `columns`)."""
+    if resource.page_first:
+        # Choose the page's keys first, then read the columns of those rows only: the database never computes the
+        # columns (correlated subqueries) of the rows OFFSET skips, which PostgreSQL otherwise does.
+        keys = select(resource.key).select_from(resource.from_clause).order_by(*order_by).limit(limit).offset(offset)
+        if where is not None:
+            keys = keys.where(where)
+        page = keys.subquery("page")
+        source = resource.from_clause.join(page, page.c[resource.key.name] == resource.key)
+        return conn.execute(select(*resource.columns).select_from(source).order_by(*order_by)).all()
     stmt = select(*resource.columns).select_from(resource.from_clause).order_by(*order_by).limit(limit).offset(offset)
     if where is not None:
         stmt = stmt.where(where)

@@ -78,6 +78,7 @@ CERTIFICATE_STORES = ListResource(
         certificate_store_type, certificate_store_type.c.id == certificate_store.c.store_type_id
     ).outerjoin(certificate_store_container, certificate_store_container.c.id == certificate_store.c.container_id),
     joined_columns=(_CONTAINER_NAME,),
+    page_first=True,
 )
 
 
