@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from orchjobs.domain.capabilities import capability_guid
@@ -539,6 +540,7 @@ def entry_parameters_to_json(parameters: tuple[EntryParameter, ...]) -> str:
     )
 
 
+@lru_cache(maxsize=256)
 def entry_parameters_from_json(text: str | None) -> tuple[EntryParameter, ...]:
     if not text:
         return ()
@@ -561,7 +563,15 @@ def answered_properties(properties: str | None, definitions: str | None) -> str:
     Secret properties blanked: they are handed to orchestrators, never shown."""
     try:
         values = parse_properties(properties)
-        secret = {item.name.lower() for item in definitions_from_json(definitions) if item.type is PropertyType.SECRET}
+        secret = secret_property_names(definitions)
     except (InvalidRequestError, ValueError, KeyError, TypeError):
         return "{}"
     return json.dumps({key: ("" if key.lower() in secret else value) for key, value in values.items()})
+
+
+@lru_cache(maxsize=256)
+def secret_property_names(definitions: str | None) -> frozenset[str]:
+    """The lower-cased names of a type's Secret properties; a page of stores shares a few types, read once each."""
+    return frozenset(
+        item.name.lower() for item in definitions_from_json(definitions) if item.type is PropertyType.SECRET
+    )
