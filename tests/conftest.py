@@ -54,6 +54,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     upgrade(engine)
     with engine.begin() as conn:
         _add_admin(conn)
+        settings = conn.execute(text("SELECT id, value FROM app_setting")).all()
+    _APP_SETTING_DEFAULTS.update((row.id, row.value) for row in settings)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -97,13 +99,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _empty_postgres(url: str) -> None:
+    _empty_database(url)
+
+
+# What the migrations install (application settings, built-in job and store types, the Default Agent Pool) stays.
+_KEPT = {"app_setting", "alembic_version", "job_type", "certificate_store_type", "agent_pool"}
+
+
+def _empty_database(url: str) -> None:
+    """Back to a freshly migrated database holding ADMIN: every table emptied but what the migrations install."""
     engine = make_engine(url)
-    # What the migrations install (application settings, built-in job and store types, the Default Agent Pool) stays,
-    # as on SQLite.
-    kept = {"app_setting", "alembic_version", "job_type", "certificate_store_type", "agent_pool"}
-    names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in kept)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in _KEPT)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                if table.name not in _KEPT:
+                    conn.execute(table.delete())
         conn.execute(
             text(
                 "DELETE FROM job_type WHERE name NOT IN "
@@ -118,6 +131,45 @@ def _empty_postgres(url: str) -> None:
                 text("UPDATE app_setting SET value = :value WHERE id = :id"), {"value": value, "id": setting_id}
             )
     engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of the test module's own, for a server the module's tests share (`shared_server`)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "orchjobs.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    assert POSTGRES_URL
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"orchjobs_test_{os.getpid()}_{request.module.__name__.rsplit('.', 1)[-1]}"[:63]
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_server(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real server process for all the tests of a module, on `module_database_url` (a server takes seconds to
+    start). Take it with `shared_database`, which empties the database before each test."""
+    with running_server(module_database_url, tmp_path_factory.mktemp("server")) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def shared_database(module_database_url: str) -> str:
+    """The shared server's database, emptied for this test (what the migrations install, and ADMIN, stay)."""
+    _empty_database(module_database_url)
+    return module_database_url
 
 
 @pytest.fixture

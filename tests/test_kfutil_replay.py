@@ -10,6 +10,7 @@ them; set KFUTIL_STORE_TYPES_JSON to a whole store_types.json to post every entr
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import agent, agent_capability, certificate_store, scheduled_job
 from tests.factories import BASE_TIME, add_entry, add_store
 from tests.kfutil import Kfutil, KfutilError, build_query
@@ -32,6 +34,19 @@ CAPABILITIES = [
     for kind in ("PEM", "JKS", "BIPCamera")
     for operation in ("Inventory", "Management", "Reenrollment", "Discovery")
 ]
+
+
+@pytest.fixture
+def live_server(shared_server: str, shared_database: str) -> str:
+    """The module's tests share one server (tests/conftest.py `shared_server`); each gets its database emptied."""
+    return shared_server
+
+
+@pytest.fixture
+def engine(shared_database: str) -> Iterator[Engine]:
+    eng = make_engine(shared_database)
+    yield eng
+    eng.dispose()
 
 
 def kfutil(live_server: str) -> Kfutil:
