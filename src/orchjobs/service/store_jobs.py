@@ -20,7 +20,7 @@ from orchjobs.domain.jobs import AgentStatus
 from orchjobs.domain.schedules import first_run_at, schedule_type
 from orchjobs.domain.store_types import KeyRule
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError
-from orchjobs.service.stores import MAX_STORES_PER_REQUEST, checked_schedule
+from orchjobs.service.stores import bounded, checked_schedule
 from orchjobs.store import stores as store
 from orchjobs.store.custom_jobs import JobSpec
 from orchjobs.store.engine import write_transaction
@@ -72,7 +72,7 @@ def schedule_inventory(engine: Engine, *, store_ids: Sequence[uuid.UUID], schedu
     ids = list(dict.fromkeys(store_ids))
     if not ids:
         raise InvalidRequestError("StoreIds must name at least one certificate store.")
-    _bounded(ids)
+    bounded(ids)
     canonical = checked_schedule(schedule, now=now, allow_off=True)
     with write_transaction(engine) as conn:
         _refuse_unknown(ids, store.lock_stores(conn, ids))
@@ -85,7 +85,7 @@ def add_certificate(
     """POST /CertificateStores/Certificates/Add: a Management add job per store; their ids."""
     if not entries:
         raise InvalidRequestError("CertificateStores must name at least one certificate store.")
-    _bounded([entry.store_id for entry in entries])
+    bounded([entry.store_id for entry in entries])
     canonical = checked_schedule(schedule, now=now)
     with write_transaction(engine) as conn:
         certificate = store.certificate_by_id(conn, certificate_id=certificate_id)
@@ -131,7 +131,7 @@ def remove_certificate(
     the store's last inventory did not find is refused."""
     if not entries:
         raise InvalidRequestError("CertificateStores must name at least one certificate store.")
-    _bounded([entry.store_id for entry in entries])
+    bounded([entry.store_id for entry in entries])
     canonical = checked_schedule(schedule, now=now)
     with write_transaction(engine) as conn:
         stores = store.lock_stores(conn, [entry.store_id for entry in entries])
@@ -314,11 +314,6 @@ def _spec(
         requested_at=now,
         next_run_at=first_run_at(schedule, now),
     )
-
-
-def _bounded(ids: Sequence[uuid.UUID]) -> None:
-    if len(ids) > MAX_STORES_PER_REQUEST:
-        raise InvalidRequestError(f"A request may name at most {MAX_STORES_PER_REQUEST} stores; got {len(ids)}.")
 
 
 def _refuse_unknown(ids: Sequence[uuid.UUID], found: Mapping[uuid.UUID, Record]) -> None:

@@ -37,10 +37,14 @@ __all__ = [
     "StoreRequest",
     "approve_stores",
     "assign_container",
+    "bounded",
+    "checked_schedule",
+    "create_server",
     "create_store",
     "delete_stores",
     "get_store",
     "set_password",
+    "update_server",
     "update_store",
 ]
 
@@ -164,7 +168,7 @@ def delete_stores(engine: Engine, *, store_ids: Sequence[uuid.UUID], now: dateti
     """Delete stores, all or none (404 naming an unknown one for a single id, 400 with FailedOperations for a bulk
     delete); their scheduled jobs go with them, and a run still in flight is closed as failed."""
     ids = list(dict.fromkeys(store_ids))
-    _bounded(ids)
+    bounded(ids)
     with write_transaction(engine) as conn:
         found = store.lock_stores(conn, ids)
         _refuse_unknown(ids, found, by_path=by_path)
@@ -177,7 +181,7 @@ def approve_stores(engine: Engine, *, approvals: Sequence[ApprovalRequest], now:
     """POST /CertificateStores/Approve: discovered stores become stores jobs can run on, each with the properties,
     container and password given (its type may be set too, before approval)."""
     ids = [approval.store_id for approval in approvals]
-    _bounded(ids)
+    bounded(ids)
     if len(set(ids)) != len(ids):
         raise InvalidRequestError("A store is named more than once.")
     with write_transaction(engine) as conn:
@@ -226,7 +230,7 @@ def assign_container(
     ids = list(dict.fromkeys(store_ids))
     if not ids:
         raise InvalidRequestError("KeystoreIds must name at least one store.")
-    _bounded(ids)
+    bounded(ids)
     with write_transaction(engine) as conn:
         found = store.lock_stores(conn, ids)
         _refuse_unknown(ids, found)
@@ -318,7 +322,8 @@ def _checked_text(value: str | None, name: str, limit: int, *, required: bool = 
     return text
 
 
-def _bounded(ids: Sequence[uuid.UUID]) -> None:
+def bounded(ids: Sequence[uuid.UUID]) -> None:
+    """A 400 for a request that names more stores than one request may."""
     if len(ids) > MAX_STORES_PER_REQUEST:
         raise InvalidRequestError(f"A request may name at most {MAX_STORES_PER_REQUEST} stores; got {len(ids)}.")
 

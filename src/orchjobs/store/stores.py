@@ -7,7 +7,7 @@ subqueries over the index on scheduled_job.certificate_store_id.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,7 +211,11 @@ def present_aliases(conn: Connection, *, pairs: Sequence[tuple[uuid.UUID, str]])
 
 
 def insert_store_jobs(
-    conn: Connection, *, jobs: Sequence[tuple[uuid.UUID, Record, str]], spec: JobSpec, job_type_guid: Any = None
+    conn: Connection,
+    *,
+    jobs: Sequence[tuple[uuid.UUID, Record, str]],
+    spec: JobSpec,
+    job_type_guid: Callable[[Record], uuid.UUID | None] | None = None,
 ) -> None:
     """One scheduled job per (job id, store, fields JSON), all of one job type and schedule; one executemany.
     `job_type_guid`: a function of the store giving the JobTypeId to hand out, or None."""
