@@ -199,9 +199,10 @@ def test_due_jobs_are_handed_out_to_approved_orchestrators_only(settings: Settin
             }
         ]
         # In flight now: not handed out again until it completes.
-        assert client.post(REGISTER, json=body).json()["Session"]["Jobs"] == []
+        latest = client.post(REGISTER, json=body).json()["Session"]
+        assert latest["Jobs"] == []
         immediate = add_due_job(engine, session["AgentId"], schedule=None)
-        heartbeat = client.post(HEARTBEAT, json={"SessionToken": session["Token"]}).json()
+        heartbeat = client.post(HEARTBEAT, json={"SessionToken": latest["Token"]}).json()
     assert heartbeat["SessionValid"] is True
     assert [(job["JobId"], job["Schedule"]) for job in heartbeat["Jobs"]] == [(immediate, None)]
 

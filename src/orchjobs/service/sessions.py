@@ -161,7 +161,9 @@ def _register(
         # (AuthCertificateReenrollment 1 Requested, 2 Required).
         renewal = CertificateRenewalRequiredError if enrolled.renewal == 2 else CertificateRenewalRequestedError
         raise renewal("Send a new CSR: the orchestrator's certificate must be renewed.")
-    store.delete_expired_sessions(conn, now=now, agent_id=enrolled.agent_id)
+    # A registration ends the orchestrator's older sessions: a token handed out before (to this orchestrator or to
+    # whoever copied it) stops working now, in the transaction that opens the new one.
+    store.end_sessions(conn, agent_id=enrolled.agent_id)
     token = str(uuid.uuid4())
     expires_at = now + timedelta(hours=settings.session_hours)
     store.insert_session(conn, token=token, agent_id=enrolled.agent_id, created_at=now, expires_at=expires_at)
