@@ -53,7 +53,14 @@ class Settings(BaseSettings):
         "is believed; empty trusts no one.",
     )
     ca_passphrase: str | None = Field(
-        None, description="Encrypts the orchestrator CA's private key in the database; unset stores it unencrypted."
+        None,
+        description="Encrypts the orchestrator CA's private key in the database; unset, the passphrase is the "
+        "content of the CA key file (ca_key_file), created on first use.",
+    )
+    ca_key_file: str | None = Field(
+        None,
+        description="The CA key file used when ca_passphrase is unset; by default `<database>-ca.key` beside a "
+        "SQLite database file, else ./orchjobs-ca.key.",
     )
     max_inventory_items: int = Field(
         100_000, ge=1, description="The most certificates one inventory upload may report."

@@ -17,7 +17,8 @@ from orchjobs.store.engine import make_engine
 from orchjobs.store.migrate import downgrade, upgrade
 from orchjobs.store.tables import agent, agent_session
 from orchjobs.store.types import UtcDateTime
-from tests.conftest import ADMIN, api_client
+from tests.conftest import api_client
+from tests.live import ADMIN
 
 REGISTER = "/KeyfactorAgents/Session/Register"
 HEARTBEAT = "/KeyfactorAgents/Session/Heartbeat"

@@ -100,7 +100,7 @@ def register(
     it recorded (the attempt, the orchestrator's last error)."""
     ca = None
     if registration.csr:
-        ca = cached_ca(engine, passphrase=settings.ca_passphrase, now=now)
+        ca = cached_ca(engine, settings=settings, now=now)
         ca.check_csr(registration.csr, client_machine=registration.client_machine)
     with write_transaction(engine, commit_on=(ProtocolRefusalError,)) as conn:
         session = _register(conn, registration, identity=identity, ca=ca, settings=settings, now=now)
@@ -132,7 +132,7 @@ def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
 
 def certificate_identity(engine: Engine, *, certificate: bytes, settings: Settings, now: datetime) -> Identity | None:
     """The identity a client certificate proves: only a currently valid one issued by our CA counts."""
-    ca = cached_ca(engine, passphrase=settings.ca_passphrase, now=now)
+    ca = cached_ca(engine, settings=settings, now=now)
     found = ca.verified_certificate(certificate, now=now)
     return Identity(thumbprint=thumbprint(found), agent_id=agent_id_of(found)) if found is not None else None
 

@@ -158,3 +158,10 @@ def insert_orchestrator_ca(
     )
     # RETURNING rather than rowcount: through SQLAlchemy and psycopg, rowcount was 1 even when the conflict skipped it.
     return conn.execute(stmt).first() is not None
+
+
+def replace_orchestrator_ca_key(conn: Connection, *, old: str, new: str) -> bool:
+    """Store the CA's key in a new form (encrypted) in place of `old`; False when the stored text is no longer `old`
+    (another process replaced it first)."""
+    stmt = update(orchestrator_ca).where(orchestrator_ca.c.id == 1, orchestrator_ca.c.private_key_pem == old)
+    return conn.execute(stmt.values(private_key_pem=new)).rowcount == 1
