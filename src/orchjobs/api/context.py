@@ -21,8 +21,8 @@ class AppContext:
     engine: Engine
     authenticator: Authenticator
     clock: Callable[[], datetime] = utc_now
-    # `METHOD /path` of every API route, filled in once the routers are mounted.
-    endpoints: list[str] = field(default_factory=list)
+    # (method, path template) of every route, filled in once the routers are mounted.
+    endpoints: list[tuple[str, str]] = field(default_factory=list)
 
 
 def context_of(request: Request) -> AppContext:
