@@ -4,7 +4,7 @@ The sessions open before the upgrade are deleted: their tokens were never kept a
 orchestrator is told at its next call that its session is unknown, and registers again by itself (docs/security.md).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 23:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from orchjobs.store.types import UtcDateTime
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
