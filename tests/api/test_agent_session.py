@@ -600,6 +600,7 @@ def test_register_over_tls_with_a_client_certificate(database_url: str, tmp_path
             assert response.status_code == 200, response.text
             assert response.json()["Result"] == {"Status": 1}
             assert response.json()["Session"]["AgentId"] == enrolled["AgentId"]
+            assert response.headers["strict-transport-security"] == "max-age=31536000"  # served over HTTPS
         finally:
             stop(process)
 
