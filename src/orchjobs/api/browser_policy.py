@@ -26,7 +26,8 @@ SERVICE_ANSWER: tuple[Header, ...] = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 )
 HTTPS_ANSWER: tuple[Header, ...] = ((b"strict-transport-security", b"max-age=31536000"),)
-SERVICE_PREFIXES = tuple(prefix.lower() for prefix in (paths.API, paths.AGENTS))
+SERVICE_ROOTS = frozenset(prefix.lower() for prefix in (paths.API, paths.AGENTS))
+SERVICE_PREFIXES = tuple(root + "/" for root in SERVICE_ROOTS)
 
 # What Command's clients send that a browser must be allowed to send across origins.
 CORS_HEADERS = ("Authorization", "Content-Type", "x-keyfactor-requested-with", "x-keyfactor-api-version")
@@ -55,7 +56,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _value in headers}
-                headers.extend(header for header in added if header[0] not in present)
+                for header in added:
+                    if header[0] not in present:
+                        headers.append(header)
                 message["headers"] = headers
             await send(message)
 
@@ -79,4 +82,4 @@ def install_browser_policy(app: Starlette, *, cors_origins: str) -> None:
 
 def _is_service(path: str) -> bool:
     lowered = path.lower()
-    return any(lowered == prefix or lowered.startswith(prefix + "/") for prefix in SERVICE_PREFIXES)
+    return lowered.startswith(SERVICE_PREFIXES) or lowered in SERVICE_ROOTS
