@@ -234,7 +234,7 @@ def ca_export(
     settings = load_settings()
     engine = database.open_engine(settings)
     try:
-        ca = load_or_create_ca(engine, passphrase=settings.ca_passphrase, now=datetime.now(UTC))
+        ca = load_or_create_ca(engine, settings=settings, now=datetime.now(UTC))
     except OrchjobsError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
