@@ -27,6 +27,8 @@ from orchjobs.api.routes import (
     job_types,
     orchestrator_jobs,
     scheduled_jobs,
+    security_identities,
+    security_roles,
     status,
     store_types,
     webhooks,
@@ -57,6 +59,8 @@ ROUTERS = (
     certificate_store_inventory.router,
     containers.router,
     agent_pools.router,
+    security_roles.router,
+    security_identities.router,
 )
 
 
