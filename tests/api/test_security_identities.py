@@ -2,6 +2,7 @@
 look up, what an identity may do, delete; what the caller holds; who may call the Security API; and that a changed
 role counts on the very next call."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -258,3 +259,27 @@ def test_a_changed_role_counts_on_the_very_next_call(settings: Settings, engine:
         # Losing its identity altogether leaves the user signed in with nothing it may do.
         assert admin.delete(f"{URL}/{carol_id}").status_code == 204
         assert refused(carol.get(MY), 403, FORBIDDEN) == "'carol' holds no permission of this API."
+
+
+def test_two_administrators_removing_each_other_at_once_leave_one(settings: Settings, engine: Engine) -> None:
+    """Security writers take turns, so two removals that each look fine alone cannot both pass the check: whatever
+    the timing, one of the two administrators stays."""
+    add_user(engine, ["Administrator"], ("root2", "root2-password"))
+    with api_client(settings) as admin, api_client(settings, auth=("root2", "root2-password")) as root2:
+        for _round in range(5):
+            ids = {item["AccountName"]: item["Id"] for item in listed(admin if _round % 2 else root2)}
+            # Both credentials verified already, so that the two removals start together.
+            assert admin.get(MY).status_code == 200 and root2.get(MY).status_code == 200
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                first = pool.submit(admin.delete, f"{URL}/{ids['root2']}")
+                second = pool.submit(root2.delete, f"{URL}/{ids['admin']}")
+                statuses = sorted([first.result().status_code, second.result().status_code])
+
+            assert statuses[0] == 204 and statuses[1] in (400, 403), statuses
+            (survivor,) = [client for client in (admin, root2) if client.get(ROLES).status_code == 200]
+            gone = "root2" if survivor is admin else "admin"
+            readded = survivor.post(URL, json={"AccountName": gone}).json()["Id"]
+            holders = [item["Id"] for item in survivor.get(f"{ROLES}/{ADMINISTRATOR}/Identities").json()]
+            assert len(holders) == 1
+            restored = survivor.put(f"{ROLES}/{ADMINISTRATOR}/Identities", json=[*holders, readded])
+            assert restored.status_code == 200
