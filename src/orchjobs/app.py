@@ -28,6 +28,8 @@ from orchjobs.api.routes import (
     job_types,
     orchestrator_jobs,
     scheduled_jobs,
+    security_identities,
+    security_roles,
     status,
     store_types,
     webhooks,
@@ -58,6 +60,8 @@ ROUTERS = (
     certificate_store_inventory.router,
     containers.router,
     agent_pools.router,
+    security_roles.router,
+    security_identities.router,
 )
 
 

@@ -35,6 +35,10 @@ from orchjobs.store.tables import (
     certificate_store_server,
     job_type,
     job_type_field,
+    security_identity,
+    security_identity_role,
+    security_role,
+    security_role_permission,
 )
 from tests.factories import BASE_TIME, add_entry, add_history, add_job, add_result_data, add_store
 from tests.orchestrator.certificates import make_certificate
@@ -137,6 +141,31 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
             "Schedule": {"Immediate": True},
         }
     },
+    ("GET", "/KeyfactorAPI/Security/Roles"): {},
+    ("GET", "/KeyfactorAPI/Security/Roles/{role_id}"): {},
+    ("POST", "/KeyfactorAPI/Security/Roles"): {
+        "json": {
+            "Name": "New",
+            "Description": "",
+            "Permissions": ["Auditing:Read"],
+            "Identities": [{"AccountName": "x"}],
+        }
+    },
+    ("PUT", "/KeyfactorAPI/Security/Roles"): {"json": {"Id": "{role_id}", "Name": "Renamed", "Description": "d"}},
+    ("POST", "/KeyfactorAPI/Security/Roles/{role_id}/Copy"): {"json": {"Name": "Copied"}},
+    ("GET", "/KeyfactorAPI/Security/Roles/{role_id}/Identities"): {},
+    ("PUT", "/KeyfactorAPI/Security/Roles/{role_id}/Identities"): {"json": {"Ids": ["{identity_id}"]}},
+    ("GET", "/KeyfactorAPI/Security/Roles/{role_id}/Permissions"): {},
+    ("GET", "/KeyfactorAPI/Security/Roles/{role_id}/Permissions/Global"): {},
+    ("POST", "/KeyfactorAPI/Security/Roles/{role_id}/Permissions/Global"): {
+        "json": [{"Area": "Auditing", "Permission": "Read"}]
+    },
+    ("PUT", "/KeyfactorAPI/Security/Roles/{role_id}/Permissions/Global"): {"json": ["/certificate_stores/"]},
+    ("GET", "/KeyfactorAPI/Security/Identities"): {},
+    ("POST", "/KeyfactorAPI/Security/Identities"): {"json": {"AccountName": "CORP\\new", "IdentityType": "Group"}},
+    ("GET", "/KeyfactorAPI/Security/Identities/Lookup"): {"params": {"accountName": "admin"}},
+    ("GET", "/KeyfactorAPI/Security/Identities/{identity_id}"): {},
+    ("GET", "/KeyfactorAPI/Security/My"): {},
 }
 # A custom store type whose every optional field is set.
 STORE_TYPE = StoreType(
@@ -232,7 +261,26 @@ def arrange(engine: Engine) -> dict[str, str]:
         "store_id": str(store_id),
         "certificate_id": str(certificate_id),
         **add_webhook_rows(engine),
+        **_arrange_security(engine),
     }
+
+
+def _arrange_security(engine: Engine) -> dict[str, str]:
+    """A role of its own holding a permission, and an identity holding it."""
+    with engine.begin() as conn:
+        role_id = conn.execute(
+            insert(security_role)
+            .values(name="Deployers", name_key="deployers", description="", enabled=True, private=False)
+            .returning(security_role.c.id)
+        ).scalar_one()
+        conn.execute(insert(security_role_permission).values(role_id=role_id, permission="/agents/management/read/"))
+        identity_id = conn.execute(
+            insert(security_identity)
+            .values(account_name="CORP\\deploy", account_key="corp\\deploy", identity_type="User", created_at=BASE_TIME)
+            .returning(security_identity.c.id)
+        ).scalar_one()
+        conn.execute(insert(security_identity_role).values(identity_id=identity_id, role_id=role_id))
+    return {"role_id": str(role_id), "identity_id": str(identity_id)}
 
 
 def _arrange_containers_and_pools(engine: Engine) -> None:

@@ -34,6 +34,12 @@ async def read_array(request: Request, *, expected: str) -> list[Any]:
     return value
 
 
+async def read_json(request: Request) -> Any:
+    """The body as whatever JSON value it holds (None when empty), for routes that take more than one shape; a 400
+    when it is not JSON."""
+    return await _read_json(request)
+
+
 async def _read_json(request: Request) -> Any:
     raw = (await request.body()).removeprefix(_BOM)
     try:

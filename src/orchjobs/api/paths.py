@@ -20,6 +20,8 @@ STORE_TYPES = f"{API}/CertificateStoreTypes"
 CERTIFICATES = f"{API}/Certificates"
 CONTAINERS = f"{API}/CertificateStoreContainers"
 AGENT_POOLS = f"{API}/AgentPools"
+SECURITY = f"{API}/Security"
+SECURITY_ROLES = f"{SECURITY}/Roles"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

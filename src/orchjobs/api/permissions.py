@@ -11,10 +11,12 @@ from orchjobs.domain.permissions import (
     ACKNOWLEDGE_JOBS,
     IMPORT_CERTIFICATES,
     MODIFY_AGENTS,
+    MODIFY_SECURITY,
     MODIFY_SETTINGS,
     MODIFY_STORES,
     READ_AGENTS,
     READ_CERTIFICATES,
+    READ_SECURITY,
     READ_SETTINGS,
     READ_STORES,
     SCHEDULE_STORES,
@@ -28,6 +30,7 @@ _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, p
 _STORES = paths.CERTIFICATE_STORES
 _STORE_TYPES = paths.STORE_TYPES
 _CONTAINERS, _POOLS = paths.CONTAINERS, paths.AGENT_POOLS
+_ROLES, _SECURITY = paths.SECURITY_ROLES, paths.SECURITY
 
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
@@ -107,6 +110,25 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", _POOLS): (MODIFY_AGENTS,),
     ("PUT", _POOLS): (MODIFY_AGENTS,),
     ("DELETE", f"{_POOLS}/{{pool_id}}"): (MODIFY_AGENTS,),
+    ("GET", _ROLES): (READ_SECURITY,),
+    ("GET", f"{_ROLES}/{{role_id}}"): (READ_SECURITY,),
+    ("POST", _ROLES): (MODIFY_SECURITY,),
+    ("PUT", _ROLES): (MODIFY_SECURITY,),
+    ("DELETE", f"{_ROLES}/{{role_id}}"): (MODIFY_SECURITY,),
+    ("POST", f"{_ROLES}/{{role_id}}/Copy"): (MODIFY_SECURITY,),
+    ("GET", f"{_ROLES}/{{role_id}}/Identities"): (READ_SECURITY,),
+    ("PUT", f"{_ROLES}/{{role_id}}/Identities"): (MODIFY_SECURITY,),
+    ("GET", f"{_ROLES}/{{role_id}}/Permissions"): (READ_SECURITY,),
+    ("GET", f"{_ROLES}/{{role_id}}/Permissions/Global"): (READ_SECURITY,),
+    ("POST", f"{_ROLES}/{{role_id}}/Permissions/Global"): (MODIFY_SECURITY,),
+    ("PUT", f"{_ROLES}/{{role_id}}/Permissions/Global"): (MODIFY_SECURITY,),
+    ("GET", f"{_SECURITY}/Identities"): (READ_SECURITY,),
+    ("POST", f"{_SECURITY}/Identities"): (MODIFY_SECURITY,),
+    ("GET", f"{_SECURITY}/Identities/Lookup"): (READ_SECURITY,),
+    ("GET", f"{_SECURITY}/Identities/{{identity_id}}"): (READ_SECURITY,),
+    ("DELETE", f"{_SECURITY}/Identities/{{identity_id}}"): (MODIFY_SECURITY,),
+    # What the caller itself may do: any caller that may call some route (an orchestrator's own account may not).
+    ("GET", f"{_SECURITY}/My"): (SIGNED_IN,),
 }
 
 

@@ -282,3 +282,23 @@ AGENT_POOL_AGENT_FIELDS = FieldRegistry(
         QueryField("Version", "version", FieldKind.STRING),
     ],
 )
+
+# GET /Security/Roles.
+SECURITY_ROLE_FIELDS = FieldRegistry(
+    "SecurityRoles",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER),
+        QueryField("Name", "name", FieldKind.STRING),
+        QueryField("Description", "description", FieldKind.STRING),
+    ],
+)
+
+# GET /Security/Identities. IdentityType is User or Group.
+SECURITY_IDENTITY_FIELDS = FieldRegistry(
+    "SecurityIdentities",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER),
+        QueryField("AccountName", "account_name", FieldKind.STRING),
+        QueryField("IdentityType", "identity_type", FieldKind.STRING),
+    ],
+)
