@@ -59,6 +59,8 @@ EXTRA_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/KeyfactorAPI/CertificateStoreTypes/{store_type_id}"): {},
     ("DELETE", "/KeyfactorAPI/CertificateStoreContainers/{container_id}"): {"values": {"container_id": "80"}},
     ("DELETE", "/KeyfactorAPI/AgentPools/{pool_id}"): {},
+    ("DELETE", "/KeyfactorAPI/Security/Roles/{role_id}"): {},
+    ("DELETE", "/KeyfactorAPI/Security/Identities/{identity_id}"): {},
 }
 MATRIX_REQUESTS = {**REQUESTS, **EXTRA_REQUESTS}
 # The changes run on one database, in an order where none spoils a later one's request: deletions, then what ends

@@ -65,9 +65,10 @@ def set_password(engine: Engine, *, username: str, password: str) -> None:
 def remove_user(engine: Engine, *, username: str) -> None:
     """Remove a user and its identity (with its roles); refused when nobody could manage security after it."""
     with write_transaction(engine) as conn:
+        security_store.lock_security(conn)
         if not store.delete_user(conn, username=username):
             raise NotFoundError(f"There is no user named {username!r}.")
-        security_store.delete_identity(conn, account_name=username)
+        security_store.delete_identity_named(conn, account_name=username)
         check_a_security_administrator_remains(conn)
 
 

@@ -72,7 +72,7 @@ def ensure_identity(conn: Connection, *, account_name: str, identity_type: str, 
     return identity_id
 
 
-def delete_identity(conn: Connection, *, account_name: str) -> bool:
+def delete_identity_named(conn: Connection, *, account_name: str) -> bool:
     """Remove the identity of this name (in any case) and the roles it held; False when there is none."""
     stmt = (
         security_identity.delete()
