@@ -36,6 +36,8 @@ from orchjobs.api.routes import (
 )
 from orchjobs.outbound.webhooks import HttpxSender
 from orchjobs.service.database import open_engine
+from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
+from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.service.webhook_worker import start_webhook_worker
@@ -69,10 +71,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     """The whole service as an ASGI app. The database must already be migrated (`orchjobs migrate`). `clock` is
     what every request and the sweeper take as now (tests pass a fixed or stepping one)."""
     engine = open_engine(settings)
+    password_pool = PasswordPool(workers=settings.password_hash_workers, queue=settings.password_hash_queue)
     context = AppContext(
         settings=settings,
         engine=engine,
-        authenticator=Authenticator(engine, cache_seconds=settings.auth_cache_seconds),
+        authenticator=Authenticator(
+            engine,
+            cache_seconds=settings.auth_cache_seconds,
+            throttle=_login_throttle(settings, clock),
+            pool=password_pool,
+        ),
         clock=clock,
     )
 
@@ -94,6 +102,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         finally:
             webhook_worker.stop()
             sweeper.stop()
+            password_pool.close()
             engine.dispose()
 
     app = FastAPI(
@@ -116,3 +125,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     # Outside the transport: a refused request (no x-keyfactor-requested-with) carries the headers too.
     install_browser_policy(app, cors_origins=settings.cors_origins)
     return app
+
+
+def _login_throttle(settings: Settings, clock: Callable[[], datetime]) -> LoginThrottle:
+    """Counts in the app's clock, so that a test's stepping clock moves the login limits too."""
+    limits = LoginLimits(
+        per_address=settings.login_failures_per_address,
+        per_user=settings.login_failures_per_user,
+        window_seconds=settings.login_failure_window_seconds,
+        trust_seconds=settings.login_trust_hours * 3600,
+    )
+    return LoginThrottle(limits, clock=lambda: clock().timestamp())

@@ -83,6 +83,8 @@ def serve(
         workers=workers,
         access_log=False,
         log_level="info",
+        # Whose X-Forwarded-For to believe is ORCHJOBS_TRUSTED_PROXIES' to say, not uvicorn's (it trusts 127.0.0.1).
+        proxy_headers=False,
         **tls,  # type: ignore[arg-type]
     )
 

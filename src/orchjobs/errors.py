@@ -8,8 +8,10 @@
     │   └── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
     ├── AuthenticationError                    401  0xA0110011
     ├── PermissionDeniedError                  403  0xA0110012
+    ├── LoginThrottledError                    429  0xA0110015  (too many failed logins; carries Retry-After)
     ├── NotFoundError                          404  0xA0110014
     ├── StoreUnavailableError                  503  0xA0110060
+    ├── PasswordCheckBusyError                 503  0xA0110064  (the password-hashing queue is full; Retry-After)
     └── ProtocolRefusalError                        0xA0100000  (the orchestrator protocol refuses a call)
         ├── SessionRefusedError                     0xA0100001
         ├── OrchestratorDisapprovedError            0xA0100002
@@ -115,6 +117,17 @@ class PermissionDeniedError(OrchjobsError):
     code = "0xA0110012"
 
 
+class LoginThrottledError(OrchjobsError):
+    """Too many failed logins from this address, or for this user name: the credentials were not checked.
+    `retry_after_seconds` says when the next attempt will be."""
+
+    code = "0xA0110015"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class NotFoundError(OrchjobsError):
     """The addressed resource does not exist."""
 
@@ -127,6 +140,17 @@ class StoreUnavailableError(OrchjobsError):
 
     code = "0xA0110060"
     rolled_back_on_conflict = False
+
+
+class PasswordCheckBusyError(OrchjobsError):
+    """Every password-hashing worker is busy and the queue before them is full: the credentials were not checked,
+    so that a burst of logins waits in a bounded queue, not in everyone else's way."""
+
+    code = "0xA0110064"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class ProtocolRefusalError(OrchjobsError):

@@ -41,6 +41,27 @@ class Settings(BaseSettings):
         description="How long a verified Basic credential is remembered, so that each request does not "
         "pay for a password hash; 0 verifies every request.",
     )
+    login_failures_per_address: int = Field(
+        20, ge=1, description="Failed logins one address may make per login_failure_window_seconds before 429s."
+    )
+    login_failures_per_user: int = Field(
+        10,
+        ge=1,
+        description="Failed logins for one user name per login_failure_window_seconds before addresses that failed "
+        "and have not logged in as it get 429s.",
+    )
+    login_failure_window_seconds: float = Field(
+        300.0, gt=0, description="The window the two login-failure limits count in (each refills over it)."
+    )
+    login_trust_hours: float = Field(
+        24.0, ge=0, description="How long an address that logged in as a user is exempt from that user's limits."
+    )
+    password_hash_workers: int = Field(
+        1, ge=1, le=64, description="Threads per server process that verify passwords (Argon2), apart from requests."
+    )
+    password_hash_queue: int = Field(
+        32, ge=0, description="Password checks that may wait for a hashing thread; more are refused with 503."
+    )
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size per server process.")
     session_hours: float = Field(
         24.0, gt=0, description="How long an orchestrator session token stays valid after its registration."
@@ -50,8 +71,8 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         "",
-        description="Comma-separated client addresses (TLS-terminating proxies) whose X-ARR-ClientCert header "
-        "is believed; empty trusts no one.",
+        description="Comma-separated client addresses (TLS-terminating proxies) whose X-ARR-ClientCert and "
+        "X-Forwarded-For headers are believed; empty trusts no one.",
     )
     ca_passphrase: str | None = Field(
         None,

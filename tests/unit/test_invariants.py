@@ -27,7 +27,7 @@ def test_every_error_class_has_a_status_and_a_distinct_code() -> None:
     classes = _subclasses(errors.OrchjobsError)
     for cls in classes:
         instance = cls.__new__(cls)
-        assert status_for(instance) in (400, 401, 403, 404, 503), cls
+        assert status_for(instance) in (400, 401, 403, 404, 429, 503), cls
     codes = [cls.code for cls in classes]
     assert len(codes) == len(set(codes))
 

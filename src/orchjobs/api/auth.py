@@ -5,14 +5,16 @@ import binascii
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from orchjobs.api import permissions
+from orchjobs.api.client_address import client_address
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
 
 _BAD_BASIC = "The Basic credentials are not valid base64 of user:password."
+# Longer Basic credentials are refused before they are decoded, looked up or hashed (about 6 KB of user:password).
+_LONGEST_BASIC = 8192
 
 
 # Both dependencies are async: FastAPI runs a sync dependency in the threadpool, a hop of its own per request.
@@ -29,11 +31,14 @@ async def current_principal(request: Request) -> Principal:
     if scheme.lower() != "basic":
         raise AuthenticationError("Only Basic authentication is supported.")
     username, password = _basic_credentials(encoded)
-    authenticator = context_of(request).authenticator
-    return await run_in_threadpool(authenticator.authenticate, username, password)
+    context = context_of(request)
+    address = client_address(request, trusted_proxies=context.settings.trusted_proxies)
+    return await context.authenticator.authenticate(username, password, address=address)
 
 
 def _basic_credentials(encoded: str) -> tuple[str, str]:
+    if len(encoded) > _LONGEST_BASIC:
+        raise AuthenticationError(f"The Basic credentials are longer than {_LONGEST_BASIC} characters.")
     try:
         username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:

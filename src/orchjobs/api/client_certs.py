@@ -3,12 +3,12 @@ proxy's `X-ARR-ClientCert` header. Whether the certificate is one of ours is the
 
 import base64
 import binascii
-import ipaddress
 import re
-from functools import lru_cache
 from urllib.parse import unquote
 
 from starlette.requests import Request
+
+from orchjobs.api.client_address import is_trusted_proxy
 
 HEADER = "x-arr-clientcert"
 _ARMOUR = re.compile(r"-----(BEGIN|END) CERTIFICATE-----")
@@ -23,7 +23,7 @@ def client_certificate(request: Request, *, trusted_proxies: str) -> bytes | Non
     if chain:
         return certificate_der(chain[0])
     header = request.headers.get(HEADER)
-    if header and request.client is not None and _trusted(request.client.host, trusted_proxies):
+    if header and request.client is not None and is_trusted_proxy(request.client.host, trusted_proxies):
         return certificate_der(header)
     return None
 
@@ -39,26 +39,3 @@ def certificate_der(text: str) -> bytes | None:
     except binascii.Error:
         return None
     return der or None
-
-
-def _trusted(host: str, trusted_proxies: str) -> bool:
-    names, networks = _parse(trusted_proxies)
-    if host in names:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
-@lru_cache(maxsize=8)
-def _parse(trusted_proxies: str) -> tuple[frozenset[str], tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
-    names = frozenset(item.strip() for item in trusted_proxies.split(",") if item.strip())
-    networks = []
-    for name in names:
-        try:
-            networks.append(ipaddress.ip_network(name, strict=False))
-        except ValueError:
-            continue  # a host name (tests use "testclient"); matched exactly
-    return names, tuple(networks)

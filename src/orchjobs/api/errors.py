@@ -14,8 +14,10 @@ from orchjobs.errors import (
     AuthenticationError,
     BulkOperationError,
     InvalidRequestError,
+    LoginThrottledError,
     NotFoundError,
     OrchjobsError,
+    PasswordCheckBusyError,
     PermissionDeniedError,
     ProtocolRefusalError,
     StoreUnavailableError,
@@ -32,7 +34,9 @@ STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int, int], ...] = (
     (AuthenticationError, 401, 401),
     (PermissionDeniedError, 403, 403),
     (NotFoundError, 404, 404),
+    (LoginThrottledError, 429, 429),
     (StoreUnavailableError, 503, 503),
+    (PasswordCheckBusyError, 503, 503),
     (ProtocolRefusalError, 400, 200),
 )
 GENERIC_CODE = "0xA0110000"
@@ -63,6 +67,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _orchjobs_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrchjobsError)
+    response = _error_answer(request, exc)
+    if isinstance(exc, LoginThrottledError | PasswordCheckBusyError):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
+def _error_answer(request: Request, exc: OrchjobsError) -> Response:
     if isinstance(exc, StoreUnavailableError):
         log.warning("database unavailable", exc_info=exc.__cause__)
     if request.url.path.startswith(paths.AGENTS):

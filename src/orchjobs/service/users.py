@@ -1,25 +1,30 @@
 """Users and Basic authentication: Argon2 hashes, checked against the stored hash on every call."""
 
-import contextlib
+import asyncio
 import hashlib
 import hmac
 import secrets
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+from anyio import to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
-from orchjobs.domain.permissions import ADMINISTRATOR, Principal
+from orchjobs.domain.permissions import ADMINISTRATOR, Principal, identity_key
 from orchjobs.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from orchjobs.service.login_throttle import LoginThrottle
+from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.security import check_a_security_administrator_remains, principal_from_grants
 from orchjobs.store import security as security_store
 from orchjobs.store import users as store
 from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.rows import Record
 
 _hasher = PasswordHasher()
 # Verifies against this when the user does not exist, so timing does not reveal which names exist.
@@ -94,50 +99,75 @@ def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
 class Authenticator:
     """Checks Basic credentials. Argon2 takes tens of milliseconds on purpose, so a verified credential is
     remembered (as a keyed digest, never the password) with the hash it matched, for `cache_seconds`: a call
-    still reads the user's row and roles, and a changed password (another hash) or role counts at once."""
+    still reads the user's row and roles, and a changed password (another hash) or role counts at once.
 
-    def __init__(self, engine: Engine, *, cache_seconds: float) -> None:
+    A credential not remembered goes past the login throttle (per address and user name) to the password pool's
+    own threads; the cheap part (one read of the user and its roles) stays in the request threadpool."""
+
+    def __init__(self, engine: Engine, *, cache_seconds: float, throttle: LoginThrottle, pool: PasswordPool) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
+        self._throttle = throttle
+        self._pool = pool
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, tuple[float, str]] = {}
         self._lock = threading.Lock()
-        self._pending: dict[bytes, threading.Lock] = {}
+        self._pending: dict[tuple[bytes, str], Future[bool]] = {}
 
-    def authenticate(self, username: str, password: str) -> Principal:
+    async def authenticate(self, username: str, password: str, *, address: str) -> Principal:
+        """The principal of these credentials, sent from `address`; AuthenticationError when they are wrong,
+        LoginThrottledError or PasswordCheckBusyError when they could not be checked now."""
+        grants = await to_thread.run_sync(self._grants, username)
+        name = grants[0].username if grants else username
+        # Unknown names are verified against a dummy hash, so timing does not reveal which names exist.
+        password_hash = grants[0].password_hash if grants else _DUMMY_HASH
+        digest = self._digest(name, password)
+        if grants and self._remembered(digest, password_hash):
+            return principal_from_grants(name, grants)
+        user = identity_key(name)
+        trusted = self._throttle.admit(address=address, user=user)
+        # Shielded: a caller that hangs up must not cancel a check others are waiting for.
+        verified = await asyncio.shield(asyncio.wrap_future(self._check(digest, password, password_hash, trusted)))
+        if verified and grants:
+            self._throttle.succeeded(address=address, user=user)
+            return principal_from_grants(name, grants)
+        self._throttle.failed(address=address, user=user)
+        raise AuthenticationError("The user name or password is incorrect.")
+
+    def _grants(self, username: str) -> Sequence[Record]:
         for candidate in _name_forms(username):
             with read_transaction(self._engine) as conn:
                 grants = store.user_grants(conn, username=candidate)
-            if not grants:
-                continue
-            if self._check(grants[0].username, password, grants[0].password_hash):
-                return principal_from_grants(grants[0].username, grants)
-            break
-        else:
-            _verify_dummy(password)
-        raise AuthenticationError("The user name or password is incorrect.")
+            if grants:
+                return grants
+        return ()
 
-    def _check(self, username: str, password: str, password_hash: str) -> bool:
-        digest = self._digest(username, password)
-        if self._remembered(digest, password_hash):
-            return True
-        # Single flight: many orchestrators starting at once with one credential wait for one Argon2
-        # verification instead of each running their own.
+    def _check(self, digest: bytes, password: str, password_hash: str, trusted: bool) -> Future[bool]:
+        """The verification of this credential against this hash. Single flight: many orchestrators starting at
+        once with one credential wait for one Argon2 verification instead of each running their own."""
+        key = (digest, password_hash)
         with self._lock:
-            pending = self._pending.setdefault(digest, threading.Lock())
+            pending = self._pending.get(key)
+            if pending is not None:
+                return pending
+            future = self._pool.submit(lambda: self._verify(digest, password, password_hash), trusted=trusted)
+            self._pending[key] = future
+        future.add_done_callback(lambda _done: self._settled(key))
+        return future
+
+    def _settled(self, key: tuple[bytes, str]) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def _verify(self, digest: bytes, password: str, password_hash: str) -> bool:
+        """Runs on a password-pool thread."""
         try:
-            with pending:
-                if self._remembered(digest, password_hash):
-                    return True
-                try:
-                    _hasher.verify(password_hash, password)
-                except (VerificationError, InvalidHashError):
-                    return False
-                self._remember(digest, password_hash)
-                return True
-        finally:
-            with self._lock:
-                self._pending.pop(digest, None)
+            _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if password_hash is not _DUMMY_HASH:
+            self._remember(digest, password_hash)
+        return True
 
     def _remembered(self, digest: bytes, password_hash: str) -> bool:
         cached = self._verified.get(digest)
@@ -160,11 +190,6 @@ def _check_password(password: str) -> None:
         raise InvalidRequestError("A password must be at least 8 characters long.")
     if len(password) > 1024:
         raise InvalidRequestError("A password must be at most 1024 characters long.")
-
-
-def _verify_dummy(password: str) -> None:
-    with contextlib.suppress(VerificationError):
-        _hasher.verify(_DUMMY_HASH, password)
 
 
 def _name_forms(username: str) -> list[str]:
