@@ -31,7 +31,9 @@ from orchjobs.api.routes import (
     store_types,
     webhooks,
 )
+from orchjobs.outbound.oidc import HttpxJsonFetcher
 from orchjobs.outbound.webhooks import HttpxSender
+from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
@@ -69,6 +71,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         engine=engine,
         authenticator=Authenticator(engine, cache_seconds=settings.auth_cache_seconds),
         clock=clock,
+        token_verifier=TokenVerifier(
+            settings.oauth_issuers,
+            HttpxJsonFetcher(timeout_seconds=settings.oauth_fetch_timeout_seconds),
+            clock_skew_seconds=settings.oauth_clock_skew_seconds,
+            refetch_seconds=settings.oauth_jwks_refetch_seconds,
+            max_age_seconds=settings.oauth_jwks_max_age_seconds,
+        ),
     )
 
     @asynccontextmanager

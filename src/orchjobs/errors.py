@@ -10,6 +10,7 @@
     ├── PermissionDeniedError                  403  0xA0110012
     ├── NotFoundError                          404  0xA0110014
     ├── StoreUnavailableError                  503  0xA0110060
+    ├── IdentityProviderUnavailableError       503  0xA0110061  (a bearer token's keys could not be fetched)
     └── ProtocolRefusalError                        0xA0100000  (the orchestrator protocol refuses a call)
         ├── SessionRefusedError                     0xA0100001
         ├── OrchestratorDisapprovedError            0xA0100002
@@ -127,6 +128,13 @@ class StoreUnavailableError(OrchjobsError):
 
     code = "0xA0110060"
     rolled_back_on_conflict = False
+
+
+class IdentityProviderUnavailableError(OrchjobsError):
+    """A bearer token's issuer is trusted, but its keys could not be fetched to check the token: the caller may try
+    again later."""
+
+    code = "0xA0110061"
 
 
 class ProtocolRefusalError(OrchjobsError):
