@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -73,9 +73,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, tmp_path: Path, *, name: str = "server") -> Iterator[str]:
+def running_server(
+    database_url: str, tmp_path: Path, *, name: str = "server", environment: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """Base URL (http://127.0.0.1:<port>, without /KeyfactorAPI) of a real uvicorn process serving
-    orchjobs on the test database, with the conftest ADMIN as bootstrap administrator."""
+    orchjobs on the test database, with the conftest ADMIN as bootstrap administrator (and `environment`'s
+    ORCHJOBS_* settings)."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "orchjobs.cli:app_factory", "--factory",
@@ -83,7 +86,8 @@ def running_server(database_url: str, tmp_path: Path, *, name: str = "server") -
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with (tmp_path / f"{name}.log").open("w+b") as log:
-        process = subprocess.Popen(command, env=server_environment(database_url), stdout=log, stderr=subprocess.STDOUT)
+        env = server_environment(database_url) | dict(environment or {})
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_answering(process, base_url, log)
             yield base_url

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from orchjobs.api import permissions
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
+from orchjobs.service.bearer import NOT_ENABLED
 from orchjobs.service.users import User
 
 
@@ -22,10 +23,12 @@ async def get_context(request: Request) -> AppContext:
 async def current_user(request: Request) -> User:
     header = request.headers.get("authorization")
     if not header:
-        raise AuthenticationError("Authentication is required: send Basic credentials.")
+        raise AuthenticationError("Authentication is required: send Basic credentials or a bearer token.")
     scheme, _, encoded = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return await bearer_user(context_of(request), encoded.strip())
     if scheme.lower() != "basic":
-        raise AuthenticationError("Only Basic authentication is supported.")
+        raise AuthenticationError("Only Basic authentication and bearer tokens are supported.")
     try:
         username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
@@ -37,6 +40,16 @@ async def current_user(request: Request) -> User:
     if user is None:
         user = await run_in_threadpool(authenticator.authenticate, username, password)
     return user
+
+
+async def bearer_user(context: AppContext, token: str) -> User:
+    """The identity an OAuth 2.0 bearer token of a configured issuer speaks for (service.bearer verifies it)."""
+    verifier = context.token_verifier
+    if verifier is None or not verifier.enabled:
+        raise AuthenticationError(NOT_ENABLED)
+    subject = await verifier.verify(token, now=context.clock())
+    # Until security roles exist, a token's identity is an ordinary (not administrator) user.
+    return User(username=subject.account_name, is_admin=False)
 
 
 async def permitted_user(request: Request) -> User:
