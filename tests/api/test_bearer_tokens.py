@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -110,7 +110,7 @@ def _now(clock: SteppingClock) -> int:
     return int(clock.now.timestamp())
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, tuple[Callable[[OidcProvider, SteppingClock], str], str]] = {
     "expired": (lambda p, c: p.mint(p.claims(iat=_now(c) - 7200, nbf=_now(c) - 7200, exp=_now(c) - 3600)), "expired"),
     "not yet valid": (lambda p, c: p.mint(p.claims(nbf=_now(c) + 600)), "not valid yet"),
     "issued in the future": (lambda p, c: p.mint(p.claims(iat=_now(c) + 600)), "issued in the future"),
@@ -161,7 +161,7 @@ def test_a_bad_token_is_a_401_in_commands_shape(
     ],
 )
 def test_a_malformed_token_is_a_401(app: TestClient, token: str) -> None:
-    response = app.get(HISTORY, headers={"Authorization": f"Bearer {token}".encode()})
+    response = app.get(HISTORY, headers={b"Authorization": f"Bearer {token}".encode()})
     assert response.status_code == 401, response.text
     assert response.json()["ErrorCode"] == AUTHENTICATION_CODE
 
