@@ -21,7 +21,7 @@ from orchjobs.app import create_app
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine, normalize_url
 from orchjobs.store.migrate import upgrade
-from orchjobs.store.tables import metadata, user_account
+from orchjobs.store.tables import metadata, security_identity, security_identity_role, user_account
 from tests.live import ADMIN, API_HEADERS, running_server
 
 POSTGRES_URL = os.environ.get("ORCHJOBS_TEST_POSTGRES_URL")
@@ -40,11 +40,15 @@ _ADMIN_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(ADM
 
 
 def _add_admin(conn: Connection) -> None:
-    conn.execute(
-        insert(user_account).values(
-            username=ADMIN[0], password_hash=_ADMIN_HASH, is_admin=True, created_at=datetime.now(UTC)
-        )
-    )
+    now = datetime.now(UTC)
+    conn.execute(insert(user_account).values(username=ADMIN[0], password_hash=_ADMIN_HASH, created_at=now))
+    identity = conn.execute(
+        insert(security_identity)
+        .values(account_name=ADMIN[0], account_key=ADMIN[0].casefold(), identity_type="User", created_at=now)
+        .returning(security_identity.c.id)
+    ).scalar_one()
+    # Role 1 is the built-in Administrator (migration 0005).
+    conn.execute(insert(security_identity_role).values(identity_id=identity, role_id=1))
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +106,17 @@ def _empty_postgres(url: str) -> None:
     _empty_database(url)
 
 
-# What the migrations install (application settings, built-in job and store types, the Default Agent Pool) stays.
-_KEPT = {"app_setting", "alembic_version", "job_type", "certificate_store_type", "agent_pool"}
+# What the migrations install (application settings, built-in job and store types and roles, the Default Agent
+# Pool) stays.
+_KEPT = {
+    "app_setting",
+    "alembic_version",
+    "job_type",
+    "certificate_store_type",
+    "agent_pool",
+    "security_role",
+    "security_role_permission",
+}
 
 
 def _empty_database(url: str) -> None:
@@ -125,6 +138,7 @@ def _empty_database(url: str) -> None:
         )
         conn.execute(text("DELETE FROM certificate_store_type WHERE NOT built_in"))
         conn.execute(text("DELETE FROM agent_pool WHERE id <> '00000000-0000-0000-0000-000000000000'"))
+        conn.execute(text("DELETE FROM security_role WHERE NOT immutable"))
         _add_admin(conn)
         for setting_id, value in _APP_SETTING_DEFAULTS.items():
             conn.execute(

@@ -4,7 +4,7 @@ client_secret_basic), serves discovery and its JWKS, and rotates its signing key
 
 Its keys live in a directory the test chooses, so a test can also sign tokens with the provider's own current key and
 claims of its choosing (`mint`): expired, not yet valid, for another audience. The provider's request log tells how
-often its key set was fetched (`jwks_fetches`).
+often its discovery document and key set were fetched (`requests_to`, `jwks_fetches`).
 """
 
 import base64
@@ -109,9 +109,12 @@ class OidcProvider:
         header = {"alg": alg, "kid": current_kid if kid is None else kid}
         return jwt.encode(header, claims, key or current, algorithms=[alg])
 
+    def requests_to(self, path: str) -> int:
+        """How many GET requests for `path` the provider has answered so far (its request log)."""
+        return self.log_path.read_text(errors="replace").count(f"GET {path} ")
+
     def jwks_fetches(self) -> int:
-        """How many times the provider's key set has been fetched so far."""
-        return self.log_path.read_text(errors="replace").count("GET /.well-known/jwks.json")
+        return self.requests_to("/.well-known/jwks.json")
 
 
 def unsigned(claims: dict[str, Any]) -> str:

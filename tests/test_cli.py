@@ -32,8 +32,9 @@ def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
 
 def test_user_add_stores_a_hashed_password_and_refuses_duplicates(database_url: str) -> None:
     env = {"ORCHJOBS_DATABASE_URL": database_url}
-    added = runner.invoke(app, ["user", "add", "operator", "--password", "s3cret-pass"], env=env)
+    added = runner.invoke(app, ["user", "add", "operator", "--password", "s3cret-pass", "--role", "Operator"], env=env)
     assert added.exit_code == 0, added.output
+    assert "Operator" in added.output
     engine = make_engine(database_url)
     with engine.connect() as conn:
         stored = conn.execute(
@@ -41,11 +42,24 @@ def test_user_add_stores_a_hashed_password_and_refuses_duplicates(database_url: 
         ).scalar_one()
     engine.dispose()
     assert stored.startswith("$argon2") and "s3cret-pass" not in stored
-    again = runner.invoke(app, ["user", "add", "operator", "--password", "another-pass"], env=env)
+    again = runner.invoke(app, ["user", "add", "operator", "--password", "another-pass", "--role", "Auditor"], env=env)
     assert again.exit_code == 1
     assert "already exists" in again.output
-    short = runner.invoke(app, ["user", "add", "shorty", "--password", "abc"], env=env)
+    short = runner.invoke(app, ["user", "add", "shorty", "--password", "abc", "--admin"], env=env)
     assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_user_add_needs_roles_that_exist(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    none = runner.invoke(app, ["user", "add", "nobody", "--password", "s3cret-pass"], env=env)
+    assert none.exit_code == 2 and "--role" in none.output
+    unknown = runner.invoke(app, ["user", "add", "ghost", "--password", "s3cret-pass", "--role", "Wizard"], env=env)
+    assert unknown.exit_code == 1 and "no security role named 'Wizard'" in unknown.output
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        names = set(conn.execute(select(user_account.c.username)).scalars())
+    engine.dispose()
+    assert not names & {"nobody", "ghost"}
 
 
 def test_seed_fills_the_database_deterministically(database_url: str) -> None:

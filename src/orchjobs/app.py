@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app.include_router(router)
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
-    context.endpoints = sorted(f"{method} {route.path}" for route in routes for method in route.methods or ())
+    context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())
     app.add_middleware(
         KeyfactorTransport,
         product_version=settings.product_version,

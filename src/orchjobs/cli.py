@@ -157,20 +157,32 @@ def user_add(
         str,
         typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."),
     ],
-    admin: Annotated[bool, typer.Option(help="May change application settings.")] = False,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="A security role the user holds (repeatable): Administrator, Operator, Auditor, Orchestrator or "
+            "one made through /Security/Roles.",
+        ),
+    ] = None,
+    admin: Annotated[bool, typer.Option(help="Same as --role Administrator.")] = False,
 ) -> None:
-    """Add a user that may call the API with Basic authentication."""
+    """Add a user that may call the API with Basic authentication, holding the roles given."""
     from orchjobs.service.users import create_user
 
+    roles = [*(role or []), *(["Administrator"] if admin else [])]
+    if not roles:
+        console.print("[red]Give the user at least one --role (it could do nothing without one).[/red]")
+        raise typer.Exit(2)
     engine = database.open_engine(load_settings())
     try:
-        create_user(engine, username=username, password=password, is_admin=admin, now=datetime.now(UTC))
+        created = create_user(engine, username=username, password=password, roles=roles, now=datetime.now(UTC))
     except OrchjobsError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    console.print(f"[green]Added user[/green] {username}{' (administrator)' if admin else ''}.")
+    console.print(f"[green]Added user[/green] {created.username} with the roles {', '.join(created.roles)}.")
 
 
 @ca_app.command("export")

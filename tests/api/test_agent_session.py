@@ -308,7 +308,9 @@ def test_a_short_session_expires(settings: Settings) -> None:
 
 
 def test_another_identity_cannot_take_a_client_machine(settings: Settings, engine: Engine) -> None:
-    create_user(engine, username="intruder", password="intruder-password", is_admin=False, now=datetime.now(UTC))
+    create_user(
+        engine, username="intruder", password="intruder-password", roles=["Orchestrator"], now=datetime.now(UTC)
+    )
     with agent_client(settings) as owner:
         agent_id = owner.post(REGISTER, json=registration()).json()["Session"]["AgentId"]
     with agent_client(settings, auth=("intruder", "intruder-password")) as intruder:

@@ -1,7 +1,9 @@
 """OAuth 2.0 bearer tokens on the admin API, against a real OpenID Connect provider process (tests/oidc_provider.py):
 client-credentials tokens it issues are accepted; tokens that are expired, not yet valid, for another audience, signed
 by an unknown key, unsigned (`alg: none`), HMAC-signed, from an untrusted issuer, or malformed are a 401 in Command's
-error shape; the provider's key rotation is followed, and its key set is not fetched more often than allowed.
+error shape; the provider's key rotation is followed, and its key set is not fetched more often than allowed. A
+token's identity (its configured claim) holds the roles an administrator gave it, and those its roles claim names; an
+identity without any is signed in and permitted nothing.
 
 The app runs in process with a clock the test moves (expiry and the refetch interval are judged by the app's clock);
 the provider is a process of its own, shared by the module's tests.
@@ -12,18 +14,23 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from orchjobs.settings import OAuthIssuer, Settings
+from orchjobs.store import security
 from tests.conftest import SteppingClock, api_client
 from tests.live import free_port
 from tests.oidc_provider import AUDIENCE, ELSEWHERE, GO_CLIENT, SDK_CLIENT, OidcProvider, running_provider, unsigned
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
+APPROVE = "/KeyfactorAPI/Agents/Approve"
+ENDPOINTS = "/KeyfactorAPI/Status/Endpoints"
 AUTHENTICATION_CODE = "0xA0110011"
 IDP_UNAVAILABLE_CODE = "0xA0110061"
 REFETCH_SECONDS = 30
@@ -48,8 +55,24 @@ def clock() -> SteppingClock:
     return SteppingClock()
 
 
+def give_roles(engine: Engine, account_name: str, *role_names: str) -> None:
+    """What an administrator does for a client of the provider (docs/security.md): the identity, holding roles."""
+    with engine.begin() as conn:
+        identity = security.ensure_identity(
+            conn, account_name=account_name, identity_type="User", now=datetime.now(UTC)
+        )
+        security.grant_roles(conn, identity_id=identity, role_ids=security.role_ids(conn, names=role_names).values())
+
+
 @pytest.fixture
-def app(settings: Settings, provider: OidcProvider, clock: SteppingClock) -> Iterator[TestClient]:
+def auditors(engine: Engine) -> None:
+    """Both clients of the provider are Auditors here."""
+    give_roles(engine, SDK_CLIENT.client_id, "Auditor")
+    give_roles(engine, GO_CLIENT.client_id, "Auditor")
+
+
+@pytest.fixture
+def app(settings: Settings, provider: OidcProvider, clock: SteppingClock, auditors: None) -> Iterator[TestClient]:
     """The app trusting the provider, with no credentials of its own: each test sends its Authorization header."""
     configured = trusting(settings, issuer_of(provider), oauth_jwks_refetch_seconds=REFETCH_SECONDS)
     with api_client(configured, auth=None, clock=clock) as client:
@@ -207,7 +230,9 @@ def test_unknown_key_ids_refetch_the_key_set_at_most_once_per_interval(
     assert app.get(HISTORY, headers=bearer(provider.token())).status_code == 200
 
 
-def test_the_key_set_is_fetched_again_once_it_is_old(settings: Settings, provider: OidcProvider) -> None:
+def test_the_key_set_is_fetched_again_once_it_is_old(
+    settings: Settings, provider: OidcProvider, auditors: None
+) -> None:
     clock = SteppingClock()
     configured = trusting(settings, issuer_of(provider), oauth_jwks_max_age_seconds=600)
     with api_client(configured, auth=None, clock=clock) as client:
@@ -221,10 +246,12 @@ def test_the_key_set_is_fetched_again_once_it_is_old(settings: Settings, provide
         assert provider.jwks_fetches() == fetched + 1
 
 
-def test_a_configured_jwks_uri_skips_discovery(settings: Settings, provider: OidcProvider) -> None:
+def test_a_configured_jwks_uri_skips_discovery(settings: Settings, provider: OidcProvider, auditors: None) -> None:
     issuer = issuer_of(provider, jwks_uri=provider.issuer + "/.well-known/jwks.json")
+    discovered = provider.requests_to("/.well-known/openid-configuration")
     with api_client(trusting(settings, issuer), auth=None) as client:
         assert client.get(HISTORY, headers=bearer(provider.token())).status_code == 200
+    assert provider.requests_to("/.well-known/openid-configuration") == discovered
 
 
 def test_a_discovery_document_for_another_issuer_is_not_believed(settings: Settings, provider: OidcProvider) -> None:
@@ -251,6 +278,49 @@ def test_an_unreachable_provider_is_a_503_that_says_so(settings: Settings, provi
 def test_bearer_tokens_are_refused_when_no_issuer_is_configured(settings: Settings, provider: OidcProvider) -> None:
     with api_client(settings, auth=None) as client:
         assert_refused(client.get(HISTORY, headers=bearer(provider.token())), "Bearer tokens are not enabled")
+
+
+def test_a_token_holds_the_roles_of_its_identity(app: TestClient, provider: OidcProvider, engine: Engine) -> None:
+    token = provider.token()  # sdk-client, an Auditor: may read, may not approve
+    assert app.get(HISTORY, headers=bearer(token)).status_code == 200
+    response = app.post(APPROVE, json=["00000000-0000-0000-0000-000000000001"], headers=bearer(token))
+    assert response.status_code == 403, response.text
+    assert response.json()["ErrorCode"] == "0xA0110012"
+    give_roles(engine, SDK_CLIENT.client_id, "Operator")  # counts at once, for the token already issued
+    assert app.get(ENDPOINTS, headers=bearer(token)).status_code == 200
+
+
+def test_an_identity_without_roles_is_signed_in_and_permitted_nothing(app: TestClient, provider: OidcProvider) -> None:
+    token = provider.mint(provider.claims(subject="nobody-gave-me-roles"))
+    for method, path in (("GET", HISTORY), ("GET", ENDPOINTS), ("POST", APPROVE)):
+        response = app.request(method, path, headers=bearer(token), json=[] if method == "POST" else None)
+        assert response.status_code == 403, (path, response.text)
+        assert response.json()["ErrorCode"] == "0xA0110012"
+        assert "nobody-gave-me-roles" in response.json()["Message"]
+
+
+def test_the_roles_claim_brings_roles_along(app: TestClient, provider: OidcProvider) -> None:
+    auditor = provider.token(GO_CLIENT, extra=json.dumps({"realm_access": {"roles": ["Operator", "No Such Role"]}}))
+    assert app.get(ENDPOINTS, headers=bearer(auditor)).status_code == 200
+    stranger = provider.mint(provider.claims(subject="ci-pipeline", realm_access={"roles": ["auditor"]}))
+    assert app.get(HISTORY, headers=bearer(stranger)).status_code == 200  # role names in any case
+    assert app.post(APPROVE, json=[], headers=bearer(stranger)).status_code == 403
+    unknown = provider.mint(provider.claims(subject="ci-pipeline", realm_access={"roles": ["No Such Role"]}))
+    assert app.get(HISTORY, headers=bearer(unknown)).status_code == 403
+
+
+def test_the_identity_claim_and_prefix_are_configurable(
+    settings: Settings, provider: OidcProvider, engine: Engine
+) -> None:
+    # Keycloak puts the client id in azp/client_id; the prefix keeps the provider's names apart from local users.
+    issuer = issuer_of(provider, identity_claim="client_id", account_prefix="idp:")
+    give_roles(engine, "idp:" + GO_CLIENT.client_id, "Auditor")
+    with api_client(trusting(settings, issuer), auth=None) as client:
+        assert client.get(HISTORY, headers=bearer(provider.token(GO_CLIENT))).status_code == 200
+        sdk = client.get(HISTORY, headers=bearer(provider.token(SDK_CLIENT)))
+        assert sdk.status_code == 403 and "idp:sdk-client" in sdk.json()["Message"]
+        no_claim = client.get(HISTORY, headers=bearer(provider.mint(provider.claims())))
+        assert_refused(no_claim, "no usable client_id claim")
 
 
 def test_basic_credentials_still_work_beside_bearer_tokens(app: TestClient) -> None:

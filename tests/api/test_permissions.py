@@ -36,15 +36,15 @@ def test_every_admin_route_names_its_permissions_and_the_docs_list_them() -> Non
         assert row in text, row
 
 
-def test_a_user_who_is_not_an_administrator_may_not_change_settings(settings: Settings, engine: Engine) -> None:
-    create_user(engine, username=OPERATOR[0], password=OPERATOR[1], is_admin=False, now=datetime.now(UTC))
+def test_an_operator_may_not_change_settings(settings: Settings, engine: Engine) -> None:
+    create_user(engine, username=OPERATOR[0], password=OPERATOR[1], roles=["Operator"], now=datetime.now(UTC))
     with api_client(settings, auth=OPERATOR) as operator:
         assert operator.get(f"{paths.APP_SETTINGS}/JobRetries").json()["Value"] == "3"
         refused = operator.put(f"{paths.APP_SETTINGS}/JobRetries/Set", json={"Value": "9"})
         assert refused.status_code == 403
         assert refused.json() == {
             "ErrorCode": "0xA0110012",
-            "Message": "Only administrators hold /application_settings/modify/, which this call needs.",
+            "Message": "'operator' does not hold /application_settings/modify/, which this call needs.",
         }
         assert operator.get(f"{paths.APP_SETTINGS}/JobRetries").json()["Value"] == "3"
         assert operator.get(f"{paths.ORCHESTRATOR_JOBS}/ScheduledJobs").status_code == 200

@@ -211,9 +211,9 @@ def test_a_bad_change_changes_nothing(client: TestClient, engine: Engine) -> Non
     assert stored(engine) == before
 
 
-def test_only_administrators_change_webhooks(settings: Settings, engine: Engine, client: TestClient) -> None:
+def test_only_settings_modifiers_change_webhooks(settings: Settings, engine: Engine, client: TestClient) -> None:
     created = create(client)
-    create_user(engine, username="operator", password="operator-password", is_admin=False, now=NOW)
+    create_user(engine, username="operator", password="operator-password", roles=["Operator"], now=NOW)
 
     with api_client(settings, auth=("operator", "operator-password")) as operator:
         assert operator.get(URL).status_code == 200
@@ -223,7 +223,7 @@ def test_only_administrators_change_webhooks(settings: Settings, engine: Engine,
             operator.put(f"{URL}/{created['Id']}", json={"Enabled": False}),
             operator.delete(f"{URL}/{created['Id']}"),
         ):
-            assert_refused(response, 403, "Only administrators", code="0xA0110012")
+            assert_refused(response, 403, "does not hold /application_settings/modify/", code="0xA0110012")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(webhook)).scalar_one() == 1
 

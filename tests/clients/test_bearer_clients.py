@@ -10,11 +10,13 @@ provider process (tests/oidc_provider.py), on both databases:
 import json
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from orchjobs.store import security
 from tests.clients.conftest import SCRIPT_TIMEOUT_SECONDS, SCRIPTS
 from tests.factories import add_history
 from tests.kfutil import GoClientCredentials, Kfutil
@@ -45,8 +47,14 @@ def server(oauth_server: str, shared_database: str) -> str:
     return oauth_server
 
 
-def grant(server: str, client: Client) -> None:
-    """What an administrator does for a client of the provider before it calls orchjobs (docs/security.md)."""
+def grant(engine: Engine, client: Client, *role_names: str) -> None:
+    """What an administrator does for a client of the provider before it calls orchjobs (docs/security.md): the
+    client's identity, holding roles."""
+    with engine.begin() as conn:
+        identity = security.ensure_identity(
+            conn, account_name=client.client_id, identity_type="User", now=datetime.now(UTC)
+        )
+        security.grant_roles(conn, identity_id=identity, role_ids=security.role_ids(conn, names=role_names).values())
 
 
 def run_sdk(python: str, server: str, provider: OidcProvider, client: Client) -> Any:
@@ -62,7 +70,7 @@ def test_the_sdk_gets_a_client_credentials_token_and_reaches_orchjobs_with_it(
     clients_python: str, server: str, provider: OidcProvider, engine: Engine
 ) -> None:
     add_history(engine)
-    grant(server, SDK_CLIENT)
+    grant(engine, SDK_CLIENT, "Auditor")
     document = run_sdk(clients_python, server, provider, SDK_CLIENT)
     assert document["authorization_scheme"] == "Bearer"
     assert document["history"]["status_code"] == 200, document
@@ -70,10 +78,18 @@ def test_the_sdk_gets_a_client_credentials_token_and_reaches_orchjobs_with_it(
     assert document["agents"]["status_code"] == 200, document
 
 
-def test_kfutils_client_credentials_token_request_works_against_the_provider_and_orchjobs(
-    server: str, provider: OidcProvider
+def test_the_sdks_token_opens_nothing_until_its_identity_holds_a_role(
+    clients_python: str, server: str, provider: OidcProvider
 ) -> None:
-    grant(server, GO_CLIENT)
+    document = run_sdk(clients_python, server, provider, SDK_CLIENT)
+    assert document["history"]["status_code"] == 403
+    assert json.loads(document["history"]["content"])["ErrorCode"] == "0xA0110012"
+
+
+def test_kfutils_client_credentials_token_request_works_against_the_provider_and_orchjobs(
+    server: str, provider: OidcProvider, engine: Engine
+) -> None:
+    grant(engine, GO_CLIENT, "Auditor")
     oauth = GoClientCredentials(provider.token_url, GO_CLIENT.client_id, GO_CLIENT.secret)
     kfutil = Kfutil(server, "", "", oauth=oauth)
     kfutil.login()

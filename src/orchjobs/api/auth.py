@@ -1,4 +1,5 @@
-"""Basic authentication and the route's permissions, as FastAPI dependencies."""
+"""Authentication (Basic credentials, or an OAuth 2.0 bearer token of a configured identity provider) and the
+route's permissions, as FastAPI dependencies."""
 
 import base64
 import binascii
@@ -9,59 +10,67 @@ from starlette.concurrency import run_in_threadpool
 
 from orchjobs.api import permissions
 from orchjobs.api.context import AppContext, context_of
+from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
 from orchjobs.service.bearer import NOT_ENABLED
-from orchjobs.service.users import User
+from orchjobs.service.security import principal_of
+
+_BAD_BASIC = "The Basic credentials are not valid base64 of user:password."
 
 
-# Both dependencies are async: FastAPI runs a sync dependency in the threadpool, a hop per request
-# that costs more than the work itself. Only a credential not seen recently goes to a thread.
+# Both dependencies are async: FastAPI runs a sync dependency in the threadpool, a hop of its own per request.
 async def get_context(request: Request) -> AppContext:
     return context_of(request)
 
 
-async def current_user(request: Request) -> User:
+async def current_principal(request: Request) -> Principal:
+    """Who is calling, from its credentials; AuthenticationError (401) without valid ones."""
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError("Authentication is required: send Basic credentials or a bearer token.")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() == "bearer":
-        return await bearer_user(context_of(request), encoded.strip())
+        return await bearer_principal(context_of(request), encoded.strip())
     if scheme.lower() != "basic":
         raise AuthenticationError("Only Basic authentication and bearer tokens are supported.")
-    try:
-        username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise AuthenticationError("The Basic credentials are not valid base64 of user:password.") from exc
-    if not sep:
-        raise AuthenticationError("The Basic credentials are not valid base64 of user:password.")
+    username, password = _basic_credentials(encoded)
     authenticator = context_of(request).authenticator
-    user = authenticator.remembered(username, password)
-    if user is None:
-        user = await run_in_threadpool(authenticator.authenticate, username, password)
-    return user
+    return await run_in_threadpool(authenticator.authenticate, username, password)
 
 
-async def bearer_user(context: AppContext, token: str) -> User:
-    """The identity an OAuth 2.0 bearer token of a configured issuer speaks for (service.bearer verifies it)."""
+async def bearer_principal(context: AppContext, token: str) -> Principal:
+    """The identity an OAuth 2.0 bearer token speaks for (service.bearer verifies the token) with the roles it holds
+    here and the roles its issuer's roles claim names. An identity nobody created, whose token names no role, is
+    signed in and permitted nothing."""
     verifier = context.token_verifier
     if verifier is None or not verifier.enabled:
         raise AuthenticationError(NOT_ENABLED)
     subject = await verifier.verify(token, now=context.clock())
-    # Until security roles exist, a token's identity is an ordinary (not administrator) user.
-    return User(username=subject.account_name, is_admin=False)
+    return await run_in_threadpool(
+        principal_of, context.engine, subject.account_name, extra_role_names=subject.role_names
+    )
 
 
-async def permitted_user(request: Request) -> User:
-    """The signed-in user, if it holds the permissions its route needs (api.permissions); PermissionDeniedError else."""
-    user = await current_user(request)
+def _basic_credentials(encoded: str) -> tuple[str, str]:
+    try:
+        username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise AuthenticationError(_BAD_BASIC) from exc
+    if not sep or "\0" in username or "\0" in password:
+        raise AuthenticationError(_BAD_BASIC)
+    return username, password
+
+
+async def permitted_principal(request: Request) -> Principal:
+    """The caller, if it holds the permissions its route needs (api.permissions); PermissionDeniedError else."""
+    principal = await current_principal(request)
     route = request.scope["route"]
-    reason = permissions.refusal(permissions.required(request.method, route.path), is_admin=user.is_admin)
+    reason = permissions.refusal(principal, permissions.required(request.method, route.path))
     if reason is not None:
         raise PermissionDeniedError(reason)
-    return user
+    return principal
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
 # Every admin-API route takes it: authentication and the route's permissions, in one place.
-UserDep = Annotated[User, Depends(permitted_user)]
+UserDep = Annotated[Principal, Depends(permitted_principal)]

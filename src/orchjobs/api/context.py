@@ -24,8 +24,8 @@ class AppContext:
     clock: Callable[[], datetime] = utc_now
     # Verifies `Authorization: Bearer` tokens of the configured identity providers (none configured: refuses them).
     token_verifier: TokenVerifier | None = None
-    # `METHOD /path` of every API route, filled in once the routers are mounted.
-    endpoints: list[str] = field(default_factory=list)
+    # (method, path template) of every route, filled in once the routers are mounted.
+    endpoints: list[tuple[str, str]] = field(default_factory=list)
 
 
 def context_of(request: Request) -> AppContext:

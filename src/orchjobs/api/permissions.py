@@ -3,22 +3,25 @@ endpoint's documentation page gives them), in one table that the one authorizing
 reads and docs/permissions.md lists. Orchestrator-protocol routes are authenticated by their session or their
 identity instead.
 
-Until security roles exist, an administrator holds every permission and any other user all but ADMINISTRATOR_ONLY.
+What each caller holds comes from its security roles (domain/permissions.py, service/security.py).
 """
 
 from orchjobs.api import paths
+from orchjobs.domain.permissions import (
+    ACKNOWLEDGE_JOBS,
+    IMPORT_CERTIFICATES,
+    MODIFY_AGENTS,
+    MODIFY_SETTINGS,
+    MODIFY_STORES,
+    READ_AGENTS,
+    READ_CERTIFICATES,
+    READ_SETTINGS,
+    READ_STORES,
+    SCHEDULE_STORES,
+    Principal,
+)
 
-READ_AGENTS = "/agents/management/read/"
-MODIFY_AGENTS = "/agents/management/modify/"
-# Reschedule and Unschedule also reach certificate-store jobs, which Command guards with this as well.
-SCHEDULE_STORES = "/certificate_stores/schedule/"
-READ_STORES = "/certificate_stores/read/"
-MODIFY_STORES = "/certificate_stores/modify/"
-READ_CERTIFICATES = "/certificates/collections/read/"
-IMPORT_CERTIFICATES = "/certificates/import/"
-READ_SETTINGS = "/application_settings/read/"
-MODIFY_SETTINGS = "/application_settings/modify/"
-# Status/Endpoints: any signed-in caller, as Command documents.
+# Status/Endpoints: any caller that may call some route of the API (an orchestrator's own account may not).
 SIGNED_IN = "(signed in)"
 
 _JOBS, _AGENTS, _TYPES, _HOOKS = paths.ORCHESTRATOR_JOBS, paths.ORCHESTRATORS, paths.CUSTOM_JOB_TYPES, paths.WEBHOOKS
@@ -31,8 +34,9 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory/Count"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobHistory/FailureCount"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobStatus/Data"): (READ_AGENTS,),
-    ("POST", f"{_JOBS}/Acknowledge"): (MODIFY_AGENTS,),
-    ("POST", f"{_JOBS}/Unacknowledge"): (MODIFY_AGENTS,),
+    # Command asks /agents/management/modify/ here; its narrower extension lets an Operator acknowledge and no more.
+    ("POST", f"{_JOBS}/Acknowledge"): (ACKNOWLEDGE_JOBS,),
+    ("POST", f"{_JOBS}/Unacknowledge"): (ACKNOWLEDGE_JOBS,),
     ("GET", f"{_JOBS}/ScheduledJobs"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/ScheduledJobs/Count"): (READ_AGENTS,),
     ("POST", f"{_JOBS}/Reschedule"): (MODIFY_AGENTS, SCHEDULE_STORES),
@@ -104,7 +108,6 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", _POOLS): (MODIFY_AGENTS,),
     ("DELETE", f"{_POOLS}/{{pool_id}}"): (MODIFY_AGENTS,),
 }
-ADMINISTRATOR_ONLY = frozenset({MODIFY_SETTINGS})
 
 
 def required(method: str, path: str) -> tuple[str, ...]:
@@ -112,9 +115,17 @@ def required(method: str, path: str) -> tuple[str, ...]:
     return PERMISSIONS[(method, path)]
 
 
-def refusal(permissions: tuple[str, ...], *, is_admin: bool) -> str | None:
-    """Why a user may not call a route that needs `permissions`, or None when it may."""
-    missing = [permission for permission in permissions if permission in ADMINISTRATOR_ONLY and not is_admin]
-    if not missing:
+def may_call(principal: Principal, permissions: tuple[str, ...]) -> bool:
+    if permissions == (SIGNED_IN,):
+        return any(principal.may(needed) for needed in PERMISSIONS.values() if needed != (SIGNED_IN,))
+    return principal.may(permissions)
+
+
+def refusal(principal: Principal, permissions: tuple[str, ...]) -> str | None:
+    """Why `principal` may not call a route that needs `permissions`, or None when it may."""
+    if may_call(principal, permissions):
         return None
-    return f"Only administrators hold {', '.join(missing)}, which this call needs."
+    if permissions == (SIGNED_IN,):
+        return f"{principal.name!r} holds no permission of this API."
+    missing = ", ".join(principal.missing(permissions))
+    return f"{principal.name!r} does not hold {missing}, which this call needs."

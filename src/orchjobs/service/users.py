@@ -1,4 +1,4 @@
-"""Users and Basic authentication: Argon2 hashes, with a short in-memory cache of verified credentials."""
+"""Users and Basic authentication: Argon2 hashes, checked against the stored hash on every call."""
 
 import contextlib
 import hashlib
@@ -6,6 +6,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
+from orchjobs.domain.permissions import ADMINISTRATOR, Principal
 from orchjobs.errors import AuthenticationError, InvalidRequestError
+from orchjobs.service.security import principal_from_grants
+from orchjobs.store import security as security_store
 from orchjobs.store import users as store
 from orchjobs.store.engine import read_transaction, write_transaction
 
@@ -23,25 +27,30 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
-class User:
+class CreatedUser:
     username: str
-    is_admin: bool
+    roles: tuple[str, ...]
 
 
-def create_user(engine: Engine, *, username: str, password: str, is_admin: bool, now: datetime) -> User:
-    """Add a user; refuses a blank name, a short password or a name that is taken."""
+def create_user(engine: Engine, *, username: str, password: str, roles: Sequence[str], now: datetime) -> CreatedUser:
+    """Add a user and its identity holding `roles`; refuses a blank name, a short password, a name that is taken
+    and a role that does not exist, all before anything is written."""
     username = username.strip()
-    if not username or ":" in username:
-        raise InvalidRequestError("A username must be non-blank and must not contain ':'.")
+    if not username or ":" in username or len(username) > 255:
+        raise InvalidRequestError("A username must be non-blank, at most 255 characters, and must not contain ':'.")
     if len(password) < 8:
         raise InvalidRequestError("A password must be at least 8 characters long.")
+    password_hash = _hasher.hash(password)
     with write_transaction(engine) as conn:
-        created = store.insert_user(
-            conn, username=username, password_hash=_hasher.hash(password), is_admin=is_admin, created_at=now
-        )
-    if not created:
-        raise InvalidRequestError(f"A user named {username!r} already exists.")
-    return User(username=username, is_admin=is_admin)
+        found = security_store.role_ids(conn, names=roles)
+        unknown = [name for name in roles if name.casefold() not in found]
+        if unknown:
+            raise InvalidRequestError(f"There is no security role named {unknown[0]!r}.")
+        if not store.insert_user(conn, username=username, password_hash=password_hash, created_at=now):
+            raise InvalidRequestError(f"A user named {username!r} already exists.")
+        identity_id = security_store.ensure_identity(conn, account_name=username, identity_type="User", now=now)
+        security_store.grant_roles(conn, identity_id=identity_id, role_ids=found.values())
+    return CreatedUser(username=username, roles=tuple(roles))
 
 
 def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
@@ -53,7 +62,7 @@ def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
         if store.get_user(conn, username=username) is not None:
             return False
     try:
-        create_user(engine, username=username, password=password, is_admin=True, now=now)
+        create_user(engine, username=username, password=password, roles=[ADMINISTRATOR], now=now)
     except InvalidRequestError:
         # Another server process created it first.
         with read_transaction(engine) as conn:
@@ -64,67 +73,67 @@ def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
 
 
 class Authenticator:
-    """Checks Basic credentials. Argon2 takes tens of milliseconds on purpose, so a verified
-    credential is remembered (as a keyed digest, never the password) for `cache_seconds`."""
+    """Checks Basic credentials. Argon2 takes tens of milliseconds on purpose, so a verified credential is
+    remembered (as a keyed digest, never the password) with the hash it matched, for `cache_seconds`: a call
+    still reads the user's row and roles, and a changed password (another hash) or role counts at once."""
 
     def __init__(self, engine: Engine, *, cache_seconds: float) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._key = secrets.token_bytes(32)
-        self._verified: dict[bytes, tuple[float, User]] = {}
+        self._verified: dict[bytes, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._pending: dict[bytes, threading.Lock] = {}
 
-    def remembered(self, username: str, password: str) -> User | None:
-        """The user, when these credentials were verified less than `cache_seconds` ago."""
-        cached = self._verified.get(self._digest(username, password))
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        return None
+    def authenticate(self, username: str, password: str) -> Principal:
+        for candidate in _name_forms(username):
+            with read_transaction(self._engine) as conn:
+                grants = store.user_grants(conn, username=candidate)
+            if not grants:
+                continue
+            if self._check(grants[0].username, password, grants[0].password_hash):
+                return principal_from_grants(grants[0].username, grants)
+            break
+        else:
+            _verify_dummy(password)
+        raise AuthenticationError("The user name or password is incorrect.")
 
-    def authenticate(self, username: str, password: str) -> User:
-        user = self.remembered(username, password)
-        if user is not None:
-            return user
+    def _check(self, username: str, password: str, password_hash: str) -> bool:
         digest = self._digest(username, password)
+        if self._remembered(digest, password_hash):
+            return True
         # Single flight: many orchestrators starting at once with one credential wait for one Argon2
         # verification instead of each running their own.
         with self._lock:
             pending = self._pending.setdefault(digest, threading.Lock())
         try:
             with pending:
-                user = self.remembered(username, password) or self._verify(username, password)
-                self._remember(digest, user)
-                return user
+                if self._remembered(digest, password_hash):
+                    return True
+                try:
+                    _hasher.verify(password_hash, password)
+                except (VerificationError, InvalidHashError):
+                    return False
+                self._remember(digest, password_hash)
+                return True
         finally:
             with self._lock:
                 self._pending.pop(digest, None)
 
-    def _remember(self, digest: bytes, user: User) -> None:
+    def _remembered(self, digest: bytes, password_hash: str) -> bool:
+        cached = self._verified.get(digest)
+        return cached is not None and cached[0] > time.monotonic() and cached[1] == password_hash
+
+    def _remember(self, digest: bytes, password_hash: str) -> None:
         if self._cache_seconds <= 0:
             return
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified.clear()
-            self._verified[digest] = (time.monotonic() + self._cache_seconds, user)
+            self._verified[digest] = (time.monotonic() + self._cache_seconds, password_hash)
 
     def _digest(self, username: str, password: str) -> bytes:
         return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-
-    def _verify(self, username: str, password: str) -> User:
-        for candidate in _name_forms(username):
-            with read_transaction(self._engine) as conn:
-                row = store.get_user(conn, username=candidate)
-            if row is None:
-                continue
-            try:
-                _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                break
-            return User(username=row.username, is_admin=row.is_admin)
-        else:
-            _verify_dummy(password)
-        raise AuthenticationError("The user name or password is incorrect.")
 
 
 def _verify_dummy(password: str) -> None:

@@ -327,8 +327,46 @@ user_account = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(255), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
-    Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Security roles hold permissions (Command's v2 strings, domain/permissions.py); identities (users, token subjects,
+# names from elsewhere) hold roles. Names are unique whatever their case: `*_key` is the case-folded name.
+security_role = Table(
+    "security_role",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("name_key", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("immutable", Boolean, nullable=False, default=False),
+)
+
+security_role_permission = Table(
+    "security_role_permission",
+    metadata,
+    Column("role_id", Integer, ForeignKey("security_role.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission", String(255), primary_key=True),
+)
+
+security_identity = Table(
+    "security_identity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_name", String(255), nullable=False),
+    Column("account_key", String(255), nullable=False, unique=True),
+    Column("identity_type", String(16), nullable=False, default="User"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+security_identity_role = Table(
+    "security_identity_role",
+    metadata,
+    Column("identity_id", Integer, ForeignKey("security_identity.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", Integer, ForeignKey("security_role.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "role_id"),
 )
 
 app_setting = Table(

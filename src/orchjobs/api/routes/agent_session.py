@@ -6,11 +6,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import paths, protocol_answers, protocol_requests
-from orchjobs.api.auth import current_user
+from orchjobs.api.auth import current_principal
 from orchjobs.api.body import read_object
 from orchjobs.api.client_certs import client_certificate
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.api.protocol import answer
+from orchjobs.domain.permissions import CONNECT_ORCHESTRATOR
+from orchjobs.errors import PermissionDeniedError
 from orchjobs.service import sessions
 
 router = APIRouter(prefix=paths.SESSION, tags=["AgentProtocol"])
@@ -42,7 +44,8 @@ async def heartbeat(request: Request) -> Response:
 
 
 async def _identity(request: Request, context: AppContext) -> sessions.Identity:
-    """A client certificate our CA issued, else Basic credentials; AuthenticationError without either."""
+    """A client certificate our CA issued, else Basic credentials of an identity that may connect orchestrators;
+    AuthenticationError without either, PermissionDeniedError when the credentials may not connect."""
     certificate = client_certificate(request, trusted_proxies=context.settings.trusted_proxies)
     if certificate is not None:
         identity = await run_in_threadpool(
@@ -54,5 +57,12 @@ async def _identity(request: Request, context: AppContext) -> sessions.Identity:
         )
         if identity is not None:
             return identity
-    user = await current_user(request)
-    return sessions.Identity(username=user.username)
+    principal = await current_principal(request)
+    if not principal.may((CONNECT_ORCHESTRATOR,)):
+        # An operator's or administrator's login must not become an orchestrator's by accident, nor a stolen
+        # reader's login a way to receive jobs: registering takes a role that holds this permission.
+        raise PermissionDeniedError(
+            f"{principal.name!r} may not register an orchestrator: that needs a role holding {CONNECT_ORCHESTRATOR}"
+            " (such as Orchestrator)."
+        )
+    return sessions.Identity(username=principal.name)

@@ -61,7 +61,7 @@ async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> R
     """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them)."""
     selection, payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
     note = body.optional_string(payload, "Note")
-    return await run_bulk(context, history.acknowledge_jobs, selection, user=user.username, note=note)
+    return await run_bulk(context, history.acknowledge_jobs, selection, user=user.name, note=note)
 
 
 @router.post("/Unacknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
