@@ -9,23 +9,28 @@ The app runs in process with a clock the test moves (expiry and the refetch inte
 the provider is a process of its own, shared by the module's tests.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from joserfc.jwk import RSAKey
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from orchjobs.app import create_app
 from orchjobs.settings import OAuthIssuer, Settings
 from orchjobs.store import security
 from tests.conftest import SteppingClock, api_client
-from tests.live import free_port
+from tests.live import API_HEADERS, free_port
 from tests.oidc_provider import AUDIENCE, ELSEWHERE, GO_CLIENT, SDK_CLIENT, OidcProvider, running_provider, unsigned
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
@@ -273,6 +278,56 @@ def test_an_unreachable_provider_is_a_503_that_says_so(settings: Settings, provi
             response = client.get(HISTORY, headers=bearer(token))
             assert_refused(response, "could not be fetched", status=503, code=IDP_UNAVAILABLE_CODE)
             assert gone in response.json()["Message"]
+
+
+def test_a_failed_fetch_is_not_tried_again_before_the_interval(
+    settings: Settings, provider: OidcProvider, clock: SteppingClock
+) -> None:
+    missing = "/no-such-jwks.json"
+    issuer = issuer_of(provider, jwks_uri=provider.issuer + missing)
+    before = provider.requests_to(missing)
+    with api_client(
+        trusting(settings, issuer, oauth_jwks_refetch_seconds=REFETCH_SECONDS), auth=None, clock=clock
+    ) as c:
+        for _ in range(3):
+            response = c.get(HISTORY, headers=bearer(provider.token()))
+            assert_refused(response, "answered 404", status=503, code=IDP_UNAVAILABLE_CODE)
+        assert provider.requests_to(missing) == before + 1
+        clock.advance(seconds=REFETCH_SECONDS + 1)
+        assert c.get(HISTORY, headers=bearer(provider.token())).status_code == 503
+        assert provider.requests_to(missing) == before + 2
+
+
+def test_keys_fetched_before_keep_working_while_the_provider_is_away(
+    settings: Settings, engine: Engine, clock: SteppingClock, tmp_path: Path
+) -> None:
+    give_roles(engine, SDK_CLIENT.client_id, "Auditor")
+    with ExitStack() as stack:
+        with running_provider(tmp_path) as own_provider:
+            configured = trusting(settings, issuer_of(own_provider), oauth_jwks_max_age_seconds=60)
+            app = stack.enter_context(api_client(configured, auth=None, clock=clock))
+            token = own_provider.token()
+            assert app.get(HISTORY, headers=bearer(token)).status_code == 200  # its keys fetched while it is up
+            stranger = own_provider.mint(own_provider.claims(), key=_another_key(), kid="after-the-outage")
+        clock.advance(seconds=120)  # the keys are old now, and the provider is gone
+        assert app.get(HISTORY, headers=bearer(token)).status_code == 200
+        response = app.get(HISTORY, headers=bearer(stranger))
+        assert_refused(response, "could not be fetched", status=503, code=IDP_UNAVAILABLE_CODE)
+
+
+def test_concurrent_first_tokens_share_one_fetch(settings: Settings, provider: OidcProvider, auditors: None) -> None:
+    app = create_app(trusting(settings, issuer_of(provider)))
+    token = provider.token()
+    fetched = provider.jwks_fetches()
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://orchjobs", headers=API_HEADERS) as client:
+            responses = await asyncio.gather(*(client.get(HISTORY, headers=bearer(token)) for _ in range(20)))
+        return [response.status_code for response in responses]
+
+    assert asyncio.run(burst()) == [200] * 20
+    assert provider.jwks_fetches() == fetched + 1
 
 
 def test_bearer_tokens_are_refused_when_no_issuer_is_configured(settings: Settings, provider: OidcProvider) -> None:
