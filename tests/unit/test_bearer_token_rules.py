@@ -66,9 +66,10 @@ def test_the_identity_comes_from_the_configured_claim_with_the_prefix() -> None:
     assert account_name_of(claims, ISSUER) == "3f6c"
     keycloak = ISSUER.model_copy(update={"identity_claim": "azp", "account_prefix": "idp:"})
     assert account_name_of(claims, keycloak) == "idp:kfutil-ci"
+    assert account_name_of({"azp": "x" * 252}, keycloak) is None  # 256 characters with the prefix
 
 
-@pytest.mark.parametrize("value", [None, "", "   ", 42, ["a"], "x" * 401])
+@pytest.mark.parametrize("value", [None, "", "   ", 42, ["a"], "x" * 256])
 def test_an_identity_claim_that_is_not_a_short_string_names_no_one(value: object) -> None:
     assert account_name_of({"sub": value}, ISSUER) is None
 

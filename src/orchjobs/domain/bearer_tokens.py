@@ -18,7 +18,7 @@ ACCEPTED_ALGORITHMS: Mapping[str, str] = {
     "EdDSA": "OKP",
 }
 MAX_TOKEN_LENGTH = 16 * 1024
-MAX_IDENTITY_LENGTH = 400
+MAX_IDENTITY_LENGTH = 255  # an identity's account name, as security_identity holds it
 MAX_ROLE_NAMES = 100
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
@@ -85,11 +85,12 @@ def claim_at(claims: Mapping[str, Any], path: str) -> Any:
 
 def account_name_of(claims: Mapping[str, Any], issuer: OAuthIssuer) -> str | None:
     """The identity a token speaks for: the issuer's account prefix and its identity claim, or None when the claim
-    is missing, not a string, blank or too long."""
+    is missing, not a string, blank, or makes too long a name."""
     value = claim_at(claims, issuer.identity_claim)
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_IDENTITY_LENGTH:
+    if not isinstance(value, str) or not value.strip():
         return None
-    return issuer.account_prefix + value
+    name = issuer.account_prefix + value
+    return name if len(name) <= MAX_IDENTITY_LENGTH else None
 
 
 def role_names_of(claims: Mapping[str, Any], issuer: OAuthIssuer) -> tuple[str, ...]:

@@ -151,7 +151,8 @@ class TokenVerifier:
         except ExpiredTokenError as exc:
             raise AuthenticationError("The bearer token has expired.") from exc
         except MissingClaimError as exc:
-            raise AuthenticationError(f"The bearer token lacks the claims it must carry: {exc.description}.") from exc
+            missing = ", ".join(exc.claim.split(","))
+            raise AuthenticationError(f"The bearer token lacks the claims it must carry: {missing}.") from exc
         except InvalidClaimError as exc:
             raise AuthenticationError(_claim_refusal(exc.claim)) from exc
         except JoseError as exc:
@@ -193,6 +194,7 @@ class TokenVerifier:
                 raise DocumentUnavailableError(f"{state.jwks_uri} publishes no key that can verify a signature.")
         except DocumentUnavailableError as exc:
             state.failure = str(exc)
+            state.jwks_uri = state.config.jwks_uri  # discover again next time: the provider may have moved its keys
             return
         state.keys, state.fetched_at, state.failure = keys, now, None
 
