@@ -12,9 +12,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from orchjobs.cli import app
+from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import agent, job_history, user_account
-from tests.live import free_port
+from tests.conftest import api_client
+from tests.live import ADMIN, free_port
+
+FAILURE_COUNT = "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"
 
 runner = CliRunner()
 
@@ -127,3 +131,34 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not answer within 20 s")
+
+
+def test_a_changed_password_or_removed_user_stops_working_at_once(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    settings = Settings(database_url=database_url, auth_cache_seconds=3600)
+    added = runner.invoke(app, ["user", "add", "rotating", "--password", "first-pass", "--role", "Auditor"], env=env)
+    assert added.exit_code == 0, added.output
+    with api_client(settings, auth=("rotating", "first-pass")) as client:
+        assert client.get(FAILURE_COUNT).status_code == 200
+        changed = runner.invoke(app, ["user", "password", "rotating", "--password", "second-pass"], env=env)
+        assert changed.exit_code == 0, changed.output
+        assert client.get(FAILURE_COUNT).status_code == 401
+        assert client.get(FAILURE_COUNT, auth=("rotating", "second-pass")).status_code == 200
+        removed = runner.invoke(app, ["user", "remove", "rotating"], env=env)
+        assert removed.exit_code == 0, removed.output
+        assert client.get(FAILURE_COUNT, auth=("rotating", "second-pass")).status_code == 401
+    assert runner.invoke(app, ["user", "remove", "rotating"], env=env).exit_code == 1
+    unknown = runner.invoke(app, ["user", "password", "ghost", "--password", "whatever-pass"], env=env)
+    assert unknown.exit_code == 1 and "no user named 'ghost'" in unknown.output
+
+
+def test_the_last_administrator_cannot_be_removed(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    refused = runner.invoke(app, ["user", "remove", ADMIN[0]], env=env)
+    assert refused.exit_code == 1 and "Administrator" in refused.output
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(user_account.c.username)).scalars().all() == [ADMIN[0]]
+    engine.dispose()
+    assert runner.invoke(app, ["user", "add", "second", "--password", "second-pass", "--admin"], env=env).exit_code == 0
+    assert runner.invoke(app, ["user", "remove", ADMIN[0]], env=env).exit_code == 0

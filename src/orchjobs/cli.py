@@ -1,8 +1,9 @@
 """The `orchjobs` command: serve, migrate, seed, user add."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from orchjobs.errors import OrchjobsError
 from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES
 from orchjobs.service import database
 from orchjobs.settings import load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the users that may call the API.", no_args_is_help=True)
@@ -183,6 +187,41 @@ def user_add(
     finally:
         engine.dispose()
     console.print(f"[green]Added user[/green] {created.username} with the roles {', '.join(created.roles)}.")
+
+
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The user whose password changes.")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."),
+    ],
+) -> None:
+    """Give a user a new password; the old one stops working at once, on every server process."""
+    from orchjobs.service.users import set_password
+
+    _run_user_change(lambda engine: set_password(engine, username=username, password=password))
+    console.print(f"[green]Changed the password of[/green] {username}.")
+
+
+@user_app.command("remove")
+def user_remove(username: Annotated[str, typer.Argument(help="The user to remove.")]) -> None:
+    """Remove a user and its roles; its credentials stop working at once. The last administrator stays."""
+    from orchjobs.service.users import remove_user
+
+    _run_user_change(lambda engine: remove_user(engine, username=username))
+    console.print(f"[green]Removed user[/green] {username}.")
+
+
+def _run_user_change(change: Callable[["Engine"], None]) -> None:
+    engine = database.open_engine(load_settings())
+    try:
+        change(engine)
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
 
 
 @ca_app.command("export")

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
 from orchjobs.domain.permissions import ADMINISTRATOR, Principal
-from orchjobs.errors import AuthenticationError, InvalidRequestError
-from orchjobs.service.security import principal_from_grants
+from orchjobs.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from orchjobs.service.security import check_a_security_administrator_remains, principal_from_grants
 from orchjobs.store import security as security_store
 from orchjobs.store import users as store
 from orchjobs.store.engine import read_transaction, write_transaction
@@ -38,8 +38,7 @@ def create_user(engine: Engine, *, username: str, password: str, roles: Sequence
     username = username.strip()
     if not username or ":" in username or len(username) > 255:
         raise InvalidRequestError("A username must be non-blank, at most 255 characters, and must not contain ':'.")
-    if len(password) < 8:
-        raise InvalidRequestError("A password must be at least 8 characters long.")
+    _check_password(password)
     password_hash = _hasher.hash(password)
     with write_transaction(engine) as conn:
         found = security_store.role_ids(conn, names=roles)
@@ -51,6 +50,25 @@ def create_user(engine: Engine, *, username: str, password: str, roles: Sequence
         identity_id = security_store.ensure_identity(conn, account_name=username, identity_type="User", now=now)
         security_store.grant_roles(conn, identity_id=identity_id, role_ids=found.values())
     return CreatedUser(username=username, roles=tuple(roles))
+
+
+def set_password(engine: Engine, *, username: str, password: str) -> None:
+    """Give a user a new password; the old one stops working on the next call of every server process (each call
+    compares the stored hash)."""
+    _check_password(password)
+    password_hash = _hasher.hash(password)
+    with write_transaction(engine) as conn:
+        if not store.set_password_hash(conn, username=username, password_hash=password_hash):
+            raise NotFoundError(f"There is no user named {username!r}.")
+
+
+def remove_user(engine: Engine, *, username: str) -> None:
+    """Remove a user and its identity (with its roles); refused when nobody could manage security after it."""
+    with write_transaction(engine) as conn:
+        if not store.delete_user(conn, username=username):
+            raise NotFoundError(f"There is no user named {username!r}.")
+        security_store.delete_identity(conn, account_name=username)
+        check_a_security_administrator_remains(conn)
 
 
 def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
@@ -134,6 +152,13 @@ class Authenticator:
 
     def _digest(self, username: str, password: str) -> bytes:
         return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidRequestError("A password must be at least 8 characters long.")
+    if len(password) > 1024:
+        raise InvalidRequestError("A password must be at most 1024 characters long.")
 
 
 def _verify_dummy(password: str) -> None:

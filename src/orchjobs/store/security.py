@@ -62,6 +62,16 @@ def ensure_identity(conn: Connection, *, account_name: str, identity_type: str, 
     return identity_id
 
 
+def delete_identity(conn: Connection, *, account_name: str) -> bool:
+    """Remove the identity of this name (in any case) and the roles it held; False when there is none."""
+    stmt = (
+        security_identity.delete()
+        .where(security_identity.c.account_key == identity_key(account_name))
+        .returning(security_identity.c.id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
 def grant_roles(conn: Connection, *, identity_id: int, role_ids: Iterable[int]) -> None:
     """Give an identity these roles; those it holds already stay as they are."""
     held = set(

@@ -66,3 +66,9 @@ def set_password_hash(conn: Connection, *, username: str, password_hash: str) ->
         .returning(user_account.c.id)
     )
     return conn.execute(stmt).first() is not None
+
+
+def delete_user(conn: Connection, *, username: str) -> bool:
+    """Remove a user's credentials; False when there is no such user."""
+    stmt = user_account.delete().where(user_account.c.username == username).returning(user_account.c.id)
+    return conn.execute(stmt).first() is not None
