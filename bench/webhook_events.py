@@ -30,12 +30,12 @@ from sqlalchemy import Engine, delete, insert, select, update
 from orchjobs.domain.jobs import JobResult
 from orchjobs.service.dispatch import hand_out_due_jobs
 from orchjobs.service.job_calls import Completion, JobCall, complete_run
+from orchjobs.store.agents import insert_session
 from orchjobs.store.engine import make_engine
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import (
     agent,
     agent_capability,
-    agent_session,
     job_history,
     job_type,
     scheduled_job,
@@ -104,11 +104,7 @@ def arrange(engine: Engine, *, calls: int) -> tuple[str, list[tuple[uuid.UUID, i
             insert(agent).values(id=agent_id, client_machine="bench", username="bench", status=2, last_seen=NOW)
         )
         conn.execute(insert(agent_capability).values(agent_id=agent_id, capability=CAPABILITY))
-        conn.execute(
-            insert(agent_session).values(
-                token=token, agent_id=agent_id, created_at=NOW, expires_at=NOW + timedelta(days=1)
-            )
-        )
+        insert_session(conn, token=token, agent_id=agent_id, created_at=NOW, expires_at=NOW + timedelta(days=1))
         type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == "FetchLogs")).scalar_one()
         conn.execute(
             insert(scheduled_job),

@@ -203,11 +203,14 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The orchestrator CA's key file: beside a SQLite database (in tmp_path) by default; the test's own for PostgreSQL.
+    key_file = None if database_url.startswith("sqlite") else str(tmp_path / "orchjobs-ca.key")
     return Settings(
         database_url=database_url,
         bootstrap_admin=f"{ADMIN[0]}:{ADMIN[1]}",
         db_pool_size=2,
+        ca_key_file=key_file,
     )
 
 

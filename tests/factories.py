@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, select
 from orchjobs.domain.certificates import read_certificate
 from orchjobs.domain.schedules import ScheduleError, schedule_type
 from orchjobs.domain.store_types import PEM
+from orchjobs.store.agents import insert_session
 from orchjobs.store.inventory import certificate_ids
 from orchjobs.store.tables import (
     agent,
@@ -166,3 +167,11 @@ def store_entries(engine: Engine, store_id: uuid.UUID) -> dict[str, tuple[str, b
     )
     with engine.connect() as conn:
         return {row.alias: (row.content, row.private_key_entry) for row in conn.execute(stmt)}
+
+
+def add_session(engine: Engine, agent_id: uuid.UUID, *, created_at: datetime, expires_at: datetime) -> str:
+    """Open a session for the agent as a registration does (its token kept as a digest); returns the token."""
+    token = str(uuid.uuid4())
+    with engine.begin() as conn:
+        insert_session(conn, token=token, agent_id=agent_id, created_at=created_at, expires_at=expires_at)
+    return token

@@ -27,9 +27,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_environment(database_url: str) -> dict[str, str]:
+def server_environment(database_url: str, directory: Path) -> dict[str, str]:
+    """The environment of a server process on the database; `directory` holds the orchestrator CA's key file when the
+    database is PostgreSQL (a SQLite database keeps it beside its own file)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ORCHJOBS_")}
     env["ORCHJOBS_DATABASE_URL"] = database_url
+    if not database_url.startswith("sqlite"):
+        env["ORCHJOBS_CA_KEY_FILE"] = str(directory / "orchjobs-ca.key")
     env["ORCHJOBS_BOOTSTRAP_ADMIN"] = f"{ADMIN[0]}:{ADMIN[1]}"
     env["ORCHJOBS_DB_POOL_SIZE"] = "2"
     return env
@@ -86,7 +90,7 @@ def running_server(
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with (tmp_path / f"{name}.log").open("w+b") as log:
-        env = server_environment(database_url) | dict(environment or {})
+        env = server_environment(database_url, tmp_path) | dict(environment or {})
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_answering(process, base_url, log)

@@ -20,7 +20,6 @@ from orchjobs.settings import Settings
 from orchjobs.store.tables import (
     agent,
     agent_capability,
-    agent_session,
     app_setting,
     job_history,
     job_type,
@@ -122,14 +121,7 @@ def snapshot(engine: Engine) -> tuple[Any, ...]:
 
 
 def open_session(engine: Engine, agent_id: uuid.UUID) -> str:
-    token = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(agent_session).values(
-                token=token, agent_id=agent_id, created_at=NOW, expires_at=NOW + timedelta(days=30)
-            )
-        )
-    return token
+    return factories.add_session(engine, agent_id, created_at=NOW, expires_at=NOW + timedelta(days=30))
 
 
 def complete(agents: TestClient, engine: Engine, job_id: uuid.UUID, *, status: int, message: str = "") -> Any:

@@ -1,11 +1,13 @@
 """A job is handed to one orchestrator once: two server processes on one database, many orchestrators
-checking in at the same moment through both of them."""
+checking in at the same moment through both of them; a registration through one server ends the sessions the other
+opened."""
 
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func, insert, select
@@ -14,7 +16,8 @@ from orchjobs.store.tables import job_history, job_type, scheduled_job
 from tests.live import ADMIN, API_HEADERS, running_server
 
 ORCHESTRATORS = 10
-SESSIONS_PER_ORCHESTRATOR = 4
+REGISTRATIONS_PER_ORCHESTRATOR = 4
+CALLS_PER_ORCHESTRATOR = 8
 JOBS_PER_ORCHESTRATOR = 20
 
 
@@ -25,23 +28,22 @@ def test_no_job_is_handed_out_twice(database_url: str, engine: Engine, tmp_path:
         httpx.Client(timeout=60) as http,
     ):
         servers = [first, second]
-        sessions: dict[str, list[str]] = {}
+        live: dict[str, str] = {}
+        ended: list[str] = []
         for index in range(ORCHESTRATORS):
-            for attempt in range(SESSIONS_PER_ORCHESTRATOR):
+            for attempt in range(REGISTRATIONS_PER_ORCHESTRATOR):
                 session = register(http, servers[(index + attempt) % 2], f"orch-{index:02d}.example.com")
-                sessions.setdefault(session["AgentId"], []).append(session["Token"])
-        approved = http.post(
-            f"{first}/KeyfactorAPI/Agents/Approve", json=list(sessions), headers=API_HEADERS, auth=ADMIN
-        )
+                if session["AgentId"] in live:
+                    ended.append(live[session["AgentId"]])
+                live[session["AgentId"]] = session["Token"]
+        approved = http.post(f"{first}/KeyfactorAPI/Agents/Approve", json=list(live), headers=API_HEADERS, auth=ADMIN)
         assert approved.status_code == 204, approved.text
-        job_ids = add_due_jobs(engine, [uuid.UUID(agent_id) for agent_id in sessions])
+        # A registration ended the orchestrator's older sessions, through whichever server opened them.
+        for number, token in enumerate(ended):
+            assert heartbeat_answer(http, servers[number % 2], token)["SessionValid"] is False
+        job_ids = add_due_jobs(engine, [uuid.UUID(agent_id) for agent_id in live])
 
-        calls = [
-            (servers[number % 2], token)
-            for tokens in sessions.values()
-            for number, token in enumerate(tokens)
-            for _round in range(2)
-        ]
+        calls = [(servers[number % 2], token) for token in live.values() for number in range(CALLS_PER_ORCHESTRATOR)]
         with ThreadPoolExecutor(max_workers=24) as pool:
             handed_out = [job for jobs in pool.map(lambda call: heartbeat(http, *call), calls) for job in jobs]
 
@@ -62,10 +64,15 @@ def register(http: httpx.Client, server: str, name: str) -> dict[str, str]:
     return session
 
 
-def heartbeat(http: httpx.Client, server: str, token: str) -> list[str]:
+def heartbeat_answer(http: httpx.Client, server: str, token: str) -> dict[str, Any]:
     response = http.post(f"{server}/KeyfactorAgents/Session/Heartbeat", json={"SessionToken": token})
     assert response.status_code == 200, response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def heartbeat(http: httpx.Client, server: str, token: str) -> list[str]:
+    body = heartbeat_answer(http, server, token)
     assert body["SessionValid"] is True, body
     return [job["JobId"] for job in body.get("Jobs") or []]
 

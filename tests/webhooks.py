@@ -17,7 +17,6 @@ from orchjobs.service.webhook_events import refresh_subscriptions
 from orchjobs.store.tables import (
     agent,
     agent_capability,
-    agent_session,
     scheduled_job,
     webhook,
     webhook_delivery,
@@ -124,14 +123,7 @@ def add_agent(engine: Engine, *, name: str = "web01.example.com") -> uuid.UUID:
 
 
 def open_session(engine: Engine, agent_id: uuid.UUID) -> str:
-    token = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(agent_session).values(
-                token=token, agent_id=agent_id, created_at=NOW, expires_at=NOW + timedelta(hours=1)
-            )
-        )
-    return token
+    return factories.add_session(engine, agent_id, created_at=NOW, expires_at=NOW + timedelta(hours=1))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from orchjobs import __version__
+from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
@@ -117,4 +118,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         product_version=settings.product_version,
         known_paths=[route.path for route in routes],
     )
+    # Outside the transport: a refused request (no x-keyfactor-requested-with) carries the headers too.
+    install_browser_policy(app, cors_origins=settings.cors_origins)
     return app

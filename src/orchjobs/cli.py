@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,9 +13,6 @@ from orchjobs.errors import OrchjobsError
 from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES
 from orchjobs.service import database
 from orchjobs.settings import load_settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the users that may call the API.", no_args_is_help=True)
@@ -213,7 +210,8 @@ def user_remove(username: Annotated[str, typer.Argument(help="The user to remove
     console.print(f"[green]Removed user[/green] {username}.")
 
 
-def _run_user_change(change: Callable[["Engine"], None]) -> None:
+def _run_user_change(change: Callable[[Any], None]) -> None:
+    """Run a change on the configured database's engine, answering a refusal with its message."""
     engine = database.open_engine(load_settings())
     try:
         change(engine)
@@ -236,7 +234,7 @@ def ca_export(
     settings = load_settings()
     engine = database.open_engine(settings)
     try:
-        ca = load_or_create_ca(engine, passphrase=settings.ca_passphrase, now=datetime.now(UTC))
+        ca = load_or_create_ca(engine, settings=settings, now=datetime.now(UTC))
     except OrchjobsError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None

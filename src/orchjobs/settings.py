@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,7 +83,19 @@ class Settings(BaseSettings):
         "is believed; empty trusts no one.",
     )
     ca_passphrase: str | None = Field(
-        None, description="Encrypts the orchestrator CA's private key in the database; unset stores it unencrypted."
+        None,
+        description="Encrypts the orchestrator CA's private key in the database; unset, the passphrase is the "
+        "content of the CA key file (ca_key_file), created on first use.",
+    )
+    ca_key_file: str | None = Field(
+        None,
+        description="The CA key file used when ca_passphrase is unset; by default `<database>-ca.key` beside a "
+        "SQLite database file, else ./orchjobs-ca.key.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (https://console.example.com) whose browser pages may call the API "
+        "(CORS); empty allows none.",
     )
     max_inventory_items: int = Field(
         100_000, ge=1, description="The most certificates one inventory upload may report."
@@ -147,6 +160,24 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("each issuer may be configured once")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Each origin as a browser sends it (scheme://host[:port], lower case, no default port), comma-joined."""
+        return ",".join(_origin(item.strip()) for item in value.split(",") if item.strip())
+
+
+def _origin(text: str) -> str:
+    parts = urlsplit(text.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise ValueError(f"{text!r} is not an origin: write scheme://host[:port], such as https://console.example.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{text!r} is not an origin: an origin holds no user name or password")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port is not None and parts.port != default_port else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -29,7 +29,6 @@ from orchjobs.store.tables import (
     agent,
     agent_capability,
     agent_event,
-    agent_session,
     certificate_store,
     certificate_store_type,
     job_history,
@@ -69,14 +68,7 @@ def add_agent(engine: Engine, name: str = "web01.example.com") -> uuid.UUID:
 
 
 def open_session(engine: Engine, agent_id: uuid.UUID) -> str:
-    token = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(agent_session).values(
-                token=token, agent_id=agent_id, created_at=NOW, expires_at=NOW + timedelta(hours=1)
-            )
-        )
-    return token
+    return factories.add_session(engine, agent_id, created_at=NOW, expires_at=NOW + timedelta(hours=1))
 
 
 def add_discovery(engine: Engine, agent_id: uuid.UUID, **fields: Any) -> uuid.UUID:

@@ -33,7 +33,6 @@ from orchjobs.store.tables import (
     agent,
     agent_capability,
     agent_event,
-    agent_session,
     app_setting,
     certificate_store_entry,
     job_history,
@@ -69,12 +68,7 @@ def add_agent(engine: Engine, *, name: str = "web01.example.com", status: int = 
 
 
 def open_session(engine: Engine, agent_id: uuid.UUID, *, expires_at: datetime = NOW + timedelta(hours=1)) -> str:
-    token = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(agent_session).values(token=token, agent_id=agent_id, created_at=NOW, expires_at=expires_at)
-        )
-    return token
+    return factories.add_session(engine, agent_id, created_at=NOW, expires_at=expires_at)
 
 
 def add_store(engine: Engine, agent_id: uuid.UUID, *, properties: str | None = None) -> uuid.UUID:

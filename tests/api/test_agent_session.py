@@ -199,9 +199,10 @@ def test_due_jobs_are_handed_out_to_approved_orchestrators_only(settings: Settin
             }
         ]
         # In flight now: not handed out again until it completes.
-        assert client.post(REGISTER, json=body).json()["Session"]["Jobs"] == []
+        latest = client.post(REGISTER, json=body).json()["Session"]
+        assert latest["Jobs"] == []
         immediate = add_due_job(engine, session["AgentId"], schedule=None)
-        heartbeat = client.post(HEARTBEAT, json={"SessionToken": session["Token"]}).json()
+        heartbeat = client.post(HEARTBEAT, json={"SessionToken": latest["Token"]}).json()
     assert heartbeat["SessionValid"] is True
     assert [(job["JobId"], job["Schedule"]) for job in heartbeat["Jobs"]] == [(immediate, None)]
 
@@ -237,7 +238,7 @@ def test_csr_enrolment_returns_a_certificate_of_our_ca(settings: Settings, engin
     session = response.json()["Session"]
     assert session["Jobs"] == []  # the agent discards jobs in this answer
     certificate = x509.load_der_x509_certificate(base64.b64decode(session["Certificate"]))
-    ca = load_or_create_ca(engine, passphrase=None, now=datetime.now(UTC))
+    ca = load_or_create_ca(engine, settings=settings, now=datetime.now(UTC))
     certificate.verify_directly_issued_by(ca.certificate)
     assert certificate.public_key() == key.public_key()
     assert certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value.lower() == NAME
@@ -555,7 +556,7 @@ def _server_certificate(directory: Path) -> Path:
 
 def test_register_over_tls_with_a_client_certificate(database_url: str, tmp_path: Path) -> None:
     server_ca = _server_certificate(tmp_path)
-    env = server_environment(database_url)
+    env = server_environment(database_url, tmp_path)
     exported = subprocess.run(
         [sys.executable, "-m", "orchjobs", "ca", "export", str(tmp_path / "orchestrator-ca.pem")],
         env=env,
@@ -599,6 +600,7 @@ def test_register_over_tls_with_a_client_certificate(database_url: str, tmp_path
             assert response.status_code == 200, response.text
             assert response.json()["Result"] == {"Status": 1}
             assert response.json()["Session"]["AgentId"] == enrolled["AgentId"]
+            assert response.headers["strict-transport-security"] == "max-age=31536000"  # served over HTTPS
         finally:
             stop(process)
 

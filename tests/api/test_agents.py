@@ -83,14 +83,7 @@ def add_job(engine: Engine, agent_id: uuid.UUID, *, store_id: uuid.UUID | None =
 
 
 def add_session(engine: Engine, agent_id: uuid.UUID) -> str:
-    token = str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(agent_session).values(
-                token=token, agent_id=agent_id, created_at=BASE_TIME, expires_at=BASE_TIME + timedelta(days=1)
-            )
-        )
-    return token
+    return factories.add_session(engine, agent_id, created_at=BASE_TIME, expires_at=BASE_TIME + timedelta(days=1))
 
 
 def agent_rows(engine: Engine) -> dict[uuid.UUID, tuple[Any, ...]]:

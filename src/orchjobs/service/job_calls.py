@@ -34,6 +34,7 @@ from orchjobs.errors import (
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.orchestrator_ca import cached_ca
 from orchjobs.service.runs import OpenRun, close_runs
+from orchjobs.settings import Settings
 from orchjobs.store import discovery as discovery_store
 from orchjobs.store import inventory
 from orchjobs.store import runs as store
@@ -161,7 +162,7 @@ def record_discovery(engine: Engine, call: JobCall, locations: Sequence[str], *,
         )
 
 
-def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, ca_passphrase: str | None) -> str:
+def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, settings: Settings) -> str:
     """`Jobs/Enroll`: the certificate (base64 DER) the orchestrator CA issues for a Reenrollment's CSR, whose
     common name must be the one the job asked for."""
     with _recorded(engine, call, now=now) as caller:
@@ -170,7 +171,7 @@ def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, ca_passphr
         if job_kind(job.job_type) is not JobKind.REENROLLMENT:
             raise UploadRefusedError(f"Job {call.job_id} is not a reenrollment; it takes no CSR.")
         common_name = _common_name(_subject(_fields(job.fields), job.client_machine))
-        ca = cached_ca(engine, passphrase=ca_passphrase, now=now)
+        ca = cached_ca(engine, settings=settings, now=now)
         try:
             return ca.sign_store_csr(csr, common_name=common_name, now=now)
         except InvalidRequestError as exc:

@@ -1,12 +1,14 @@
 """The orchestrator CA: the certificate authority that issues orchestrators their client certificates.
 
 It is made on first use and kept in the database (one row, id 1), so every server process signs with the
-same key; the key is encrypted with ORCHJOBS_CA_PASSPHRASE when that is set. Orchestrators enrol by sending a
+same key; the key is always stored encrypted, with ORCHJOBS_CA_PASSPHRASE or the CA key file (`service.ca_key`), and a
+key stored unencrypted by an older version is encrypted when it is first loaded. Orchestrators enrol by sending a
 PKCS#10 CSR in their registration (agent-protocol.md §1.2) and authenticate later with the certificate.
 """
 
 import base64
 import binascii
+import logging
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -20,8 +22,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine
 
 from orchjobs.errors import InvalidRequestError, StoreUnavailableError
+from orchjobs.service.ca_key import CaPassphrase, ca_passphrase
+from orchjobs.settings import Settings
 from orchjobs.store import agents as store
 from orchjobs.store.engine import read_transaction, write_transaction
+
+log = logging.getLogger(__name__)
 
 CA_YEARS = 10
 CLIENT_CERT_DAYS = 365
@@ -166,9 +172,11 @@ def agent_id_of(certificate: x509.Certificate) -> uuid.UUID | None:
     return None
 
 
-def load_or_create_ca(engine: Engine, *, passphrase: str | None, now: datetime) -> OrchestratorCA:
+def load_or_create_ca(engine: Engine, *, settings: Settings, now: datetime) -> OrchestratorCA:
     """The stored CA, created now if there is none. Two processes starting at once both try to store theirs; the
-    one that finds a row already there reads the winner's."""
+    one that finds a row already there reads the winner's. A key stored unencrypted (before keys always were) is
+    encrypted now; of processes doing that at once, the first one's text stays (each encrypts the same key)."""
+    passphrase = ca_passphrase(settings)
     with read_transaction(engine) as conn:
         row = store.get_orchestrator_ca(conn)
     if row is None:
@@ -182,17 +190,22 @@ def load_or_create_ca(engine: Engine, *, passphrase: str | None, now: datetime) 
         with read_transaction(engine) as conn:
             row = store.get_orchestrator_ca(conn)
         assert row is not None
-    return _from_row(row.certificate_pem, row.private_key_pem, passphrase)
+    ca = _from_row(row.certificate_pem, row.private_key_pem, passphrase)
+    if not _encrypted(row.private_key_pem):
+        with write_transaction(engine) as conn:
+            store.replace_orchestrator_ca_key(conn, old=row.private_key_pem, new=_key_pem(ca, passphrase))
+    return ca
 
 
-# The CA row never changes once written, so each engine (database) needs to read it once per process.
+# The CA row never changes once written (but for encrypting an old key, which keeps the key), so each engine
+# (database) needs to read it once per process.
 _cache: "weakref.WeakKeyDictionary[Engine, OrchestratorCA]" = weakref.WeakKeyDictionary()
 
 
-def cached_ca(engine: Engine, *, passphrase: str | None, now: datetime) -> OrchestratorCA:
+def cached_ca(engine: Engine, *, settings: Settings, now: datetime) -> OrchestratorCA:
     ca = _cache.get(engine)
     if ca is None:
-        ca = _cache[engine] = load_or_create_ca(engine, passphrase=passphrase, now=now)
+        ca = _cache[engine] = load_or_create_ca(engine, settings=settings, now=now)
     return ca
 
 
@@ -236,25 +249,28 @@ def _base64_der(certificate: x509.Certificate) -> str:
     return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
 
 
-def _key_pem(ca: OrchestratorCA, passphrase: str | None) -> str:
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
-    )
+def _key_pem(ca: OrchestratorCA, passphrase: CaPassphrase) -> str:
+    encryption = serialization.BestAvailableEncryption(passphrase.value.encode())
     return ca.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     ).decode()
 
 
-def _from_row(certificate_pem: str, private_key_pem: str, passphrase: str | None) -> OrchestratorCA:
-    encrypted = "ENCRYPTED" in private_key_pem.split("\n", 1)[0]
+def _encrypted(private_key_pem: str) -> bool:
+    return "ENCRYPTED" in private_key_pem.split("\n", 1)[0]
+
+
+def _from_row(certificate_pem: str, private_key_pem: str, passphrase: CaPassphrase) -> OrchestratorCA:
+    password = passphrase.value.encode() if _encrypted(private_key_pem) else None
     try:
-        key = serialization.load_pem_private_key(
-            private_key_pem.encode(), password=passphrase.encode() if passphrase and encrypted else None
-        )
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=password)
     except (ValueError, TypeError) as exc:
         # A server configuration problem, not the caller's: the key stays unreadable until the setting is fixed.
+        if passphrase.key_file is not None:
+            log.error("the orchestrator CA's key does not decrypt with the key file %s", passphrase.key_file)
         raise StoreUnavailableError(
-            "The orchestrator CA's private key cannot be read: ORCHJOBS_CA_PASSPHRASE is missing or wrong."
+            f"The orchestrator CA's private key cannot be read with {passphrase.source}: the key was encrypted with "
+            "another passphrase (ORCHJOBS_CA_PASSPHRASE or the CA key file is missing or wrong)."
         ) from exc
     assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
     return OrchestratorCA(certificate=x509.load_pem_x509_certificate(certificate_pem.encode()), private_key=key)

@@ -100,7 +100,7 @@ def register(
     it recorded (the attempt, the orchestrator's last error)."""
     ca = None
     if registration.csr:
-        ca = cached_ca(engine, passphrase=settings.ca_passphrase, now=now)
+        ca = cached_ca(engine, settings=settings, now=now)
         ca.check_csr(registration.csr, client_machine=registration.client_machine)
     with write_transaction(engine, commit_on=(ProtocolRefusalError,)) as conn:
         session = _register(conn, registration, identity=identity, ca=ca, settings=settings, now=now)
@@ -132,7 +132,7 @@ def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
 
 def certificate_identity(engine: Engine, *, certificate: bytes, settings: Settings, now: datetime) -> Identity | None:
     """The identity a client certificate proves: only a currently valid one issued by our CA counts."""
-    ca = cached_ca(engine, passphrase=settings.ca_passphrase, now=now)
+    ca = cached_ca(engine, settings=settings, now=now)
     found = ca.verified_certificate(certificate, now=now)
     return Identity(thumbprint=thumbprint(found), agent_id=agent_id_of(found)) if found is not None else None
 
@@ -161,7 +161,9 @@ def _register(
         # (AuthCertificateReenrollment 1 Requested, 2 Required).
         renewal = CertificateRenewalRequiredError if enrolled.renewal == 2 else CertificateRenewalRequestedError
         raise renewal("Send a new CSR: the orchestrator's certificate must be renewed.")
-    store.delete_expired_sessions(conn, now=now, agent_id=enrolled.agent_id)
+    # A registration ends the orchestrator's older sessions: a token handed out before (to this orchestrator or to
+    # whoever copied it) stops working now, in the transaction that opens the new one.
+    store.end_sessions(conn, agent_id=enrolled.agent_id)
     token = str(uuid.uuid4())
     expires_at = now + timedelta(hours=settings.session_hours)
     store.insert_session(conn, token=token, agent_id=enrolled.agent_id, created_at=now, expires_at=expires_at)

@@ -1,6 +1,7 @@
 """Orchestrators as the protocol sees them: agent rows, their capabilities, sessions, events and the
 orchestrator CA's row. Every function takes a connection and never commits."""
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -81,23 +82,33 @@ def replace_capabilities(conn: Connection, *, agent_id: uuid.UUID, capabilities:
         conn.execute(insert(agent_capability), rows)
 
 
+def token_digest(token: str) -> str:
+    """What a session token is stored and found by: its SHA-256, in hex. A token is a random GUID (122 random bits),
+    so nothing can be guessed from its digest, and a salt or a slow hash (what passwords need) would add nothing but
+    cost to every job call; the digest keeps a copy of the table (a backup, a dump) from opening sessions."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def insert_session(
     conn: Connection, *, token: str, agent_id: uuid.UUID, created_at: datetime, expires_at: datetime
 ) -> None:
     conn.execute(
-        insert(agent_session).values(token=token, agent_id=agent_id, created_at=created_at, expires_at=expires_at)
+        insert(agent_session).values(
+            token_sha256=token_digest(token), agent_id=agent_id, created_at=created_at, expires_at=expires_at
+        )
     )
 
 
 def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequence[Record]:
     """The live session's agent (agent_id, client_machine, status), one row per capability (capability is None
-    when it has none); no rows for an unknown or expired token. One statement: job calls make it every time."""
+    when it has none); no rows for an unknown or expired token. One statement: job calls make it every time (the
+    token is hashed here, before the query)."""
     stmt = (
         select(agent.c.id.label("agent_id"), agent.c.client_machine, agent.c.status, agent_capability.c.capability)
         .select_from(agent_session)
         .join(agent, agent.c.id == agent_session.c.agent_id)
         .outerjoin(agent_capability, agent_capability.c.agent_id == agent.c.id)
-        .where(agent_session.c.token == token, agent_session.c.expires_at > now)
+        .where(agent_session.c.token_sha256 == token_digest(token), agent_session.c.expires_at > now)
     )
     return conn.execute(stmt).all()
 
@@ -109,17 +120,14 @@ def get_session_agent_status(conn: Connection, *, token: str, now: datetime) -> 
         select(agent.c.id.label("agent_id"), agent.c.status)
         .select_from(agent_session)
         .join(agent, agent.c.id == agent_session.c.agent_id)
-        .where(agent_session.c.token == token, agent_session.c.expires_at > now)
+        .where(agent_session.c.token_sha256 == token_digest(token), agent_session.c.expires_at > now)
     )
     return conn.execute(stmt).first()
 
 
-def delete_expired_sessions(conn: Connection, *, now: datetime, agent_id: uuid.UUID | None = None) -> int:
-    """Remove sessions past their expiry, of one agent (indexed) or of all."""
-    stmt = delete(agent_session).where(agent_session.c.expires_at <= now)
-    if agent_id is not None:
-        stmt = stmt.where(agent_session.c.agent_id == agent_id)
-    return conn.execute(stmt).rowcount
+def end_sessions(conn: Connection, *, agent_id: uuid.UUID) -> int:
+    """End every session of the agent, live or expired (indexed): a registration opens the only one that counts."""
+    return conn.execute(delete(agent_session).where(agent_session.c.agent_id == agent_id)).rowcount
 
 
 def record_agent_event(
@@ -150,3 +158,10 @@ def insert_orchestrator_ca(
     )
     # RETURNING rather than rowcount: through SQLAlchemy and psycopg, rowcount was 1 even when the conflict skipped it.
     return conn.execute(stmt).first() is not None
+
+
+def replace_orchestrator_ca_key(conn: Connection, *, old: str, new: str) -> bool:
+    """Store the CA's key in a new form (encrypted) in place of `old`; False when the stored text is no longer `old`
+    (another process replaced it first)."""
+    stmt = update(orchestrator_ca).where(orchestrator_ca.c.id == 1, orchestrator_ca.c.private_key_pem == old)
+    return conn.execute(stmt.values(private_key_pem=new)).rowcount == 1

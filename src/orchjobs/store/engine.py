@@ -1,7 +1,9 @@
 """Engine factory and transactions: SQLite pragmas, PostgreSQL through psycopg 3."""
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -36,7 +38,30 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL and for a database in memory."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    name = parsed.database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file, empty (SQLite takes that as a new database), readable by its owner only, when it does
+    not exist yet: SQLite would create it with the umask's mode, 0644 as a rule. SQLite gives the -wal and -shm files
+    it makes later the database file's own mode. An existing file keeps its mode; any other failure (no such directory)
+    is left for SQLite to report as it connects."""
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: str) -> Engine:
+    path = sqlite_file(url)
+    if path is not None:
+        _create_private(path)
     # isolation_level=None hands transaction control to us, so that writes can BEGIN IMMEDIATE.
     engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
 

@@ -269,11 +269,12 @@ job_history = Table(
 )
 
 # Sessions of the orchestrator protocol: a token (a GUID; the C agent holds at most 36 characters)
-# bound to one orchestrator, until it expires.
+# bound to one orchestrator, until it expires. Kept by the SHA-256 of the token (hex, store.agents.token_digest), so
+# that a copy of the table opens no session.
 agent_session = Table(
     "agent_session",
     metadata,
-    Column("token", String(36), primary_key=True),
+    Column("token_sha256", String(64), primary_key=True),
     Column("agent_id", Uuid, ForeignKey("agent.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),

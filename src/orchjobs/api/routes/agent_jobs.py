@@ -52,7 +52,7 @@ async def enroll(request: Request) -> Response:
     context = context_of(request)
     call, csr = await _read(context, "Enroll", await read_object(request), protocol_requests.csr_text)
     certificate = await run_in_threadpool(
-        job_calls.enroll, context.engine, call, csr, now=context.clock(), ca_passphrase=context.settings.ca_passphrase
+        job_calls.enroll, context.engine, call, csr, now=context.clock(), settings=context.settings
     )
     return answer({"Certificate": certificate})
 
