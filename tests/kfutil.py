@@ -366,6 +366,43 @@ class KfutilError(Exception):
 
 
 @dataclass
+class GoClientCredentials:
+    """kfutil with KEYFACTOR_AUTH_CLIENT_ID, KEYFACTOR_AUTH_CLIENT_SECRET and KEYFACTOR_AUTH_TOKEN_URL set (and
+    optionally KEYFACTOR_AUTH_AUDIENCE, KEYFACTOR_AUTH_SCOPES): keyfactor-auth-client-go v1.3.0 auth_oauth.go hands them
+    to golang.org/x/oauth2 v0.30.0 clientcredentials, whose token request (internal/token.go, AuthStyleAutoDetect) is
+    a form POST of grant_type=client_credentials (plus scope and audience when set) with the id and secret in a Basic
+    header (each QueryEscaped) and, if that is refused, once more with them in the body. The token is kept until it
+    expires, and oauth2Transport sets `Authorization: Bearer <access_token>` on every request, the probe included."""
+
+    token_url: str
+    client_id: str
+    client_secret: str
+    audience: str = ""
+    scopes: tuple[str, ...] = ()
+    _token: str | None = None
+
+    def token(self) -> str:
+        if self._token is None:
+            form = {"grant_type": "client_credentials"}
+            if self.scopes:
+                form["scope"] = " ".join(self.scopes)
+            if self.audience:
+                form["audience"] = self.audience
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            basic = base64.b64encode(f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}".encode())
+            response = httpx.post(
+                self.token_url, data=form, headers={**headers, "Authorization": "Basic " + basic.decode()}, timeout=30
+            )
+            if not response.is_success:
+                credentials = {"client_id": self.client_id, "client_secret": self.client_secret}
+                response = httpx.post(self.token_url, data={**form, **credentials}, headers=headers, timeout=30)
+            if not response.is_success or not response.json().get("access_token"):
+                raise KfutilError(f"failed to retrieve OAuth token: {response.status_code} {response.text[:200]}")
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+
+@dataclass
 class Exchange:
     method: str
     url: str
@@ -384,10 +421,13 @@ class Kfutil:
     password: str
     domain: str = ""
     exchanges: list[Exchange] = field(default_factory=list)
+    oauth: GoClientCredentials | None = None  # set: kfutil authenticates with a client-credentials token instead
 
     # --- the transport: keyfactor-auth-client-go and client.go sendRequest ---------------------------------------
 
     def _authorization(self) -> str:
+        if self.oauth is not None:
+            return "Bearer " + self.oauth.token()
         credential = f"{self.domain}\\{self.username}" if self.domain else self.username
         return "Basic " + base64.b64encode(f"{credential}:{self.password}".encode()).decode()
 

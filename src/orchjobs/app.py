@@ -34,7 +34,9 @@ from orchjobs.api.routes import (
     store_types,
     webhooks,
 )
+from orchjobs.outbound.oidc import HttpxJsonFetcher
 from orchjobs.outbound.webhooks import HttpxSender
+from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
 from orchjobs.service.password_pool import PasswordPool
@@ -82,6 +84,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             pool=password_pool,
         ),
         clock=clock,
+        token_verifier=TokenVerifier(
+            settings.oauth_issuers,
+            HttpxJsonFetcher(timeout_seconds=settings.oauth_fetch_timeout_seconds),
+            clock_skew_seconds=settings.oauth_clock_skew_seconds,
+            refetch_seconds=settings.oauth_jwks_refetch_seconds,
+            max_age_seconds=settings.oauth_jwks_max_age_seconds,
+        ),
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@
     ├── NotFoundError                          404  0xA0110014
     ├── StoreUnavailableError                  503  0xA0110060
     ├── PasswordCheckBusyError                 503  0xA0110064  (the password-hashing queue is full; Retry-After)
+    ├── IdentityProviderUnavailableError       503  0xA0110061  (a bearer token's keys could not be fetched)
     └── ProtocolRefusalError                        0xA0100000  (the orchestrator protocol refuses a call)
         ├── SessionRefusedError                     0xA0100001
         ├── OrchestratorDisapprovedError            0xA0100002
@@ -151,6 +152,13 @@ class PasswordCheckBusyError(OrchjobsError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class IdentityProviderUnavailableError(OrchjobsError):
+    """A bearer token's issuer is trusted, but its keys could not be fetched to check the token: the caller may try
+    again later."""
+
+    code = "0xA0110061"
 
 
 class ProtocolRefusalError(OrchjobsError):

@@ -1,10 +1,39 @@
 """Service settings, read from `ORCHJOBS_*` environment variables (documented in docs/settings.md)."""
 
+import json
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OAuthIssuer(BaseModel):
+    """One identity provider whose bearer tokens are accepted (an entry of `ORCHJOBS_OAUTH_ISSUERS`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(
+        min_length=1,
+        description="The `iss` of its tokens, exactly as the provider writes it; its discovery document lives at "
+        "`{issuer}/.well-known/openid-configuration`.",
+    )
+    audience: str = Field(min_length=1, description="The `aud` its tokens must carry to be accepted here.")
+    identity_claim: str = Field(
+        "sub",
+        min_length=1,
+        description="The claim (a dotted path for nested claims) naming the identity, e.g. `sub`, `azp`, `client_id`.",
+    )
+    roles_claim: str | None = Field(
+        None,
+        min_length=1,
+        description="The claim (dotted path, e.g. `realm_access.roles`) holding role names the token brings along.",
+    )
+    jwks_uri: str | None = Field(None, min_length=1, description="The key set's address; skips discovery when set.")
+    account_prefix: str = Field(
+        "", description="Put before the identity claim's value to make the account name, e.g. `idp:`."
+    )
 
 
 class Settings(BaseSettings):
@@ -117,6 +146,41 @@ class Settings(BaseSettings):
     webhook_retention_days: float = Field(
         30.0, ge=0, description="Days finished deliveries and their events are kept; 0 keeps them."
     )
+    oauth_issuers: list[OAuthIssuer] = Field(
+        default_factory=list,
+        description="JSON list of the identity providers whose bearer tokens are accepted; empty refuses them all.",
+    )
+    oauth_clock_skew_seconds: float = Field(
+        60.0, ge=0, le=600, description="Leeway when checking a bearer token's exp, nbf and iat."
+    )
+    oauth_jwks_refetch_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="The shortest time between two fetches of an issuer's keys: a token naming an unknown key "
+        "refetches them at most this often.",
+    )
+    oauth_jwks_max_age_seconds: float = Field(
+        3600.0, gt=0, description="How long an issuer's fetched keys are used before they are fetched again."
+    )
+    oauth_fetch_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="How long fetching a discovery document or key set may take."
+    )
+
+    @field_validator("oauth_issuers", mode="before")
+    @classmethod
+    def _issuers_from_json(cls, value: Any) -> Any:
+        # The environment source decodes JSON itself; load_settings hands the text over as it is.
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("oauth_issuers")
+    @classmethod
+    def _issuers_distinct(cls, value: list[OAuthIssuer]) -> list[OAuthIssuer]:
+        names = [entry.issuer for entry in value]
+        if len(names) != len(set(names)):
+            raise ValueError("each issuer may be configured once")
+        return value
 
     @field_validator("cors_origins")
     @classmethod

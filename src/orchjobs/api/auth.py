@@ -1,16 +1,20 @@
-"""Authentication (Basic credentials) and the route's permissions, as FastAPI dependencies."""
+"""Authentication (Basic credentials, or an OAuth 2.0 bearer token of a configured identity provider) and the
+route's permissions, as FastAPI dependencies."""
 
 import base64
 import binascii
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from orchjobs.api import permissions
 from orchjobs.api.client_address import client_address
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
+from orchjobs.service.bearer import NOT_ENABLED
+from orchjobs.service.security import principal_of
 
 _BAD_BASIC = "The Basic credentials are not valid base64 of user:password."
 # Longer Basic credentials are refused before they are decoded, looked up or hashed (about 6 KB of user:password).
@@ -26,14 +30,29 @@ async def current_principal(request: Request) -> Principal:
     """Who is calling, from its credentials; AuthenticationError (401) without valid ones."""
     header = request.headers.get("authorization")
     if not header:
-        raise AuthenticationError("Authentication is required: send Basic credentials.")
+        raise AuthenticationError("Authentication is required: send Basic credentials or a bearer token.")
     scheme, _, encoded = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return await bearer_principal(context_of(request), encoded.strip())
     if scheme.lower() != "basic":
-        raise AuthenticationError("Only Basic authentication is supported.")
+        raise AuthenticationError("Only Basic authentication and bearer tokens are supported.")
     username, password = _basic_credentials(encoded)
     context = context_of(request)
     address = client_address(request, trusted_proxies=context.settings.trusted_proxies)
     return await context.authenticator.authenticate(username, password, address=address)
+
+
+async def bearer_principal(context: AppContext, token: str) -> Principal:
+    """The identity an OAuth 2.0 bearer token speaks for (service.bearer verifies the token) with the roles it holds
+    here and the roles its issuer's roles claim names. An identity nobody created, whose token names no role, is
+    signed in and permitted nothing."""
+    verifier = context.token_verifier
+    if verifier is None or not verifier.enabled:
+        raise AuthenticationError(NOT_ENABLED)
+    subject = await verifier.verify(token, now=context.clock())
+    return await run_in_threadpool(
+        principal_of, context.engine, subject.account_name, extra_role_names=subject.role_names
+    )
 
 
 def _basic_credentials(encoded: str) -> tuple[str, str]:

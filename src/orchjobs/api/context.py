@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
+from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import Engine
 from orchjobs.service.users import Authenticator
 from orchjobs.settings import Settings
@@ -21,6 +22,8 @@ class AppContext:
     engine: Engine
     authenticator: Authenticator
     clock: Callable[[], datetime] = utc_now
+    # Verifies `Authorization: Bearer` tokens of the configured identity providers (none configured: refuses them).
+    token_verifier: TokenVerifier | None = None
     # (method, path template) of every route, filled in once the routers are mounted.
     endpoints: list[tuple[str, str]] = field(default_factory=list)
 

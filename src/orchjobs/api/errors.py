@@ -13,6 +13,7 @@ from orchjobs.api import paths, protocol
 from orchjobs.errors import (
     AuthenticationError,
     BulkOperationError,
+    IdentityProviderUnavailableError,
     InvalidRequestError,
     LoginThrottledError,
     NotFoundError,
@@ -37,6 +38,7 @@ STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int, int], ...] = (
     (LoginThrottledError, 429, 429),
     (StoreUnavailableError, 503, 503),
     (PasswordCheckBusyError, 503, 503),
+    (IdentityProviderUnavailableError, 503, 503),
     (ProtocolRefusalError, 400, 200),
 )
 GENERIC_CODE = "0xA0110000"
@@ -76,6 +78,8 @@ async def _orchjobs_error(request: Request, exc: Exception) -> Response:
 def _error_answer(request: Request, exc: OrchjobsError) -> Response:
     if isinstance(exc, StoreUnavailableError):
         log.warning("database unavailable", exc_info=exc.__cause__)
+    if isinstance(exc, IdentityProviderUnavailableError):
+        log.warning("identity provider unavailable: %s", exc.message)
     if request.url.path.startswith(paths.AGENTS):
         status = status_for(exc, protocol=True)
         response = protocol.json_answer(protocol.refusal(exc), status_code=status)
