@@ -23,7 +23,7 @@ from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.security import check_a_security_administrator_remains, principal_from_grants
 from orchjobs.store import security as security_store
 from orchjobs.store import users as store
-from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.engine import read_transaction, single_read, write_transaction
 from orchjobs.store.rows import Record
 
 _hasher = PasswordHasher()
@@ -136,7 +136,8 @@ class Authenticator:
 
     def _grants(self, username: str) -> Sequence[Record]:
         for candidate in _name_forms(username):
-            with read_transaction(self._engine) as conn:
+            # One statement: no BEGIN and ROLLBACK around it (two round trips fewer on PostgreSQL).
+            with single_read(self._engine) as conn:
                 grants = store.user_grants(conn, username=candidate)
             if grants:
                 return grants
