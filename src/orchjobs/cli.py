@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ user_app = typer.Typer(help="Manage the users that may call the API.", no_args_i
 app.add_typer(user_app, name="user")
 ca_app = typer.Typer(help="The CA that issues orchestrators their client certificates.", no_args_is_help=True)
 app.add_typer(ca_app, name="ca")
+_T = TypeVar("_T")
 console = Console()
 
 
@@ -177,14 +178,9 @@ def user_add(
     if not roles:
         console.print("[red]Give the user at least one --role (it could do nothing without one).[/red]")
         raise typer.Exit(2)
-    engine = database.open_engine(load_settings())
-    try:
-        created = create_user(engine, username=username, password=password, roles=roles, now=datetime.now(UTC))
-    except OrchjobsError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    created = _run_user_change(
+        lambda engine: create_user(engine, username=username, password=password, roles=roles, now=datetime.now(UTC))
+    )
     console.print(f"[green]Added user[/green] {created.username} with the roles {', '.join(created.roles)}.")
 
 
@@ -212,11 +208,11 @@ def user_remove(username: Annotated[str, typer.Argument(help="The user to remove
     console.print(f"[green]Removed user[/green] {username}.")
 
 
-def _run_user_change(change: Callable[[Any], None]) -> None:
+def _run_user_change(change: Callable[[Any], _T]) -> _T:
     """Run a change on the configured database's engine, answering a refusal with its message."""
     engine = database.open_engine(load_settings())
     try:
-        change(engine)
+        return change(engine)
     except OrchjobsError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
