@@ -27,22 +27,10 @@ install: $(STAMP)
 
 clients: $(CLIENTS_STAMP)
 
-# Serves on :8080; unless ORCHJOBS_DEMO=0, a reference orchestrator runs beside it so jobs flow at once.
+# Serves on ORCHJOBS_HOST:ORCHJOBS_PORT (127.0.0.1:8080); unless ORCHJOBS_DEMO=0, a reference orchestrator runs
+# beside it (stores in ORCHJOBS_DEMO_DIR, ./demo-stores) so jobs flow at once. Ctrl-C stops both: see scripts/run.sh.
 run: install
-	$(BIN)/orchjobs migrate
-	ORCHJOBS_BOOTSTRAP_ADMIN='$(ORCHJOBS_BOOTSTRAP_ADMIN)' $(BIN)/orchjobs seed --demo
-	@export ORCHJOBS_BOOTSTRAP_ADMIN='$(ORCHJOBS_BOOTSTRAP_ADMIN)'; \
-	$(BIN)/orchjobs serve & server=$$!; \
-	trap 'kill $$server $$orchestrator 2>/dev/null' EXIT INT TERM; \
-	if [ "$${ORCHJOBS_DEMO:-1}" != "0" ]; then \
-		until curl -s -o /dev/null http://127.0.0.1:8080/docs; do sleep 0.5; done; \
-		ORCHJOBS_ORCHESTRATOR_POLL_SECONDS=20 $(BIN)/orchjobs orchestrator \
-			--url http://127.0.0.1:8080/KeyfactorAgents --name demo-orchestrator --store-dir ./demo-stores \
-			--username "$${ORCHJOBS_BOOTSTRAP_ADMIN%%:*}" --password "$${ORCHJOBS_BOOTSTRAP_ADMIN#*:}" \
-			--capability DiskUsage=orchjobs.orchestrator.examples:disk_usage & \
-		orchestrator=$$!; \
-	fi; \
-	wait $$server
+	@exec env BIN='$(BIN)' ORCHJOBS_BOOTSTRAP_ADMIN='$(ORCHJOBS_BOOTSTRAP_ADMIN)' scripts/run.sh
 
 test: install clients
 	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
