@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from orchjobs.service.seeding import seed_database
 from orchjobs.store.tables import job_history
-from tests.live import ADMIN
+from tests.live import ADMIN, server_environment
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -126,3 +126,24 @@ def test_the_readme_store_story_works(live_server: str, tmp_path: Path) -> None:
     assert lines[-1] == "True" and lines[-2] == "204"  # the discovered store, approved
     assert "Inventory 3 2" in lines and "Management 3 2" in lines
     assert (tmp_path / "web-03" / "app.pem").read_text().count("BEGIN CERTIFICATE") == 1
+
+
+def test_the_readme_block_that_runs_another_orchestrator_works_when_pasted(
+    database_url: str, live_server: str, tmp_path: Path
+) -> None:
+    script = for_this_server(code_block("## Watch an orchestrator run jobs", "sh", 1), live_server)
+    checkout, temporary = tmp_path / "checkout", tmp_path / "tmp"
+    checkout.mkdir(), temporary.mkdir()
+    env = server_environment(database_url, tmp_path) | {"TMPDIR": str(temporary)}
+
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0] == "Added user orch-web-02 with the roles Orchestrator."
+    assert '"Status":1' in lines[1] and lines[2:4] == ["204", "204"], lines
+    assert lines[4] == "Its log arrives at its next check-in, within 10 seconds."
+    assert any("Registered as web-02" in line for line in lines[5:]), lines
+    assert list(checkout.iterdir()) == [] and list(temporary.iterdir()) == []  # nothing left behind
