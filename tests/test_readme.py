@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from orchjobs.service.seeding import seed_database
 from orchjobs.store.tables import job_history
-from tests.live import ADMIN, server_environment
+from tests.live import ADMIN, free_port, server_environment
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -147,3 +147,19 @@ def test_the_readme_block_that_runs_another_orchestrator_works_when_pasted(
     assert lines[4] == "Its log arrives at its next check-in, within 10 seconds."
     assert any("Registered as web-02" in line for line in lines[5:]), lines
     assert list(checkout.iterdir()) == [] and list(temporary.iterdir()) == []  # nothing left behind
+
+
+def test_the_readme_tls_block_serves_with_the_certificate_it_issues(database_url: str, tmp_path: Path) -> None:
+    port = str(free_port())
+    script = for_this_server(code_block("### TLS and client certificates", "sh"), "").replace("8443", port)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = server_environment(database_url, tmp_path) | {"TMPDIR": str(temporary)}
+
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]), run.stdout  # the endpoints, over TLS trusted through the CA
+    assert list(temporary.iterdir()) == []

@@ -245,6 +245,47 @@ def ca_export(
         console.print(f"[green]Wrote the orchestrator CA certificate to[/green] {path}.")
 
 
+@ca_app.command("issue-server-cert")
+def ca_issue_server_cert(
+    host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A DNS name or IP address the server is reached by; repeatable. Default: localhost, 127.0.0.1 and ::1."
+        ),
+    ] = None,
+    out_cert: Annotated[str, typer.Option(help="File to write the certificate (PEM) to.")] = "server.pem",
+    out_key: Annotated[str, typer.Option(help="File to write its private key (PEM, unencrypted, mode 0600) to.")] = (
+        "server.key"
+    ),
+) -> None:
+    """Issue a TLS server certificate signed by the orchestrator CA, for `orchjobs serve --ssl-certfile
+    --ssl-keyfile` while trying things out: clients that trust `orchjobs ca export` trust it."""
+    import os
+
+    from orchjobs.service.orchestrator_ca import load_or_create_ca
+
+    hosts = host or ["localhost", "127.0.0.1", "::1"]
+    settings = load_settings()
+    engine = database.open_engine(settings)
+    try:
+        ca = load_or_create_ca(engine, settings=settings, now=datetime.now(UTC))
+        certificate_pem, key_pem = ca.issue_server_certificate(hosts, now=datetime.now(UTC))
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    descriptor = os.open(out_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file was there already
+    with os.fdopen(descriptor, "w") as key_file:
+        key_file.write(key_pem)
+    Path(out_cert).write_text(certificate_pem)
+    console.print(
+        f"[green]Wrote a server certificate for[/green] {', '.join(hosts)} [green]to[/green] {out_cert} "
+        f"[green]and its key to[/green] {out_key}."
+    )
+
+
 @app.command()
 def orchestrator(
     url: Annotated[

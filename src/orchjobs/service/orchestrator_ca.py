@@ -8,7 +8,9 @@ PKCS#10 CSR in their registration (agent-protocol.md §1.2) and authenticate lat
 
 import base64
 import binascii
+import ipaddress
 import logging
+import re
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -83,6 +85,22 @@ class OrchestratorCA:
         san: list[x509.GeneralName] = [x509.DNSName(common_name)] if common_name and " " not in common_name else []
         certificate = self._issue(csr, subject=csr.subject, usage=ExtendedKeyUsageOID.SERVER_AUTH, san=san, now=now)
         return _base64_der(certificate)
+
+    def issue_server_certificate(self, hosts: list[str], *, now: datetime) -> tuple[str, str]:
+        """A new key and a server certificate for it naming `hosts` (DNS names or IP addresses), as PEM
+        (certificate, unencrypted PKCS#8 key): for serving TLS with `orchjobs serve --ssl-certfile` while trying
+        things out, trusted by whoever trusts this CA. Like a store's, it cannot stand in for an orchestrator."""
+        san = [_server_name(host) for host in hosts]
+        if not san:
+            raise InvalidRequestError("Name at least one host (a DNS name or an IP address) for the certificate.")
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0].strip()[:64])])
+        csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+        certificate = self._issue(csr, subject=subject, usage=ExtendedKeyUsageOID.SERVER_AUTH, san=san, now=now)
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
 
     def _issue(
         self,
@@ -228,6 +246,22 @@ def _new_ca(now: datetime) -> OrchestratorCA:
         .sign(key, hashes.SHA256())
     )
     return OrchestratorCA(certificate=certificate, private_key=key)
+
+
+def _server_name(host: str) -> x509.GeneralName:
+    """A SAN entry for `host`: an IP address as such, anything else as a DNS name (checked for its characters)."""
+    text = host.strip()
+    try:
+        return x509.IPAddress(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    labels = text.removeprefix("*.").split(".")
+    if not text or len(text) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise InvalidRequestError(f"{host!r} is neither a DNS name nor an IP address.")
+    return x509.DNSName(text)
+
+
+_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _key_usage(*, key_encipherment: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
