@@ -22,7 +22,7 @@ def test_make_run_serves_on_the_configured_port_and_stops_on_the_first_signal(
     database_url: str, tmp_path: Path, ctrl_c: bool
 ) -> None:
     port, demo_dir = free_port(), tmp_path / "demo"
-    env = server_environment(database_url, tmp_path)
+    env = {key: value for key, value in server_environment(database_url, tmp_path).items() if "MAKE" not in key}
     env |= {"ORCHJOBS_PORT": str(port), "ORCHJOBS_DEMO_DIR": str(demo_dir), "ORCHJOBS_ORCHESTRATOR_POLL_SECONDS": "1"}
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryFile() as log:
