@@ -14,6 +14,7 @@ from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
+from orchjobs.api.request_log import RequestLog
 from orchjobs.api.routes import (
     agent_jobs,
     agent_pools,
@@ -26,6 +27,7 @@ from orchjobs.api.routes import (
     containers,
     custom_jobs,
     job_types,
+    operations,
     orchestrator_jobs,
     scheduled_jobs,
     security_identities,
@@ -123,6 +125,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.state.context = context
     for router in ROUTERS:
         app.include_router(router)
+    # Not in ROUTERS: no Keyfactor client calls them, and Status/Endpoints does not list them.
+    app.include_router(operations.router)
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())
@@ -133,6 +137,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     )
     # Outside the transport: a refused request (no x-keyfactor-requested-with) carries the headers too.
     install_browser_policy(app, cors_origins=settings.cors_origins)
+    # Outermost: times and logs every answer, refusals of the middleware inside included.
+    app.add_middleware(RequestLog)
     return app
 
 

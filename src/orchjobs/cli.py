@@ -86,6 +86,8 @@ def serve(
         log_level="info",
         # Whose X-Forwarded-For to believe is ORCHJOBS_TRUSTED_PROXIES' to say, not uvicorn's (it trusts 127.0.0.1).
         proxy_headers=False,
+        # On SIGTERM or Ctrl-C, requests in progress get this long to finish before their connections close.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         **tls,  # type: ignore[arg-type]
     )
 
@@ -93,8 +95,11 @@ def serve(
 def app_factory():  # type: ignore[no-untyped-def]
     """Entry point for uvicorn worker processes: each builds its app from the environment."""
     from orchjobs.app import create_app
+    from orchjobs.logs import configure_logging
 
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(kind=settings.log_format, level=settings.log_level)
+    return create_app(settings)
 
 
 @app.command()

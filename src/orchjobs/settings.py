@@ -2,10 +2,10 @@
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -165,6 +165,31 @@ class Settings(BaseSettings):
     oauth_fetch_timeout_seconds: float = Field(
         5.0, gt=0, le=60, description="How long fetching a discovery document or key set may take."
     )
+
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="The server's log lines: `plain` text, or `json` (one object per line)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="The least severe log lines written; INFO has a line per request and protocol event."
+    )
+    metrics: Literal["open", "authenticated", "off"] = Field(
+        "open",
+        description="Who may read /metrics: `open` to anyone who reaches the port, `authenticated` to Basic "
+        "credentials holding /agents/management/read/, `off` answers 404.",
+    )
+    shutdown_timeout_seconds: int = Field(
+        30,
+        ge=0,
+        description="On SIGTERM or Ctrl-C, how long `orchjobs serve` lets requests in progress finish before it "
+        "closes their connections.",
+    )
+
+    @field_validator("log_level", "log_format", "metrics", mode="before")
+    @classmethod
+    def _level_case(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
 
     @field_validator("oauth_issuers", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "orchjobs"
 # Shared leaves every layer may use.
-LEAVES = {"orchjobs", "orchjobs.errors", "orchjobs.settings"}
+LEAVES = {"orchjobs", "orchjobs.errors", "orchjobs.logs", "orchjobs.settings"}
 ALLOWED = {
     "domain": {"domain"},
     "query": {"domain", "query"},

@@ -13,6 +13,7 @@ from orchjobs.api.client_address import client_address
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
+from orchjobs.service import events
 from orchjobs.service.bearer import NOT_ENABLED
 from orchjobs.service.security import principal_of
 
@@ -27,7 +28,14 @@ async def get_context(request: Request) -> AppContext:
 
 
 async def current_principal(request: Request) -> Principal:
-    """Who is calling, from its credentials; AuthenticationError (401) without valid ones."""
+    """Who is calling, from its credentials; AuthenticationError (401) without valid ones. Noted for the request's
+    log line."""
+    principal = await _principal(request)
+    events.note_user(principal.name)
+    return principal
+
+
+async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError("Authentication is required: send Basic credentials or a bearer token.")

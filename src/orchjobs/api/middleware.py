@@ -27,7 +27,8 @@ class KeyfactorTransport:
             await self.app(scope, receive, send)
             return
         path = self._canonical_path(scope["path"])
-        scope = {**scope, "path": path}
+        # In place: the request log outside reads the route the router notes in this scope.
+        scope["path"] = path
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -17,7 +17,7 @@ from orchjobs.domain.job_types import FETCH_LOGS_JOB_TYPE
 from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
-from orchjobs.service import webhook_events
+from orchjobs.service import events, webhook_events
 from orchjobs.service.listing import get_row
 from orchjobs.store import agent_admin as store
 from orchjobs.store import runs
@@ -64,6 +64,7 @@ def approve_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: i
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="approved")
         store.set_status(conn, agent_ids=ids, status=AgentStatus.APPROVED)
+    events.approval_changed("approved", ids)
 
 
 def disapprove_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int) -> None:
@@ -73,6 +74,7 @@ def disapprove_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids
         _refuse_unknown(conn, ids, action="disapproved")
         store.set_status(conn, agent_ids=ids, status=AgentStatus.DISAPPROVED)
         store.delete_sessions(conn, agent_ids=ids)
+    events.approval_changed("disapproved", ids)
 
 
 def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, now: datetime) -> None:
@@ -81,6 +83,7 @@ def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="reset")
         _reset(conn, ids, now=now)
+    events.approval_changed("reset", ids)
 
 
 def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
@@ -89,6 +92,7 @@ def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
         if not store.lock_agent_statuses(conn, agent_ids=[agent_id]):
             raise _not_found(agent_id)
         _reset(conn, [agent_id], now=now)
+    events.approval_changed("reset", [agent_id])
 
 
 def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UUID:

@@ -15,6 +15,7 @@ from orchjobs.domain.capabilities import capability_guid, normalize_capabilities
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.schedules import ScheduleError, next_run_after, schedule_type
 from orchjobs.errors import StoreUnavailableError
+from orchjobs.service import events
 from orchjobs.store import dispatch as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.rows import Record
@@ -89,6 +90,8 @@ def _hand_out(engine: Engine, *, agent_id: uuid.UUID, capabilities: set[str], no
             conn,
             jobs=[(job.id, run, next_run) for job, run, (next_run, _) in zip(jobs, history_ids, plans, strict=True)],
         )
+    for job in jobs:
+        events.handed_out(agent_id, job.client_machine, job_id=job.id, job_type=job.job_type)
     return [
         HandedOutJob(
             # A store type may name its own JobTypeIds; every other job is known by its capability's.

@@ -31,6 +31,7 @@ from orchjobs.errors import (
     SessionRefusedError,
     UploadRefusedError,
 )
+from orchjobs.service import events
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.orchestrator_ca import cached_ca
 from orchjobs.service.runs import OpenRun, close_runs
@@ -193,6 +194,13 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
         close_runs(conn, runs=[run], result=completion.result, message=completion.message, now=now, policy=policy)
         if completion.data is not None:
             store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
+    events.completed(
+        caller.authenticated_agent_id,
+        job_id=call.job_id,
+        job_type=job.job_type,
+        result=JobResult(completion.result).name.lower(),
+        audit_id=job.running_history_id,
+    )
 
 
 def record_refusal(
@@ -204,6 +212,7 @@ def record_refusal(
     with write_transaction(engine) as conn:
         agent_id = _authenticate(conn, token, now=now)
         _record(conn, name=name, agent_id=agent_id, job_id=job_id, refusal=refusal, now=now)
+    events.refused(name, agent_id=agent_id, job_id=job_id, code=refusal.code, reason=refusal.message)
 
 
 class _Caller:
@@ -243,6 +252,9 @@ def _recorded(engine: Engine, call: JobCall, *, now: datetime) -> Iterator[_Call
     try:
         yield caller
     except ProtocolRefusalError as refusal:
+        events.refused(
+            call.name, agent_id=caller.agent_id, job_id=call.job_id, code=refusal.code, reason=refusal.message
+        )
         if caller.agent_id is None:
             raise
         with write_transaction(engine) as conn:
@@ -256,6 +268,7 @@ def _authenticate(conn: Connection, token: str, *, now: datetime) -> uuid.UUID:
     if row is None or row.status != AgentStatus.APPROVED:
         raise SessionRefusedError()
     agent_id: uuid.UUID = row.agent_id
+    events.note_agent(agent_id)
     return agent_id
 
 

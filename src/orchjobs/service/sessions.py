@@ -17,6 +17,7 @@ from orchjobs.errors import (
     OrchestratorDisapprovedError,
     ProtocolRefusalError,
 )
+from orchjobs.service import events
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.dispatch import HandedOutJob, hand_out_due_jobs
 from orchjobs.service.orchestrator_ca import OrchestratorCA, agent_id_of, cached_ca, thumbprint
@@ -102,8 +103,15 @@ def register(
     if registration.csr:
         ca = cached_ca(engine, settings=settings, now=now)
         ca.check_csr(registration.csr, client_machine=registration.client_machine)
-    with write_transaction(engine, commit_on=(ProtocolRefusalError,)) as conn:
-        session = _register(conn, registration, identity=identity, ca=ca, settings=settings, now=now)
+    try:
+        with write_transaction(engine, commit_on=(ProtocolRefusalError,)) as conn:
+            session = _register(conn, registration, identity=identity, ca=ca, settings=settings, now=now)
+    except ProtocolRefusalError as refusal:
+        events.registration_refused(registration.client_machine, identity=str(identity), reason=refusal.message)
+        raise
+    events.registered(
+        session.agent_id, session.client_machine, status=AgentStatus(session.status).name, identity=str(identity)
+    )
     if session.certificate or session.status != AgentStatus.APPROVED:
         # The agent discards jobs in the answer that carries its new certificate (agent-protocol.md §9).
         return session
@@ -119,7 +127,9 @@ def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
             return Heartbeat(valid=False, heartbeat_interval=interval)
         found = rows[0]
         store.update_agent(conn, agent_id=found.agent_id, last_seen=now)
+    events.note_agent(found.agent_id)
     if found.status == AgentStatus.DISAPPROVED:
+        events.refused("Heartbeat", agent_id=found.agent_id, job_id=None, code="-", reason="disapproved")
         raise OrchestratorDisapprovedError(
             f"The orchestrator {found.client_machine!r} is disapproved.", heartbeat_interval=interval
         )

@@ -1,10 +1,13 @@
 """Run the Alembic migrations programmatically (no alembic.ini needed)."""
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,3 +26,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str | None:
+    """The newest migration in the package: what an up-to-date database is at."""
+    return _scripts().get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The migration the database is at (its alembic_version), None for a database never migrated."""
+    return MigrationContext.configure(conn).get_current_revision()

@@ -54,8 +54,10 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Rec
 
 
 def lock_run(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
-    """What closing the run needs of `lock_job`'s row, without its joins; locked the same way."""
-    return conn.execute(_locked_job(_RUN_OF_JOB, (), agent_id=agent_id, job_id=job_id)).first()
+    """What closing the run needs of `lock_job`'s row, without its joins (the job type is the run's, for the
+    completion's log line); locked the same way."""
+    columns = (job_history.c.job_type.label("job_type"),)
+    return conn.execute(_locked_job(_RUN_OF_JOB, columns, agent_id=agent_id, job_id=job_id)).first()
 
 
 def _locked_job(
