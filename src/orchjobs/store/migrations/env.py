@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from orchjobs.store.engine import lift_budget
 from orchjobs.store.tables import metadata
 
 engine = context.config.attributes["engine"]
@@ -16,6 +17,8 @@ with engine.connect() as connection:
     try:
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
+            # A migration may rewrite or index a table of millions of rows: no statement budget applies.
+            lift_budget(connection)
             context.run_migrations()
         if connection.in_transaction():
             connection.commit()

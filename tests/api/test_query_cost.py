@@ -1,0 +1,71 @@
+"""Query cost: every statement runs under a time budget; one past it is stopped in the database and answered 400,
+naming the budget, with nothing changed."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
+
+from orchjobs.service.seeding import seed_database
+from orchjobs.settings import Settings
+from orchjobs.store.tables import job_history
+from tests.conftest import api_client
+
+HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
+ACKNOWLEDGE = "/KeyfactorAPI/OrchestratorJobs/Acknowledge"
+# Forty text scans of every row, none of them matching: slow on a seeded history whatever the database.
+SLOW_QUERY = " OR ".join(f'Message -contains "no such text {n}"' for n in range(40))
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    seed_database(engine, agents=5, history=20_000, seed=7)
+    return engine
+
+
+@contextmanager
+def _client(settings: Settings, **budgets: float) -> Iterator[TestClient]:
+    with api_client(settings.model_copy(update=budgets)) as client:
+        yield client
+
+
+def test_a_read_past_its_budget_is_a_400_naming_the_budget(settings: Settings, seeded: Engine) -> None:
+    with _client(settings, read_statement_seconds=0.05) as client:
+        response = client.get(HISTORY, params={"pq.queryString": SLOW_QUERY, "ReturnLimit": 1})
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["ErrorCode"] == "0xA0110042"
+        assert body["Message"] == "The query took longer than 0.05 s, the limit for a read; narrow it."
+        # The connection is fine afterwards: the next request is answered.
+        assert client.get(HISTORY, params={"ReturnLimit": 1}).status_code == 200
+
+
+def test_the_same_query_within_its_budget_is_answered(settings: Settings, seeded: Engine) -> None:
+    with _client(settings, read_statement_seconds=60) as client:
+        response = client.get(HISTORY, params={"pq.queryString": SLOW_QUERY, "ReturnLimit": 1})
+        assert response.status_code == 200, response.text
+        assert response.json() == []
+
+
+def _acknowledged(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(job_history).where(job_history.c.acknowledged_by.is_not(None))
+        return int(conn.execute(query).scalar_one())
+
+
+def test_a_change_past_its_budget_is_a_400_and_changes_nothing(settings: Settings, seeded: Engine) -> None:
+    before = _acknowledged(seeded)
+    query = "Status -eq 3 AND (" + SLOW_QUERY.replace("-contains", "-notcontains").replace(" OR ", " AND ") + ")"
+    with _client(settings, write_statement_seconds=0.05) as client:
+        response = client.post(ACKNOWLEDGE, json={"Query": query, "Note": "budget"})
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["ErrorCode"] == "0xA0110042"
+        assert "the limit for a write" in body["Message"]
+    assert _acknowledged(seeded) == before
+    # With room to run, the same change is made.
+    with _client(settings, write_statement_seconds=120) as client:
+        assert client.post(ACKNOWLEDGE, json={"Query": query, "Note": "budget"}).status_code == 204
+    assert _acknowledged(seeded) > before
