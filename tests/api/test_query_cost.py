@@ -1,17 +1,23 @@
 """Query cost: every statement runs under a time budget; one past it is stopped in the database and answered 400,
-naming the budget, with nothing changed."""
+naming the budget, with nothing changed. A read whose client disconnects is stopped in the database."""
 
-from collections.abc import Iterator
+import base64
+import socket
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 
 from orchjobs.service.seeding import seed_database
 from orchjobs.settings import Settings
 from orchjobs.store.tables import job_history
 from tests.conftest import api_client
+from tests.live import ADMIN, running_server
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
 ACKNOWLEDGE = "/KeyfactorAPI/OrchestratorJobs/Acknowledge"
@@ -69,3 +75,51 @@ def test_a_change_past_its_budget_is_a_400_and_changes_nothing(settings: Setting
     with _client(settings, write_statement_seconds=120) as client:
         assert client.post(ACKNOWLEDGE, json={"Query": query, "Note": "budget"}).status_code == 204
     assert _acknowledged(seeded) > before
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _reads_running(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+            "AND pid <> pg_backend_pid() AND query ILIKE '%FROM job_history%'"
+        )
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def test_a_read_whose_client_disconnects_is_cancelled_in_the_database(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    # 64 text scans of 100,000 rows: seconds on either database, with no budget to stop them.
+    seed_database(engine, agents=5, history=100_000, seed=7)
+    query = " OR ".join(f'Message -contains "no such text {n}"' for n in range(64))
+    postgres = engine.dialect.name == "postgresql"
+    with running_server(database_url, tmp_path, environment={"ORCHJOBS_READ_STATEMENT_SECONDS": "0"}) as base_url:
+        address = urlsplit(base_url)
+        credentials = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+        target = HISTORY + "?" + urlencode({"pq.queryString": query, "ReturnLimit": 1})
+        request = (
+            f"GET {target} HTTP/1.1\r\nHost: {address.netloc}\r\nAuthorization: Basic {credentials}\r\n"
+            "x-keyfactor-requested-with: APIClient\r\n\r\n"
+        )
+        with socket.create_connection((address.hostname, address.port)) as client:
+            client.sendall(request.encode())
+            if postgres:
+                assert _wait_for(lambda: _reads_running(engine) == 1, 10), "the read did not start"
+            else:
+                time.sleep(0.5)
+        hung_up = time.monotonic()
+        log = tmp_path / "server.log"
+        assert _wait_for(lambda: "read cancelled, its client disconnected" in log.read_text(), 5), log.read_text()
+        if postgres:
+            assert _reads_running(engine) == 0
+        # Well before the read would have ended by itself.
+        assert time.monotonic() - hung_up < 2

@@ -83,7 +83,10 @@ def _error_answer(request: Request, exc: OrchjobsError) -> Response:
     if isinstance(exc, IdentityProviderUnavailableError):
         log.warning("identity provider unavailable: %s", exc.message)
     if isinstance(exc, StatementTimeoutError):
-        log.warning("statement over its %s budget: %s %s", exc.budget, request.method, request.url.path)
+        if exc.seconds is None:
+            log.warning("read cancelled, its client disconnected: %s %s", request.method, request.url.path)
+        else:
+            log.warning("statement over its %s budget: %s %s", exc.budget, request.method, request.url.path)
     if request.url.path.startswith(paths.AGENTS):
         status = status_for(exc, protocol=True)
         response = protocol.json_answer(protocol.refusal(exc), status_code=status)

@@ -3,13 +3,22 @@
 from sqlalchemy import Engine, func, select
 
 from orchjobs.settings import Settings
+from orchjobs.store.cancellation import CancelToken, cancellable
 from orchjobs.store.engine import StatementBudgets, make_engine, read_transaction
 from orchjobs.store.maintenance import refresh_statistics
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import agent
 
 # What service functions take as their database: the api and the command line hold one without using SQLAlchemy.
-__all__ = ["Engine", "has_orchestrators", "migrate", "open_engine", "refresh_statistics"]
+__all__ = [
+    "CancelToken",
+    "Engine",
+    "cancellable",
+    "has_orchestrators",
+    "migrate",
+    "open_engine",
+    "refresh_statistics",
+]
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from orchjobs.errors import StatementTimeoutError, StoreUnavailableError
+from orchjobs.store.cancellation import current_token
 
 # Which time budget a connection's statements run under: "read" unless a write transaction says "write"; None lifts
 # it (migrations, housekeeping). Kept in the connection's execution options under this key.
@@ -56,7 +57,7 @@ def make_engine(url: str, *, pool_size: int = 10, budgets: StatementBudgets | No
     # statement_timeout, so that reads (most statements, many outside any transaction) cost nothing more; a write
     # transaction raises it for itself with SET LOCAL.
     options = f"-c timezone=UTC -c statement_timeout={_milliseconds(budgets.read_seconds)}"
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -66,6 +67,8 @@ def make_engine(url: str, *, pool_size: int = 10, budgets: StatementBudgets | No
         connect_args={"options": options},
         execution_options={_BUDGETS: budgets},
     )
+    _install_cancellation(engine)
+    return engine
 
 
 def _milliseconds(seconds: float | None) -> int:
@@ -124,6 +127,7 @@ def _sqlite_engine(url: str, budgets: StatementBudgets) -> Engine:
     )
     if budgets.read_seconds is not None or budgets.write_seconds is not None:
         _install_deadlines(engine, budgets)
+    _install_cancellation(engine)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -171,6 +175,26 @@ def _install_deadlines(engine: Engine, budgets: StatementBudgets) -> None:
         deadline: _Deadline | None = record.info.get("orchjobs_deadline")
         if deadline is not None:
             deadline.at = None
+
+
+def _install_cancellation(engine: Engine) -> None:
+    """Attach each reading statement's connection to the request's cancel token (store.cancellation), and detach
+    it when the connection goes back to the pool. A read of a request already cancelled is not started."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _attach(conn: Connection, *_args: Any) -> None:
+        token = current_token()
+        if token is None or conn.get_execution_options().get(_BUDGET, "read") != "read":
+            return
+        if token.cancelled:
+            raise StatementTimeoutError("read", None)
+        token.attach(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine.pool, "reset")
+    def _detach(dbapi_connection: Any, *_args: Any) -> None:
+        token = current_token()
+        if token is not None:
+            token.detach(dbapi_connection)
 
 
 @contextmanager
@@ -233,7 +257,8 @@ def _translated_errors(engine: Engine, budget: Budget) -> Iterator[None]:
         yield
     except OperationalError as exc:
         if _over_budget(exc):
-            seconds = _budgets(engine).seconds(budget)
+            token = current_token()
+            seconds = None if token is not None and token.cancelled else _budgets(engine).seconds(budget)
             raise StatementTimeoutError(budget or "read", seconds) from exc
         # Connection refused, database locked past the busy timeout, server gone, a transaction rolled back on a
         # conflict: the caller can retry; the SQL and driver text stay in the log, not in the response.
