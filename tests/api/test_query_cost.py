@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -13,8 +14,11 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 
+from orchjobs.service.database import refresh_statistics
+from orchjobs.service.listing import condition
 from orchjobs.service.seeding import seed_database
 from orchjobs.settings import Settings
+from orchjobs.store.history import JOB_HISTORY
 from orchjobs.store.tables import job_history
 from tests.conftest import api_client
 from tests.live import ADMIN, running_server
@@ -123,3 +127,27 @@ def test_a_read_whose_client_disconnects_is_cancelled_in_the_database(
             assert _reads_running(engine) == 0
         # Well before the read would have ended by itself.
         assert time.monotonic() - hung_up < 2
+
+
+TRIGRAM_INDEXES = {
+    "Message": "ix_job_history_message_trgm",
+    "Agent": "ix_job_history_client_machine_trgm",
+    "TargetPath": "ix_job_history_target_path_trgm",
+}
+
+
+@pytest.mark.parametrize("op", ["-contains", "-startswith", "-endswith"])
+def test_text_matches_on_postgresql_are_served_by_trigram_indexes(seeded: Engine, op: str) -> None:
+    if seeded.dialect.name != "postgresql":
+        pytest.skip("SQLite has no index for substring matches (docs/query-language.md)")
+    # As `orchjobs seed` does: VACUUM also moves the rows just added out of each GIN index's pending list.
+    refresh_statistics(seeded)
+    with seeded.begin() as conn:
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'job_history'")).scalars())
+        assert set(TRIGRAM_INDEXES.values()) <= indexes
+        for field, index in TRIGRAM_INDEXES.items():
+            where = condition(JOB_HISTORY, f'{field} {op} "no such text"', now=datetime.now(UTC), max_length=8192)
+            statement = select(func.count()).select_from(job_history).where(where)
+            compiled = statement.compile(dialect=seeded.dialect)
+            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+            assert index in plan, plan
