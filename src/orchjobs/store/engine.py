@@ -245,8 +245,8 @@ def _budgets(engine: Engine) -> StatementBudgets:
 
 
 def _over_budget(exc: OperationalError) -> bool:
-    """The database stopped a statement at its budget: SQLSTATE 57014 on PostgreSQL (statement_timeout), an
-    interrupt by the progress handler on SQLite."""
+    """The database stopped a statement at its budget or on a cancel: SQLSTATE 57014 on PostgreSQL
+    (statement_timeout, a cancel request), "interrupted" on SQLite (the progress handler, interrupt())."""
     orig = exc.orig
     return getattr(orig, "sqlstate", None) == "57014" or str(orig) == "interrupted"
 
