@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         "request gets a 400; 0 is no limit.",
     )
     write_statement_seconds: float = Field(
-        120.0,
+        300.0,
         ge=0,
         description="How long one statement of a change (e.g. acknowledging a million history rows) may run before "
         "the database stops it, rolls the change back and the request gets a 400; 0 is no limit.",
