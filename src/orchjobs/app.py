@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from orchjobs import __version__
 from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.context import AppContext, utc_now
+from orchjobs.api.disconnect import CancelOnDisconnect
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.request_log import RequestLog
@@ -137,6 +138,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     )
     # Outside the transport: a refused request (no x-keyfactor-requested-with) carries the headers too.
     install_browser_policy(app, cors_origins=settings.cors_origins)
+    # The disconnect watcher must own `receive` before anything inside reads it (the request log only wraps `send`).
+    app.add_middleware(CancelOnDisconnect)
     # Outermost: times and logs every answer, refusals of the middleware inside included.
     app.add_middleware(RequestLog)
     return app

@@ -6,6 +6,7 @@
     │   ├── QuerySyntaxError                   400  0xA0110040
     │   ├── InvalidSortFieldError              400  0xA011004A  (Command's own code)
     │   └── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
+    ├── StatementTimeoutError                  400  0xA0110042  (a statement ran past its time budget)
     ├── AuthenticationError                    401  0xA0110011
     ├── PermissionDeniedError                  403  0xA0110012
     ├── LoginThrottledError                    429  0xA0110015  (too many failed logins; carries Retry-After)
@@ -104,6 +105,25 @@ class BulkOperationError(InvalidRequestError):
     def __init__(self, message: str, failed: list[FailedOperation]) -> None:
         super().__init__(message)
         self.failed = failed
+
+
+class StatementTimeoutError(OrchjobsError):
+    """The database stopped a statement that ran past its time budget (settings read_statement_seconds,
+    write_statement_seconds); the transaction was rolled back, so nothing changed. Not an InvalidRequestError: the
+    request was well formed, only too costly; the orchestrator protocol answers it 400 too, which its agent retries."""
+
+    code = "0xA0110042"
+
+    def __init__(self, budget: str, seconds: float | None) -> None:
+        if seconds is None:
+            message = "The statement was cancelled; try again."
+        elif budget == "write":
+            message = f"The change took longer than {seconds:g} s, the limit for a write; change fewer items at once."
+        else:
+            message = f"The query took longer than {seconds:g} s, the limit for a read; narrow it."
+        super().__init__(message)
+        self.budget = budget
+        self.seconds = seconds
 
 
 class AuthenticationError(OrchjobsError):

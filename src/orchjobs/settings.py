@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         32, ge=0, description="Password checks that may wait for a hashing thread; more are refused with 503."
     )
     db_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size per server process.")
+    read_statement_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How long one reading statement (a list, a query) may run before the database stops it and the "
+        "request gets a 400; 0 is no limit.",
+    )
+    write_statement_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long one statement of a change (e.g. acknowledging a million history rows) may run before "
+        "the database stops it, rolls the change back and the request gets a 400; 0 is no limit.",
+    )
     session_hours: float = Field(
         24.0, gt=0, description="How long an orchestrator session token stays valid after its registration."
     )

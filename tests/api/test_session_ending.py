@@ -135,7 +135,7 @@ def test_sessions_from_before_the_upgrade_end(database_url: str, settings: Setti
         column("expires_at", UtcDateTime()),
     )
     try:
-        downgrade(engine, "-1")
+        downgrade(engine, "0005")  # before 0006, which keeps sessions by their hash
         with engine.begin() as conn:
             conn.execute(
                 insert(agent).values(

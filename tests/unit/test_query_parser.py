@@ -176,20 +176,34 @@ class TestLengthLimit:
 
 
 class TestNesting:
-    def test_allows_100_levels(self) -> None:
-        assert parse("(" * 100 + "A -eq 1" + ")" * 100) == eq("A", "1")
-        assert parse("NOT " * 100 + "A -eq 1") is not None
+    def test_allows_32_levels(self) -> None:
+        assert parse("(" * 32 + "A -eq 1" + ")" * 32) == eq("A", "1")
+        assert parse("NOT " * 32 + "A -eq 1") is not None
 
-    @pytest.mark.parametrize("text", ["(" * 101 + "A -eq 1" + ")" * 101, "NOT " * 101 + "A -eq 1", "(" * 5000])
+    @pytest.mark.parametrize("text", ["(" * 33 + "A -eq 1" + ")" * 33, "NOT " * 33 + "A -eq 1", "(" * 5000])
     def test_rejects_deeper_nesting_without_recursion_error(self, text: str) -> None:
-        with pytest.raises(QuerySyntaxError, match="nested more than 100 levels"):
+        with pytest.raises(QuerySyntaxError, match="nested more than 32 levels") as raised:
             parse(text, max_length=100_000)
+        assert raised.value.position == (128 if text.startswith("NOT") else 32)
 
     def test_deepest_allowed_query_compiles(self) -> None:
-        text = "(A -eq 1 OR (B -eq 1 AND " * 50 + "Result -eq 2" + "))" * 50
+        text = "(A -eq 1 OR (B -eq 1 AND " * 16 + "Result -eq 2" + "))" * 16
         text = text.replace("A -eq", "Result -eq").replace("B -eq", "Status -eq")
         condition = compile_where(parse(text), JOB_HISTORY_FIELDS, job_history.c, now=datetime.now(UTC))
         assert "job_history.result" in str(condition.compile(dialect=postgresql.dialect()))
+
+
+class TestTerms:
+    def test_allows_64_conditions(self) -> None:
+        node = parse(" OR ".join(f"A -eq {n}" for n in range(64)))
+        assert node is not None
+
+    def test_rejects_the_65th_condition_at_its_position(self) -> None:
+        text = " OR ".join(f"A -eq {n}" for n in range(65))
+        with pytest.raises(QuerySyntaxError, match="more than 64 conditions") as raised:
+            parse(text)
+        assert raised.value.position == text.rindex("A -eq 64")
+        assert raised.value.message.startswith("Invalid query at position")
 
 
 class TestDescribe:

@@ -21,6 +21,7 @@ from orchjobs.errors import (
     PasswordCheckBusyError,
     PermissionDeniedError,
     ProtocolRefusalError,
+    StatementTimeoutError,
     StoreUnavailableError,
 )
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # database keep an error status there.
 STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int, int], ...] = (
     (InvalidRequestError, 400, 200),
+    (StatementTimeoutError, 400, 400),
     (AuthenticationError, 401, 401),
     (PermissionDeniedError, 403, 403),
     (NotFoundError, 404, 404),
@@ -80,6 +82,11 @@ def _error_answer(request: Request, exc: OrchjobsError) -> Response:
         log.warning("database unavailable", exc_info=exc.__cause__)
     if isinstance(exc, IdentityProviderUnavailableError):
         log.warning("identity provider unavailable: %s", exc.message)
+    if isinstance(exc, StatementTimeoutError):
+        if exc.seconds is None:
+            log.warning("read cancelled, its client disconnected: %s %s", request.method, request.url.path)
+        else:
+            log.warning("statement over its %s budget: %s %s", exc.budget, request.method, request.url.path)
     if request.url.path.startswith(paths.AGENTS):
         status = status_for(exc, protocol=True)
         response = protocol.json_answer(protocol.refusal(exc), status_code=status)

@@ -29,7 +29,11 @@ from orchjobs.errors import QuerySyntaxError
 from orchjobs.query.ast import And, Comparison, Node, Not, Or
 
 DEFAULT_MAX_LENGTH = 8192
-MAX_NESTING = 100
+# Complexity bounds, apart from length: each condition is one more test of every candidate row (a `-contains` one
+# a scan of text), so a few dozen of them in 8 KB made a query run for minutes; and nesting costs stack depth here
+# and in the SQL compiler. Real filters use a handful of conditions and two or three levels.
+MAX_TERMS = 64
+MAX_NESTING = 32
 
 OPERATORS: tuple[str, ...] = (
     "-eq",
@@ -82,6 +86,7 @@ class _Parser:
         self.pos = 0
         self.depth = 0
         self.open_parens = 0
+        self.terms = 0
 
     # -- grammar rules ---------------------------------------------------------------------
 
@@ -145,6 +150,11 @@ class _Parser:
         return node
 
     def _comparison(self) -> Comparison:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QuerySyntaxError(
+                f"the query has more than {MAX_TERMS} conditions; split it or narrow it", position=self.pos
+            )
         field, field_position = self._field()
         op, op_position = self._operator(field)
         value, quoted, value_position = self._value(op)

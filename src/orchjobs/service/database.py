@@ -3,17 +3,29 @@
 from sqlalchemy import Engine, func, select
 
 from orchjobs.settings import Settings
-from orchjobs.store.engine import make_engine, read_transaction
+from orchjobs.store.cancellation import CancelToken, cancellable
+from orchjobs.store.engine import StatementBudgets, make_engine, read_transaction
 from orchjobs.store.maintenance import refresh_statistics
 from orchjobs.store.migrate import upgrade
 from orchjobs.store.tables import agent
 
 # What service functions take as their database: the api and the command line hold one without using SQLAlchemy.
-__all__ = ["Engine", "has_orchestrators", "migrate", "open_engine", "refresh_statistics"]
+__all__ = [
+    "CancelToken",
+    "Engine",
+    "cancellable",
+    "has_orchestrators",
+    "migrate",
+    "open_engine",
+    "refresh_statistics",
+]
 
 
 def open_engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    budgets = StatementBudgets(
+        read_seconds=settings.read_statement_seconds or None, write_seconds=settings.write_statement_seconds or None
+    )
+    return make_engine(settings.database_url, pool_size=settings.db_pool_size, budgets=budgets)
 
 
 def migrate(engine: Engine) -> None:

@@ -1,16 +1,41 @@
 """Engine factory and transactions: SQLite pragmas, PostgreSQL through psycopg 3."""
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from orchjobs.errors import StoreUnavailableError
+from orchjobs.errors import StatementTimeoutError, StoreUnavailableError
+from orchjobs.store.cancellation import current_token
+
+# Which time budget a connection's statements run under: "read" unless a write transaction says "write"; None lifts
+# it (migrations, housekeeping). Kept in the connection's execution options under this key.
+Budget = Literal["read", "write"] | None
+_BUDGET = "orchjobs_budget"
+_BUDGETS = "orchjobs_budgets"
+# SQLite calls the progress handler every this many virtual-machine instructions: well under a millisecond apart.
+_PROGRESS_STEPS = 10_000
+
+
+@dataclass(frozen=True)
+class StatementBudgets:
+    """How long one statement may run, in seconds, on a read and on a write; None is no limit. A write gets its own,
+    larger budget: a bulk acknowledge of a million rows is legitimate and takes seconds."""
+
+    read_seconds: float | None = None
+    write_seconds: float | None = None
+
+    def seconds(self, budget: Budget) -> float | None:
+        if budget is None:
+            return None
+        return self.read_seconds if budget == "read" else self.write_seconds
 
 
 def normalize_url(url: str) -> str:
@@ -21,21 +46,42 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine configured for the service's concurrency model on either database."""
+def make_engine(url: str, *, pool_size: int = 10, budgets: StatementBudgets | None = None) -> Engine:
+    """An engine configured for the service's concurrency model on either database; with `budgets`, a statement
+    that runs past its budget is stopped in the database and reported as StatementTimeoutError."""
     url = normalize_url(url)
+    budgets = budgets or StatementBudgets()
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    return create_engine(
+        return _sqlite_engine(url, budgets)
+    # Timestamps come back in UTC whatever the server's default time zone is. The read budget is every session's
+    # statement_timeout, so that reads (most statements, many outside any transaction) cost nothing more; a write
+    # transaction raises it for itself with SET LOCAL.
+    options = f"-c timezone=UTC -c statement_timeout={_milliseconds(budgets.read_seconds)}"
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: it costs a round trip per checkout, on every request. A connection the server
         # dropped fails its request once (503) and is discarded; recycling keeps them from going stale.
         pool_recycle=1800,
-        # Timestamps come back in UTC whatever the server's default time zone is.
-        connect_args={"options": "-c timezone=UTC"},
+        connect_args={"options": options},
+        execution_options={_BUDGETS: budgets},
     )
+    _install_cancellation(engine)
+    return engine
+
+
+def _milliseconds(seconds: float | None) -> int:
+    """PostgreSQL's statement_timeout for a budget: 0 is none."""
+    return 0 if seconds is None else max(1, round(seconds * 1000))
+
+
+def lift_budget(conn: Connection) -> None:
+    """Let this connection's statements run as long as they take, until it goes back to the pool: for migrations
+    and housekeeping, which are no one's request. On PostgreSQL inside a transaction only (SET LOCAL)."""
+    conn.execution_options(**{_BUDGET: None})
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -58,12 +104,30 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _sqlite_engine(url: str) -> Engine:
+class _Deadline:
+    """The progress handler of one SQLite connection: it interrupts the running statement once its deadline has
+    passed (SQLite then raises "interrupted")."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def __call__(self) -> int:
+        return 1 if self.at is not None and time.monotonic() > self.at else 0
+
+
+def _sqlite_engine(url: str, budgets: StatementBudgets) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         _create_private(path)
     # isolation_level=None hands transaction control to us, so that writes can BEGIN IMMEDIATE.
-    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"isolation_level": None, "check_same_thread": False},
+        execution_options={_BUDGETS: budgets},
+    )
+    if budgets.read_seconds is not None or budgets.write_seconds is not None:
+        _install_deadlines(engine, budgets)
+    _install_cancellation(engine)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -88,10 +152,55 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _install_deadlines(engine: Engine, budgets: StatementBudgets) -> None:
+    """Give each SQLite connection a progress handler, and each statement a deadline from its connection's budget;
+    the deadline covers fetching the statement's rows too, and is cleared when the connection goes back to the
+    pool."""
+
+    @event.listens_for(engine, "connect")
+    def _handler(dbapi_connection: Any, record: Any) -> None:
+        deadline = _Deadline()
+        record.info["orchjobs_deadline"] = deadline
+        dbapi_connection.set_progress_handler(deadline, _PROGRESS_STEPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Connection, *_args: Any) -> None:
+        deadline: _Deadline | None = conn.info.get("orchjobs_deadline")
+        if deadline is not None:
+            seconds = budgets.seconds(conn.get_execution_options().get(_BUDGET, "read"))
+            deadline.at = None if seconds is None else time.monotonic() + seconds
+
+    @event.listens_for(engine.pool, "reset")
+    def _clear(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        deadline: _Deadline | None = record.info.get("orchjobs_deadline")
+        if deadline is not None:
+            deadline.at = None
+
+
+def _install_cancellation(engine: Engine) -> None:
+    """Attach each reading statement's connection to the request's cancel token (store.cancellation), and detach
+    it when the connection goes back to the pool. A read of a request already cancelled is not started."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _attach(conn: Connection, *_args: Any) -> None:
+        token = current_token()
+        if token is None or conn.get_execution_options().get(_BUDGET, "read") != "read":
+            return
+        if token.cancelled:
+            raise StatementTimeoutError("read", None)
+        token.attach(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine.pool, "reset")
+    def _detach(dbapi_connection: Any, *_args: Any) -> None:
+        token = current_token()
+        if token is not None:
+            token.detach(dbapi_connection)
+
+
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside a read transaction, rolled back at the end."""
-    with _translated_errors(), engine.connect() as conn, conn.begin():
+    with _translated_errors(engine, "read"), engine.connect() as conn, conn.begin():
         yield conn
 
 
@@ -99,7 +208,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 def single_read(engine: Engine) -> Iterator[Connection]:
     """A connection for one read statement, which needs no transaction of its own: skipping
     BEGIN and ROLLBACK saves two round trips on PostgreSQL and two statements on SQLite."""
-    with _translated_errors(), engine.connect() as conn:
+    with _translated_errors(engine, "read"), engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             # The driver already autocommits (isolation_level=None); just emit no BEGIN.
             conn.execution_options(sqlite_begin=None)
@@ -112,10 +221,14 @@ def single_read(engine: Engine) -> Iterator[Connection]:
 def write_transaction(engine: Engine, *, commit_on: tuple[type[Exception], ...] = ()) -> Iterator[Connection]:
     """A connection inside a write transaction, committed when the block ends without an error, or with an error of
     a `commit_on` class: a refusal that records why it refused keeps that record, then propagates."""
-    with _translated_errors(), engine.connect() as conn:
-        conn.execution_options(sqlite_begin="IMMEDIATE")
+    with _translated_errors(engine, "write"), engine.connect() as conn:
+        conn.execution_options(sqlite_begin="IMMEDIATE", **{_BUDGET: "write"})
         transaction = conn.begin()
         try:
+            if conn.dialect.name == "postgresql":
+                seconds = _budgets(engine).write_seconds
+                if seconds != _budgets(engine).read_seconds:
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {_milliseconds(seconds)}")
             yield conn
         except commit_on:
             transaction.commit()
@@ -126,11 +239,27 @@ def write_transaction(engine: Engine, *, commit_on: tuple[type[Exception], ...] 
         transaction.commit()
 
 
+def _budgets(engine: Engine) -> StatementBudgets:
+    budgets: StatementBudgets = engine.get_execution_options().get(_BUDGETS) or StatementBudgets()
+    return budgets
+
+
+def _over_budget(exc: OperationalError) -> bool:
+    """The database stopped a statement at its budget or on a cancel: SQLSTATE 57014 on PostgreSQL
+    (statement_timeout, a cancel request), "interrupted" on SQLite (the progress handler, interrupt())."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "57014" or str(orig) == "interrupted"
+
+
 @contextmanager
-def _translated_errors() -> Iterator[None]:
+def _translated_errors(engine: Engine, budget: Budget) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if _over_budget(exc):
+            token = current_token()
+            seconds = None if token is not None and token.cancelled else _budgets(engine).seconds(budget)
+            raise StatementTimeoutError(budget or "read", seconds) from exc
         # Connection refused, database locked past the busy timeout, server gone, a transaction rolled back on a
         # conflict: the caller can retry; the SQL and driver text stay in the log, not in the response.
         error = StoreUnavailableError("The database is unavailable; try again.")

@@ -266,6 +266,21 @@ job_history = Table(
     Index(None, "status", "result", "operation_start"),
     Index(None, "job_id", "operation_start"),
     Index(None, "agent_id"),
+    # -contains, -startswith and -endswith (ILIKE) on free text: trigram indexes, PostgreSQL only (migration 0007).
+    *(
+        Index(
+            name,
+            column,
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+            info={"dialects": ("postgresql",)},
+        )
+        for name, column in {
+            "ix_job_history_message_trgm": "message",
+            "ix_job_history_client_machine_trgm": "client_machine",
+            "ix_job_history_target_path_trgm": "target_path",
+        }.items()
+    ),
 )
 
 # Sessions of the orchestrator protocol: a token (a GUID; the C agent holds at most 36 characters)
@@ -431,3 +446,9 @@ webhook_delivery = Table(
     Index(None, "webhook_id", "created_at"),
     Index(None, "event_id"),
 )
+
+
+def exists_on(item: object, dialect: str) -> bool:
+    """Whether a declared index exists on this database: some (trigram indexes) are made on PostgreSQL only."""
+    dialects = getattr(item, "info", {}).get("dialects")
+    return dialects is None or dialect in dialects

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from orchjobs.store.tables import metadata
+from orchjobs.store.engine import lift_budget
+from orchjobs.store.tables import exists_on, metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
@@ -14,8 +15,15 @@ with engine.connect() as connection:
         connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         connection.execution_options(sqlite_begin="IMMEDIATE")
     try:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=True,
+            include_object=lambda item, *_: exists_on(item, engine.dialect.name),
+        )
         with context.begin_transaction():
+            # A migration may rewrite or index a table of millions of rows: no statement budget applies.
+            lift_budget(connection)
             context.run_migrations()
         if connection.in_transaction():
             connection.commit()
