@@ -13,6 +13,7 @@ from orchjobs import __version__
 from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.errors import install_error_handlers
+from orchjobs.api.limits import RequestLimits, body_limits
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.routes import (
     agent_jobs,
@@ -126,6 +127,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())
+    # Inside the transport, so it sees the canonical path and its refusals carry the product version.
+    app.add_middleware(RequestLimits, limits=body_limits(settings))
     app.add_middleware(
         KeyfactorTransport,
         product_version=settings.product_version,

@@ -56,6 +56,8 @@ def serve(
 
     import uvicorn
 
+    from orchjobs.serving import PROTOCOL
+
     modes = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
     if client_cert not in modes:
         raise typer.BadParameter("must be none, optional or required", param_hint="--client-cert")
@@ -70,8 +72,6 @@ def serve(
             "ssl_keyfile": ssl_keyfile,
             "ssl_ca_certs": ssl_ca_certs,
             "ssl_cert_reqs": modes[client_cert],
-            # uvicorn does not hand the peer certificate to the app; this protocol class does.
-            "http": "orchjobs.serving:ClientCertHttpToolsProtocol",
         }
         if ssl_certfile
         else {}
@@ -86,6 +86,9 @@ def serve(
         log_level="info",
         # Whose X-Forwarded-For to believe is ORCHJOBS_TRUSTED_PROXIES' to say, not uvicorn's (it trusts 127.0.0.1).
         proxy_headers=False,
+        # uvicorn does not hand the peer certificate to the app, nor bound a request's headers; this class does.
+        http=PROTOCOL,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         **tls,  # type: ignore[arg-type]
     )
 
