@@ -56,8 +56,6 @@ def serve(
 
     import uvicorn
 
-    from orchjobs.serving import PROTOCOL
-
     modes = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
     if client_cert not in modes:
         raise typer.BadParameter("must be none, optional or required", param_hint="--client-cert")
@@ -87,7 +85,7 @@ def serve(
         # Whose X-Forwarded-For to believe is ORCHJOBS_TRUSTED_PROXIES' to say, not uvicorn's (it trusts 127.0.0.1).
         proxy_headers=False,
         # uvicorn does not hand the peer certificate to the app, nor bound a request's headers; this class does.
-        http=PROTOCOL,
+        http="orchjobs.serving:ClientCertHttpToolsProtocol",
         h11_max_incomplete_event_size=settings.max_header_bytes,
         **tls,  # type: ignore[arg-type]
     )
