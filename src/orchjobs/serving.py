@@ -7,7 +7,7 @@ import ssl
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-# How `orchjobs serve` names the class to uvicorn, which imports it in each worker process.
+# How `orchjobs serve` (and tests/live.py) name the class to uvicorn, which imports it in each worker process.
 PROTOCOL = "orchjobs.serving:ClientCertHttpToolsProtocol"
 # The bound when uvicorn is not told one (`h11_max_incomplete_event_size`, which `orchjobs serve` sets from
 # ORCHJOBS_MAX_HEADER_BYTES, the same knob uvicorn's h11 protocol reads).

@@ -2,7 +2,7 @@
 then counted while the body is read, and the path, query string and header values as UTF-8 text without NUL (which
 PostgreSQL's text cannot hold). A refusal is answered in the route's error shape, before the body is read whole.
 
-Pure ASGI, apart from the other middleware: it only wraps `receive`, so it costs a few comparisons per request."""
+Pure ASGI and a module of its own: it only wraps `receive`, so a request pays a few comparisons for it."""
 
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
