@@ -125,7 +125,8 @@ def _unreadable(scope: Scope) -> OrchjobsError | None:
     if query and not _clean(unquote_to_bytes(query.replace(b"+", b" "))):
         return _refusal("The query string must be UTF-8 text without NUL characters.")
     for name, value in scope["headers"]:
-        if not _clean(value):
+        # Credentials that are not text are refused as credentials (401, counted by no login limit): api/auth.py.
+        if name != b"authorization" and not _clean(value):
             return _refusal(f"The {name.decode('latin-1')} header must be UTF-8 text without NUL characters.")
     return None
 
