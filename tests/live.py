@@ -87,6 +87,8 @@ def running_server(
     command = [
         sys.executable, "-m", "uvicorn", "orchjobs.cli:app_factory", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers",
+        # What `orchjobs serve` runs: the client certificate in the scope and the header limit.
+        "--http", "orchjobs.serving:ClientCertHttpToolsProtocol",
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with (tmp_path / f"{name}.log").open("w+b") as log:

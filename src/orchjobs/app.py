@@ -14,6 +14,7 @@ from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.disconnect import CancelOnDisconnect
 from orchjobs.api.errors import install_error_handlers
+from orchjobs.api.limits import RequestLimits, body_limits
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.request_log import RequestLog
 from orchjobs.api.routes import (
@@ -131,6 +132,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())
+    # Inside the transport, so it sees the canonical path and its refusals carry the product version.
+    app.add_middleware(RequestLimits, limits=body_limits(settings))
     app.add_middleware(
         KeyfactorTransport,
         product_version=settings.product_version,

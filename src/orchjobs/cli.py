@@ -70,8 +70,6 @@ def serve(
             "ssl_keyfile": ssl_keyfile,
             "ssl_ca_certs": ssl_ca_certs,
             "ssl_cert_reqs": modes[client_cert],
-            # uvicorn does not hand the peer certificate to the app; this protocol class does.
-            "http": "orchjobs.serving:ClientCertHttpToolsProtocol",
         }
         if ssl_certfile
         else {}
@@ -88,6 +86,9 @@ def serve(
         proxy_headers=False,
         # On SIGTERM or Ctrl-C, requests in progress get this long to finish before their connections close.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # uvicorn does not hand the peer certificate to the app, nor bound a request's headers; this class does.
+        http="orchjobs.serving:ClientCertHttpToolsProtocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         **tls,  # type: ignore[arg-type]
     )
 

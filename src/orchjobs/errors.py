@@ -3,6 +3,7 @@
     OrchjobsError
     ├── InvalidRequestError                    400  0xA0110001
     │   ├── MissingRequestedWithError          400  0xA0110002
+    │   ├── RequestTooLargeError               413  0xA0110003  (a body, refused before it is read whole)
     │   ├── QuerySyntaxError                   400  0xA0110040
     │   ├── InvalidSortFieldError              400  0xA011004A  (Command's own code)
     │   └── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
@@ -64,6 +65,16 @@ class MissingRequestedWithError(InvalidRequestError):
         super().__init__(
             "The x-keyfactor-requested-with header is required, with the value APIClient or XMLHttpRequest."
         )
+
+
+class RequestTooLargeError(InvalidRequestError):
+    """The request body is larger than its route accepts; it was not read past the limit."""
+
+    code = "0xA0110003"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than the {limit} bytes this route accepts.", body_unreadable=True)
+        self.limit = limit
 
 
 class QuerySyntaxError(InvalidRequestError):

@@ -136,6 +136,22 @@ class Settings(BaseSettings):
     max_job_data_bytes: int = Field(
         2 * 1024 * 1024, ge=1, description="The largest FetchLogs log or custom-job data an orchestrator may upload."
     )
+    max_body_bytes: int = Field(
+        256 * 1024,
+        ge=4096,
+        description="The largest request body of a route not named below (see docs/limits.md); larger is a 413, "
+        "refused before the body is read whole.",
+    )
+    max_inventory_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=4096,
+        description="The largest inventory upload body (Jobs/Inventory): 100,000 items of about 2.6 KB each.",
+    )
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=4096,
+        description="The most bytes of a request line and headers `orchjobs serve` reads before it answers 431.",
+    )
     sweep_seconds: float = Field(
         30.0, gt=0, description="How often each server process fails runs whose orchestrator did not report back."
     )

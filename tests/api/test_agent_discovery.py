@@ -304,7 +304,7 @@ def test_the_run_then_completes_as_any_other(engine: Engine, agents: TestClient)
         (["/etc/ssl/a.pem", 7], "Location 1 must be a non-empty string"),
         ([{"Path": "/a"}], "Location 0 must be a non-empty string"),
         (["/" + "a" * 1024], "1025 characters long; at most 1024"),
-        (["/etc/ssl/a\x00.pem"], "control character"),
+        (["/etc/ssl/a\x01.pem"], "control character"),
         (["/etc/ssl/a\n.pem"], "control character"),
     ],
 )

@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 
 from orchjobs.domain.app_settings import ServiceSettings
 from orchjobs.domain.capabilities import capability_guid
+from orchjobs.domain.jobs import MAX_MESSAGE_LENGTH
 from orchjobs.service.dispatch import HandedOutJob, hand_out_due_jobs
 from orchjobs.service.sweeper import Sweeper, fail_overdue_runs, start_sweeper
 from orchjobs.settings import Settings
@@ -653,6 +654,17 @@ def test_an_oversized_log_is_refused_and_changes_nothing(engine: Engine, setting
     assert_refused(answer, "A0100005", "The Log is 11 bytes; at most 10 bytes")
     assert snapshot(engine) == before
     assert [event.kind for event in events(engine)] == ["CompleteRefused"]
+
+
+def test_a_message_longer_than_the_limit_is_refused_and_changes_nothing(engine: Engine, agents: TestClient) -> None:
+    _, job_id, audit_id, token = running_job(engine)
+    before = snapshot(engine)
+
+    answer = complete(agents, token, job_id, audit_id, 4, Message="m" * (MAX_MESSAGE_LENGTH + 1))
+
+    assert_refused(answer, "A0100005", f"at most {MAX_MESSAGE_LENGTH} are accepted")
+    assert snapshot(engine) == before
+    assert complete(agents, token, job_id, audit_id, 4, Message="m" * MAX_MESSAGE_LENGTH) == {"Result": {"Status": 1}}
 
 
 # --- timeouts ----------------------------------------------------------------------------------

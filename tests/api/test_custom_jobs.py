@@ -239,7 +239,6 @@ def test_an_invalid_schedule_is_refused_and_nothing_changes(
         ({"Host": " "}, ['"Host" is required']),
         ({"Host": None}, ['"Host" is required']),
         ({"Host": "a", "HOST": "b"}, ['"Host" is given twice']),
-        ({"Host": "web\u0000"}, ['"Host" must be text of at most 32768 characters, without NUL']),
         (
             {"Delay Seconds": "x", "Nope": 1, "Force": "maybe"},
             ['"Delay Seconds" must be', '"Nope" is not a field', '"Force" must be', '"Host" is required'],
@@ -277,7 +276,8 @@ def test_requests_about_missing_or_unfit_things_are_refused(admin: TestClient, e
         (job_request(approved, JobTypeName="Nonexistent"), '"Nonexistent" is not a custom job type'),
         (job_request(approved, JobTypeName="Inventory"), '"Inventory" is not a custom job type (nor FetchLogs)'),
         (job_request(approved, JobTypeName="Reenrollment"), '"Reenrollment" is not a custom job type'),
-        (job_request(approved, JobTypeName="Restart\u0000"), "is not a custom job type"),
+        # A NUL anywhere in a body is refused before the route reads it (docs/limits.md).
+        (job_request(approved, JobTypeName="Restart\u0000"), "holds a NUL character"),
         (job_request(approved, JobTypeName="J" * 300), "is not a custom job type"),
         (job_request(approved, JobTypeName=""), "JobTypeName is required"),
         (job_request(approved, JobTypeName=None), "JobTypeName is required"),

@@ -187,7 +187,7 @@ TOO_LONG = "J" * 129
         ({"JobTypeName": 7}, "JobTypeName must be a string"),
         ({"JobTypeName": TOO_LONG}, "at most 128 characters"),
         ({"Description": "d" * 4001}, "Description may be at most 4000 characters"),
-        ({"Description": "nul\u0000"}, "Description must not contain NUL characters"),
+        ({"Description": "nul\u0000"}, "holds a NUL character"),  # refused before the route reads it
         ({"JobTypeFields": [{"Name": "x", "Type": "Float"}]}, 'JobTypeFields[0].Type "Float" is not a field type'),
         ({"JobTypeFields": [{"Name": "x", "Type": 5}]}, "JobTypeFields[0].Type 5 is not a field type"),
         ({"JobTypeFields": [{"Name": "x", "Type": 0}]}, "JobTypeFields[0].Type 0 is not a field type"),
@@ -205,7 +205,7 @@ TOO_LONG = "J" * 129
         ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": "31/01/2026"}]}, "is not an ISO 8601 date"),
         ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": 5}]}, "is not an ISO 8601 date"),
         ({"JobTypeFields": [{"Name": "At", "Type": 3, "DefaultValue": "0001-01-01T00:00:00+01:00"}]}, "not an ISO"),
-        ({"JobTypeFields": [{"Name": "S", "Type": 1, "DefaultValue": "a\u0000b"}]}, "without NUL"),
+        ({"JobTypeFields": [{"Name": "S", "Type": 1, "DefaultValue": "a\u0000b"}]}, "holds a NUL character"),
         (
             {"JobTypeFields": [{"Name": "Host", "Type": 1}, {"Name": "HOST", "Type": 2}]},
             'JobTypeFields[1].Name "HOST" is declared twice',

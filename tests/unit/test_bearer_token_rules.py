@@ -69,14 +69,14 @@ def test_the_identity_comes_from_the_configured_claim_with_the_prefix() -> None:
     assert account_name_of({"azp": "x" * 252}, keycloak) is None  # 256 characters with the prefix
 
 
-@pytest.mark.parametrize("value", [None, "", "   ", 42, ["a"], "x" * 256])
+@pytest.mark.parametrize("value", [None, "", "   ", 42, ["a"], "x" * 256, "a\x00b"])
 def test_an_identity_claim_that_is_not_a_short_string_names_no_one(value: object) -> None:
     assert account_name_of({"sub": value}, ISSUER) is None
 
 
 def test_role_names_come_from_a_list_or_one_string_at_a_dotted_path() -> None:
     issuer = ISSUER.model_copy(update={"roles_claim": "realm_access.roles"})
-    claims = {"realm_access": {"roles": ["Auditor", " Operator ", "Auditor", 7, ""]}}
+    claims = {"realm_access": {"roles": ["Auditor", " Operator ", "Auditor", 7, "", "Nul\x00"]}}
     assert role_names_of(claims, issuer) == ("Auditor", "Operator")
     assert role_names_of({"realm_access": {"roles": "Power Users"}}, issuer) == ("Power Users",)
     assert role_names_of({"realm_access": ["Auditor"]}, issuer) == ()

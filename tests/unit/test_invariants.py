@@ -46,7 +46,7 @@ def test_every_error_class_has_a_status_and_a_distinct_code() -> None:
     classes = _subclasses(errors.OrchjobsError)
     for cls in classes:
         instance = cls.__new__(cls)
-        assert status_for(instance) in (400, 401, 403, 404, 429, 503), cls
+        assert status_for(instance) in (400, 401, 403, 404, 413, 429, 503), cls
     codes = [cls.code for cls in classes]
     assert len(codes) == len(set(codes))
 
@@ -56,7 +56,11 @@ def test_every_error_class_has_a_status_on_the_orchestrator_protocol() -> None:
     for cls in _subclasses(errors.OrchjobsError):
         instance = cls.__new__(cls)
         expected = (
-            200 if issubclass(cls, errors.ProtocolRefusalError | errors.InvalidRequestError) else status_for(instance)
+            413  # a body too large to read, like a body that is not JSON, is not a call the agent made
+            if cls is errors.RequestTooLargeError
+            else 200
+            if issubclass(cls, errors.ProtocolRefusalError | errors.InvalidRequestError)
+            else status_for(instance)
         )
         assert status_for(instance, protocol=True) == expected, cls
 

@@ -15,6 +15,8 @@ from orchjobs.errors import InvalidRequestError
 T = TypeVar("T")
 
 _BOM = b"\xef\xbb\xbf"
+# Deeper JSON is refused (Command's own bodies nest four levels at most); orjson's own bound is 1024.
+MAX_JSON_DEPTH = 32
 
 
 async def read_object(request: Request) -> dict[str, Any]:
@@ -43,9 +45,48 @@ async def read_json(request: Request) -> Any:
 async def _read_json(request: Request) -> Any:
     raw = (await request.body()).removeprefix(_BOM)
     try:
-        return orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError:
-        raise InvalidRequestError("The request body is not valid JSON.", body_unreadable=True) from None
+        value = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        # orjson refuses invalid UTF-8, lone surrogates and nesting past its own fixed depth.
+        if "depth" in str(exc):
+            raise _too_deep() from None
+        reason = str(exc).split(":", 1)[0]
+        raise InvalidRequestError(f"The request body is not valid JSON: {reason}.", body_unreadable=True) from None
+    _check_text_and_depth(raw, value)
+    return value
+
+
+def _check_text_and_depth(raw: bytes, value: Any) -> None:
+    """Nesting at most MAX_JSON_DEPTH deep, and no NUL in any key or string (PostgreSQL's text cannot hold one).
+    Two scans of the raw bytes decide whether the value must be walked at all: with no more brackets than the depth
+    allowed it cannot be too deep, and a NUL in a JSON string is always written `\\u0000`."""
+    deep = raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+    nul = b"\\u0000" in raw
+    if not deep and not nul:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            if isinstance(item, dict):
+                if nul and any("\x00" in key for key in item):
+                    raise _holds_nul()
+                item = item.values()
+            stack.extend((inner, depth + 1) for inner in item if isinstance(inner, dict | list) or nul)
+        elif isinstance(item, str) and "\x00" in item:
+            raise _holds_nul()
+
+
+def _too_deep() -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.", body_unreadable=True
+    )
+
+
+def _holds_nul() -> InvalidRequestError:
+    return InvalidRequestError("The request body holds a NUL character (\\u0000) in a string.", body_unreadable=True)
 
 
 def lenient_guid(value: object) -> uuid.UUID | None:

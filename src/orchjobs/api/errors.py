@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import compile_path
 
 from orchjobs.api import paths, protocol
 from orchjobs.errors import (
@@ -21,6 +22,7 @@ from orchjobs.errors import (
     PasswordCheckBusyError,
     PermissionDeniedError,
     ProtocolRefusalError,
+    RequestTooLargeError,
     StatementTimeoutError,
     StoreUnavailableError,
 )
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # agent retries every HTTP status >= 300; only a body it could not read, bad credentials and an unavailable
 # database keep an error status there.
 STATUS_BY_ERROR: tuple[tuple[type[OrchjobsError], int, int], ...] = (
+    (RequestTooLargeError, 413, 413),
     (InvalidRequestError, 400, 200),
     (StatementTimeoutError, 400, 400),
     (AuthenticationError, 401, 401),
@@ -50,7 +53,7 @@ AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="Keyfactor"'}
 def status_for(exc: OrchjobsError, *, protocol: bool = False) -> int:
     """The HTTP status of an error on the admin API, or on the orchestrator protocol."""
     if protocol and isinstance(exc, InvalidRequestError) and exc.body_unreadable:
-        return 400
+        return 413 if isinstance(exc, RequestTooLargeError) else 400
     for error_class, api_status, protocol_status in STATUS_BY_ERROR:
         if isinstance(exc, error_class):
             return protocol_status if protocol else api_status
@@ -78,16 +81,21 @@ async def _orchjobs_error(request: Request, exc: Exception) -> Response:
 
 
 def _error_answer(request: Request, exc: OrchjobsError) -> Response:
+    return error_answer(request.url.path, exc)
+
+
+def error_answer(path: str, exc: OrchjobsError) -> Response:
+    """The answer to `exc` on `path`: the protocol envelope under /KeyfactorAgents, Command's error body else."""
     if isinstance(exc, StoreUnavailableError):
         log.warning("database unavailable", exc_info=exc.__cause__)
     if isinstance(exc, IdentityProviderUnavailableError):
         log.warning("identity provider unavailable: %s", exc.message)
     if isinstance(exc, StatementTimeoutError):
         if exc.seconds is None:
-            log.warning("read cancelled, its client disconnected: %s %s", request.method, request.url.path)
+            log.warning("read cancelled, its client disconnected: %s", path)
         else:
-            log.warning("statement over its %s budget: %s %s", exc.budget, request.method, request.url.path)
-    if request.url.path.startswith(paths.AGENTS):
+            log.warning("statement over its %s budget: %s", exc.budget, path)
+    if path.startswith(paths.AGENTS):
         status = status_for(exc, protocol=True)
         response = protocol.json_answer(protocol.refusal(exc), status_code=status)
         if status == 401:
@@ -108,11 +116,23 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, InvalidRequestError.code, "Invalid request: " + "; ".join(problems) + ".")
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     messages = {404: "The requested resource was not found.", 405: "The method is not allowed here."}
     message = messages.get(exc.status_code, str(exc.detail))
-    return error_response(exc.status_code, GENERIC_CODE, message)
+    response = error_response(exc.status_code, GENERIC_CODE, message)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette's Allow names the first route matching the path; a path may have one route per method.
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the path takes (the app's endpoints, as `GET /Status/Endpoints` lists them)."""
+    endpoints: list[tuple[str, str]] = request.app.state.context.endpoints
+    path = request.url.path
+    return sorted({method for method, template in endpoints if compile_path(template)[0].fullmatch(path)})
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:

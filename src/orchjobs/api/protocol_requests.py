@@ -7,7 +7,7 @@ from typing import Any
 
 from orchjobs.api.body import lenient_guid
 from orchjobs.domain.discovery import MAX_LOCATION_LENGTH, MAX_LOCATIONS
-from orchjobs.domain.jobs import COMPLETION_RESULTS, AgentPlatform, JobResult
+from orchjobs.domain.jobs import COMPLETION_RESULTS, MAX_MESSAGE_LENGTH, AgentPlatform, JobResult
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError, RunNotInFlightError, SessionRefusedError, UploadRefusedError
 from orchjobs.service.job_calls import Completion, InventoryDelta, JobCall
@@ -63,6 +63,10 @@ def completion(body: dict[str, Any], *, max_data_bytes: int) -> Completion:
     data = _result_data(body.get("log"), body.get("data"), max_bytes=max_data_bytes)
     message = body.get("message")
     text = message if isinstance(message, str) else (None if message is None else str(message))
+    if text is not None and len(text) > MAX_MESSAGE_LENGTH:
+        raise UploadRefusedError(
+            f"The Message is {len(text)} characters long; at most {MAX_MESSAGE_LENGTH} are accepted."
+        )
     return Completion(
         audit_id=lenient_int(body.get("auditid")), result=JobResult(status), message=text or None, data=data
     )

@@ -85,9 +85,9 @@ def claim_at(claims: Mapping[str, Any], path: str) -> Any:
 
 def account_name_of(claims: Mapping[str, Any], issuer: OAuthIssuer) -> str | None:
     """The identity a token speaks for: the issuer's account prefix and its identity claim, or None when the claim
-    is missing, not a string, blank, or makes too long a name."""
+    is missing, not a string, blank, holds a NUL (which PostgreSQL's text cannot) or makes too long a name."""
     value = claim_at(claims, issuer.identity_claim)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
         return None
     name = issuer.account_prefix + value
     return name if len(name) <= MAX_IDENTITY_LENGTH else None
@@ -100,5 +100,7 @@ def role_names_of(claims: Mapping[str, Any], issuer: OAuthIssuer) -> tuple[str, 
         return ()
     value = claim_at(claims, issuer.roles_claim)
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    kept = dict.fromkeys(name.strip() for name in names if isinstance(name, str) and name.strip())
+    kept = dict.fromkeys(
+        name.strip() for name in names if isinstance(name, str) and name.strip() and "\x00" not in name
+    )
     return tuple(kept)[:MAX_ROLE_NAMES]

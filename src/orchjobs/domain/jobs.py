@@ -6,6 +6,11 @@ The integer values are Command's wire values (keyfactor-api.md §3.9) and must n
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
+# The longest acknowledgement Note an operator may write, and the longest Message a completion may report: text an
+# operator reads, kept on every run it concerns (a Note on each acknowledged run).
+MAX_NOTE_LENGTH = 4000
+MAX_MESSAGE_LENGTH = 32768
+
 
 class JobStatus(IntEnum):
     """Where a run is in its lifecycle (Command's OrchestratorJobStatusJobStatus)."""

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from orchjobs.domain.jobs import acknowledge_refusal, failure_count_query
-from orchjobs.errors import BulkOperationError, FailedOperation, NotFoundError
+from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
+from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import condition
 from orchjobs.service.selection import Selection
@@ -57,6 +57,8 @@ def acknowledge_jobs(
 ) -> int:
     """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids. A request that changed
     some raises one FailuresAcknowledged webhook event, in its transaction."""
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise InvalidRequestError(f"Note may be at most {MAX_NOTE_LENGTH} characters long; got {len(note)}.")
     selection.validate(max_ids=max_ids)
     if selection.ids is None:
         where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
