@@ -1,6 +1,7 @@
 """A real orchjobs server process on a free local port, for tests that need a real socket."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,8 @@ SHUTDOWN_SECONDS = 10.0
 PROBE_PATH = "/KeyfactorAPI/Status/Endpoints"
 ADMIN = ("admin", "admin-password")
 API_HEADERS = {"x-keyfactor-requested-with": "APIClient"}
+# How Python prints a warning: `path:line: SomeWarning: message`.
+WARNING_LINE = re.compile(r":\d+: \w*Warning: ")
 
 
 def free_port() -> int:
@@ -36,6 +39,8 @@ def server_environment(database_url: str, directory: Path) -> dict[str, str]:
         env["ORCHJOBS_CA_KEY_FILE"] = str(directory / "orchjobs-ca.key")
     env["ORCHJOBS_BOOTSTRAP_ADMIN"] = f"{ADMIN[0]}:{ADMIN[1]}"
     env["ORCHJOBS_DB_POOL_SIZE"] = "2"
+    # Every warning printed (once per place), deprecations included, for running_server to find.
+    env["PYTHONWARNINGS"] = "default"
     return env
 
 
@@ -99,3 +104,11 @@ def running_server(
             yield base_url
         finally:
             stop(process)
+        assert_no_warnings(read_log(log))
+
+
+def assert_no_warnings(log_text: str) -> None:
+    """A served process prints no Python warning: a deprecated call can hide a cost paid on every request (a pool
+    listener of an old signature once went through warnings.warn at each connection check-in)."""
+    warned = [line for line in log_text.splitlines() if WARNING_LINE.search(line)]
+    assert not warned, "the server printed warnings:\n" + "\n".join(warned)
