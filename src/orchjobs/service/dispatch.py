@@ -65,7 +65,7 @@ def hand_out_due_jobs(
 
 
 def _hand_out(engine: Engine, *, agent_id: uuid.UUID, capabilities: set[str], now: datetime) -> list[HandedOutJob]:
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         jobs = store.claim_due_jobs(conn, agent_id=agent_id, capabilities=capabilities, now=now)
         if not jobs:
             return []

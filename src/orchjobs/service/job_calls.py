@@ -104,7 +104,7 @@ class RunConfiguration:
 
 def start_run(engine: Engine, call: JobCall, *, now: datetime) -> RunConfiguration:
     """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do."""
-    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         job = caller.run_in_flight(conn)
         if job.run_status == JobStatus.WAITING:
             store.set_run_status(conn, history_id=job.running_history_id, status=int(JobStatus.IN_PROCESS))
@@ -126,7 +126,7 @@ def start_run(engine: Engine, call: JobCall, *, now: datetime) -> RunConfigurati
 
 def apply_inventory(engine: Engine, call: JobCall, delta: InventoryDelta, *, now: datetime) -> None:
     """`Jobs/Inventory`: apply the orchestrator's delta to its store's entries, all or nothing."""
-    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         job = caller.run_in_flight(conn)
         if job_kind(job.job_type) is not JobKind.INVENTORY or job.certificate_store_id is None:
             raise UploadRefusedError(f"Job {call.job_id} is not the inventory of a certificate store.")
@@ -139,7 +139,7 @@ def record_discovery(engine: Engine, call: JobCall, locations: Sequence[str], *,
     """`Jobs/Discovery`: each path the orchestrator found becomes an unapproved store of the job's StoreType, on the
     job's ClientMachine (else the orchestrator's), its properties the type's defaults; a path that is already a
     store of the orchestrator and type is skipped. All in the call's transaction."""
-    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         job = caller.run_in_flight(conn)
         if job_kind(job.job_type) is not JobKind.DISCOVERY:
             raise UploadRefusedError(f"Job {call.job_id} is not a discovery; it takes no Locations.")
@@ -182,7 +182,7 @@ def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, settings: 
 def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: datetime) -> None:
     """`Jobs/Complete`: close the caller's run in flight with its result, keep its Log or Data, and apply the retry
     rule (see `runs.close_runs`)."""
-    with _recorded(engine, call, now=now) as caller, write_transaction(engine) as conn:
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         job = caller.run_in_flight(conn, lock=store.lock_run)
         if completion.audit_id != job.running_history_id:
             raise RunNotInFlightError(
@@ -209,7 +209,7 @@ def record_refusal(
     """Record a call refused for what it carries, before it reached its run (a JobId that is no GUID, a malformed
     upload), against the session's orchestrator. SessionRefusedError when the session is unknown: that refusal
     comes first, as for any call."""
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         agent_id = _authenticate(conn, token, now=now)
         _record(conn, name=name, agent_id=agent_id, job_id=job_id, refusal=refusal, now=now)
     events.refused(name, agent_id=agent_id, job_id=job_id, code=refusal.code, reason=refusal.message)
@@ -257,7 +257,7 @@ def _recorded(engine: Engine, call: JobCall, *, now: datetime) -> Iterator[_Call
         )
         if caller.agent_id is None:
             raise
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, brief=True) as conn:
             _record(conn, name=call.name, agent_id=caller.agent_id, job_id=call.job_id, refusal=refusal, now=now)
         raise
 

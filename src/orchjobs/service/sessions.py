@@ -104,7 +104,7 @@ def register(
         ca = cached_ca(engine, settings=settings, now=now)
         ca.check_csr(registration.csr, client_machine=registration.client_machine)
     try:
-        with write_transaction(engine, commit_on=(ProtocolRefusalError,)) as conn:
+        with write_transaction(engine, commit_on=(ProtocolRefusalError,), brief=True) as conn:
             session = _register(conn, registration, identity=identity, ca=ca, settings=settings, now=now)
     except ProtocolRefusalError as refusal:
         events.registration_refused(registration.client_machine, identity=str(identity), reason=refusal.message)
@@ -120,7 +120,7 @@ def register(
 
 def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
     """Whether the session is still valid, and the jobs now due; a Disapproved orchestrator is refused."""
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         interval = read_service_settings(conn).heartbeat_minutes
         rows = store.get_session_agent(conn, token=token, now=now)
         if not rows:

@@ -74,7 +74,7 @@ def schedule_inventory(engine: Engine, *, store_ids: Sequence[uuid.UUID], schedu
         raise InvalidRequestError("StoreIds must name at least one certificate store.")
     bounded(ids)
     canonical = checked_schedule(schedule, now=now, allow_off=True)
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         _refuse_unknown(ids, store.lock_stores(conn, ids))
         set_inventory_schedules(conn, store_ids=ids, schedule=canonical or None, now=now)
 
@@ -87,7 +87,7 @@ def add_certificate(
         raise InvalidRequestError("CertificateStores must name at least one certificate store.")
     bounded([entry.store_id for entry in entries])
     canonical = checked_schedule(schedule, now=now)
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         certificate = store.certificate_by_id(conn, certificate_id=certificate_id)
         if certificate is None:
             raise InvalidRequestError(f"Certificate {certificate_id} was not found.")
@@ -133,7 +133,7 @@ def remove_certificate(
         raise InvalidRequestError("CertificateStores must name at least one certificate store.")
     bounded([entry.store_id for entry in entries])
     canonical = checked_schedule(schedule, now=now)
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         stores = store.lock_stores(conn, [entry.store_id for entry in entries])
         present = store.present_aliases(conn, pairs=[(entry.store_id, entry.alias) for entry in entries])
         failed: list[FailedOperation] = []
@@ -161,7 +161,7 @@ def schedule_reenrollment(engine: Engine, request: ReenrollmentRequest, *, now: 
     """POST /CertificateStores/Reenrollment: the store's orchestrator makes a new key and certificate in place."""
     if not request.subject.strip():
         raise InvalidRequestError("SubjectName is required, e.g. CN=web01.example.com.")
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         found = store.lock_stores(conn, [request.store_id]).get(request.store_id)
         reason = _refusal(
             conn, found, request.store_id, "Reenrollment", supported="supports_enrollment", what="reenroll"
@@ -181,7 +181,7 @@ def schedule_reenrollment(engine: Engine, request: ReenrollmentRequest, *, now: 
 def schedule_discovery(engine: Engine, request: DiscoveryRequest, *, now: datetime) -> uuid.UUID:
     """PUT /CertificateStores/DiscoveryJob: an orchestrator looks for stores of a type; what it finds becomes
     stores awaiting approval."""
-    with write_transaction(engine) as conn:
+    with write_transaction(engine, brief=True) as conn:
         store_type = store.store_type_row(conn, store_type_id=request.store_type_id)
         if store_type is None:
             raise InvalidRequestError(f"Type {request.store_type_id} is not a certificate store type.")
