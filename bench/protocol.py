@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/protocol.py [--databases sqlite,postgresql] [--servers 1,2]
            [--orchestrators 50] [--jobs-per-orchestrator 40] [--pool-size 8] [--seconds 120]
-           [--postgres-url postgresql://postgres@127.0.0.1:5432/test] [--client raw|httpx] [--py-spy PATH]
+           [--postgres-url postgresql://postgres@127.0.0.1:5432/test] [--client raw|httpx] [--py-spy PATH] [--repeat N]
 
 For each database × server count, twice (orchjobs, then bench/bare_protocol_app.py), on a fresh database (a SQLite
 temp file; the PostgreSQL scratch database `orchjobs_bench_protocol`, created and dropped here) migrated by
@@ -19,11 +19,13 @@ temp file; the PostgreSQL scratch database `orchjobs_bench_protocol`, created an
 5. check that every job was completed exactly once (job_history rows Completed per job_id).
 It prints completions/s (jobs completed / wall time of the load), p50/p99 of each call, and where the CPU went
 during the load (this client, the servers, PostgreSQL's backends; the machine has 2 cores and all share them).
-`--apps orchjobs-webhook` adds orchjobs with one webhook subscribed to RunCompleted and its webhook worker idle
-(ORCHJOBS_WEBHOOK_POLL_SECONDS=3600): what a completion pays for writing its event (it is in the CPU table and the
-log lines, not in the first table). With --py-spy it then repeats the orchjobs cell of the last database with one
-server under `py-spy record --gil` and prints where that server's Python time went. Not a test: nothing here
-asserts timings.
+`--apps orchjobs-quiet` adds orchjobs with logging at WARNING and metrics off: against `orchjobs`, what its request
+log lines, protocol events and request metrics cost (a table of its own). `--apps orchjobs-webhook` adds orchjobs with
+one webhook subscribed to RunCompleted and its webhook worker idle (ORCHJOBS_WEBHOOK_POLL_SECONDS=3600): what a
+completion pays for writing its event (it is in the CPU table and the log lines, not in the first table). `--repeat N`
+runs N rounds of every cell, the apps interleaved, and the tables take each cell's median. With --py-spy it then
+repeats the orchjobs cell of the last database with one server under `py-spy record --gil` and prints where that
+server's Python time went. Not a test: nothing here asserts timings.
 """
 
 import argparse
@@ -62,6 +64,9 @@ AGENT_VERSION = 563031557799936  # v2.19.0.0 as the C agent sends it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # `--apps orchjobs-webhook`: orchjobs with one webhook subscribed to RunCompleted, its worker idle.
 WITH_WEBHOOK = "orchjobs-webhook"
+# `--apps orchjobs-quiet`: orchjobs without its request log lines and protocol events (ORCHJOBS_LOG_LEVEL=WARNING) and
+# without request metrics (ORCHJOBS_METRICS=off): against `orchjobs`, what logging and metrics cost a completion.
+QUIET = "orchjobs-quiet"
 
 
 @dataclass
@@ -122,6 +127,7 @@ def main() -> None:
     parser.add_argument(
         "--warm-auth", action="store_true", help="verify the Basic credential once before Register (no Argon2 there)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of each cell; the tables take the median")
     parser.add_argument("--py-spy", help="path of py-spy: profile one orchjobs server under the same load")
     parser.add_argument("--profile-output", help="keep py-spy's collapsed stacks (GIL holder only) in this file")
     args = parser.parse_args()
@@ -130,9 +136,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orchjobs-bench-protocol-") as scratch:
         for kind in args.databases.split(","):
             for servers in (int(count) for count in args.servers.split(",")):
-                for app in args.apps.split(","):
-                    cells.append(run_cell(kind, servers, app, args, Path(scratch)))
-                    log(summary(cells[-1]))
+                # Rounds interleave the apps, so that a slow minute of the machine does not fall on one of them.
+                for _round in range(args.repeat):
+                    for app in args.apps.split(","):
+                        cells.append(run_cell(kind, servers, app, args, Path(scratch)))
+                        log(summary(cells[-1]))
         profile_text = ""
         if args.py_spy:
             kind = args.databases.split(",")[-1]
@@ -241,13 +249,16 @@ def start_server(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[b
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ORCHJOBS_", "BENCH_"))}
     if app != "bare":
-        target = ["orchjobs.cli:app_factory", "--factory"]
+        # What `orchjobs serve` runs: its HTTP protocol class bounds the headers and hands over client certificates.
+        target = ["orchjobs.cli:app_factory", "--factory", "--http", "orchjobs.serving:ClientCertHttpToolsProtocol"]
         env |= {
             "ORCHJOBS_DATABASE_URL": url,
             "ORCHJOBS_BOOTSTRAP_ADMIN": ":".join(ADMIN),
             "ORCHJOBS_AUTO_APPROVE": "1",
             "ORCHJOBS_DB_POOL_SIZE": str(pool_size),
         }
+        if app == QUIET:
+            env |= {"ORCHJOBS_LOG_LEVEL": "WARNING", "ORCHJOBS_METRICS": "off"}
         if app == WITH_WEBHOOK:
             # The worker stays idle during the load: the cell measures what a job call pays for the event.
             env["ORCHJOBS_WEBHOOK_POLL_SECONDS"] = "3600"
@@ -256,7 +267,9 @@ def start_server(app: str, url: str, pool_size: int) -> tuple[subprocess.Popen[b
         env |= {"BENCH_DATABASE_URL": url, "BENCH_POOL_SIZE": str(pool_size), "PYTHONPATH": str(BENCH_DIR)}
     command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
-    return subprocess.Popen(command, env=env), port
+    # Its log lines go to a file, as an operator's would (to the terminal they would cost the terminal's time).
+    with tempfile.TemporaryFile() as log_file:
+        return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT), port
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], port: int, app: str, *, warm_auth: bool) -> str:
@@ -625,8 +638,43 @@ def summary(cell: Cell) -> str:
     )
 
 
+def median_cells(cells: Sequence[Cell]) -> dict[tuple[str, int, str], Cell]:
+    """Each (database, servers, app)'s cell of median completions/s among its rounds (the lower middle one)."""
+    rounds: dict[tuple[str, int, str], list[Cell]] = {}
+    for cell in cells:
+        rounds.setdefault((cell.database, cell.servers, cell.app), []).append(cell)
+    return {key: sorted(group, key=lambda c: c.rate)[(len(group) - 1) // 2] for key, group in rounds.items()}
+
+
+def server_ms_per_completion(cell: Cell) -> float:
+    return cell.cpu.servers * 1000 / max(cell.completed, 1)
+
+
+def render_quiet(by_key: dict[tuple[str, int, str], Cell], names: dict[str, str]) -> list[str]:
+    """What logging and metrics cost: orchjobs against orchjobs-quiet, cell by cell."""
+    lines = [
+        "",
+        "Logging and metrics: orchjobs (log lines at INFO, request metrics kept) against orchjobs-quiet (WARNING, "
+        "ORCHJOBS_METRICS=off); server CPU per completion, in ms.",
+        "",
+        "| Database | Servers | orchjobs completions/s | quiet completions/s | orchjobs ÷ quiet "
+        "| orchjobs CPU ms | quiet CPU ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (database, servers, app), cell in by_key.items():
+        quiet = by_key.get((database, servers, QUIET))
+        if app != "orchjobs" or quiet is None or not quiet.rate:
+            continue
+        lines.append(
+            f"| {names.get(database, database)} | {servers} | {cell.rate:,.0f} | {quiet.rate:,.0f} "
+            f"| **{cell.rate / quiet.rate:.2f}×** | {server_ms_per_completion(cell):.2f} "
+            f"| {server_ms_per_completion(quiet):.2f} |"
+        )
+    return lines
+
+
 def render(cells: Sequence[Cell], args: argparse.Namespace) -> str:
-    by_key = {(cell.database, cell.servers, cell.app): cell for cell in cells}
+    by_key = median_cells(cells)
     names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     lines = [
         f"{args.orchestrators} orchestrators × {args.jobs_per_orchestrator} jobs; "
@@ -654,6 +702,8 @@ def render(cells: Sequence[Cell], args: argparse.Namespace) -> str:
                 pair += f" · {bare.percentile(call, 0.5):.1f} / {bare.percentile(call, 0.99):.1f}"
             columns.append(pair)
         lines.append("| " + " | ".join(columns) + " |")
+    if QUIET in args.apps.split(","):
+        lines += render_quiet(by_key, names)
     lines += [
         "",
         "CPU during the load, in cores busy (2 available): this client, the server processes, the rest (PostgreSQL's "

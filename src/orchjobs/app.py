@@ -144,7 +144,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     # The disconnect watcher must own `receive` before anything inside reads it (the request log only wraps `send`).
     app.add_middleware(CancelOnDisconnect)
     # Outermost: times and logs every answer, refusals of the middleware inside included.
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, count=settings.metrics != "off")
     return app
 
 

@@ -34,8 +34,11 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
+    """With `count` false (ORCHJOBS_METRICS=off), no request metrics are kept: no one can read them."""
+
+    def __init__(self, app: ASGIApp, *, count: bool = True) -> None:
         self.app = app
+        self.count = count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,8 +63,9 @@ class RequestLog:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(template).observe(elapsed)
+            if self.count:
+                REQUESTS.labels(scope["method"], template, str(status)).inc()
+                LATENCY.labels(template).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 _log_line(scope, template, status, elapsed, request_id.decode(), caller)
 
