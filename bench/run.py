@@ -7,7 +7,8 @@ For each database it seeds a fresh database with `orchjobs seed`'s generator, st
 process (one uvicorn worker), and times, in the same run:
 - acknowledge by query over HTTP (broad: ~27% of rows eligible; narrow: ~1%) against the raw UPDATE of the same
   rows with the same SET list, each restored and checkpointed between runs;
-- a filtered, sorted JobHistory page (ReturnLimit 50; page 1 and page 200) against the raw SELECT;
+- a filtered, sorted JobHistory page (ReturnLimit 50; page 1 and page 200) against the raw SELECT, against bare
+  Starlette running it, and against orchjobs without log lines and request metrics (what they cost);
 - the server's resident memory while it acknowledges every one of the million rows.
 It prints a Markdown table of medians and ratios (HTTP / raw). Not a test: nothing here asserts timings.
 """
@@ -144,8 +145,8 @@ def run_database(kind: str, url: str, path: Path | None, rows: int, repeat: int)
     raw.execute("ANALYZE")
     raw.settle()
     log(f"{kind}: seeded {rows:,} rows in {figures.seconds_seed:.1f} s")
-    with Server(url) as server, BareServer(url) as bare:
-        measure_pages(raw, server, bare, figures)
+    with Server(url) as server, BareServer(url) as bare, Server(url, quiet=True) as quiet:
+        measure_pages(raw, server, bare, quiet, figures)
         measure_acknowledge(raw, server, figures, repeat)
         measure_memory(raw, server, figures)
     raw.conn.close()
@@ -164,7 +165,11 @@ class ServerProcess:
     def __enter__(self) -> "ServerProcess":
         port = str(self.client.base_url.port)
         args = ["--port", port, "--no-access-log", "--log-level", "warning"]
-        self.process = subprocess.Popen([*self.command, *args], env=self.env)
+        # Its log lines go to a file, as an operator's would.
+        with tempfile.TemporaryFile() as log_file:
+            self.process = subprocess.Popen(
+                [*self.command, *args], env=self.env, stdout=log_file, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -186,8 +191,9 @@ class ServerProcess:
         return 0.0
 
 
-def Server(url: str) -> ServerProcess:  # noqa: N802 - reads as the thing it starts
-    """orchjobs itself, with an administrator to call it as."""
+def Server(url: str, *, quiet: bool = False) -> ServerProcess:  # noqa: N802 - reads as the thing it starts
+    """orchjobs itself, with an administrator to call it as; `quiet`: without its request log lines
+    (ORCHJOBS_LOG_LEVEL=WARNING) and request metrics (ORCHJOBS_METRICS=off), to show what they cost."""
     token = base64.b64encode(":".join(ADMIN).encode()).decode()
     client = httpx.Client(
         base_url=f"http://127.0.0.1:{_free_port()}/KeyfactorAPI",
@@ -195,6 +201,8 @@ def Server(url: str) -> ServerProcess:  # noqa: N802 - reads as the thing it sta
         timeout=600,
     )
     env = {"ORCHJOBS_DATABASE_URL": url, "ORCHJOBS_BOOTSTRAP_ADMIN": ":".join(ADMIN)}
+    if quiet:
+        env |= {"ORCHJOBS_LOG_LEVEL": "WARNING", "ORCHJOBS_METRICS": "off"}
     return ServerProcess("orchjobs.cli:app_factory", env=env, client=client, probe="/Status/Endpoints", factory=True)
 
 
@@ -205,7 +213,9 @@ def BareServer(url: str) -> ServerProcess:  # noqa: N802 - reads as the thing it
     return ServerProcess("bare_app:app", env=env, client=client, probe="/page", factory=False)
 
 
-def measure_pages(raw: RawDatabase, server: ServerProcess, bare: ServerProcess, figures: Figures) -> None:
+def measure_pages(
+    raw: RawDatabase, server: ServerProcess, bare: ServerProcess, quiet: ServerProcess, figures: Figures
+) -> None:
     for page in (1, 200):
         offset = (page - 1) * 50
         sql = (
@@ -222,9 +232,14 @@ def measure_pages(raw: RawDatabase, server: ServerProcess, bare: ServerProcess, 
         for _ in range(20):
             raw.execute(sql)
             server.client.get("/OrchestratorJobs/JobHistory", params=params)
+            quiet.client.get("/OrchestratorJobs/JobHistory", params=params)
             bare.client.get("/page", params={"page": page})
         raw_ms = statistics.median(_timed(lambda sql=sql: raw.execute(sql), 300)) * 1000
-        http_ms = statistics.median(_timed(lambda params=params: _page(server, params), 300)) * 1000
+        # Call by call in turn, so that the two medians see the same minutes of the machine.
+        http_times, quiet_times = _timed_in_turn(
+            lambda params=params: _page(server, params), lambda params=params: _page(quiet, params), 300
+        )
+        http_ms, quiet_ms = statistics.median(http_times) * 1000, statistics.median(quiet_times) * 1000
         bare_ms = (
             statistics.median(_timed(lambda page=page: bare.client.get("/page", params={"page": page}), 300)) * 1000
         )
@@ -233,15 +248,26 @@ def measure_pages(raw: RawDatabase, server: ServerProcess, bare: ServerProcess, 
         figures.results.append(
             (label + ", vs bare Starlette + raw SELECT over HTTP", "median of 300", bare_ms, http_ms, "ms")
         )
+        figures.results.append(
+            (label + ", vs orchjobs without log lines and metrics", "median of 300", quiet_ms, http_ms, "ms")
+        )
         log(
             f"{figures.database}: page {page}: raw {raw_ms:.2f} ms, bare http {bare_ms:.2f} ms, "
-            f"orchjobs http {http_ms:.2f} ms"
+            f"orchjobs http {http_ms:.2f} ms, quiet {quiet_ms:.2f} ms"
         )
 
 
 def _page(server: ServerProcess, params: dict[str, object]) -> None:
     response = server.client.get("/OrchestratorJobs/JobHistory", params=params)
     assert response.status_code == 200 and len(response.json()) == 50, response.text[:200]
+
+
+def _timed_in_turn(first, second, count: int) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
+    firsts, seconds = [], []
+    for _ in range(count):
+        firsts += _timed(first, 1)
+        seconds += _timed(second, 1)
+    return firsts, seconds
 
 
 def _timed(action, count: int) -> list[float]:  # type: ignore[no-untyped-def]

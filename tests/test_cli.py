@@ -162,3 +162,26 @@ def test_the_last_administrator_cannot_be_removed(database_url: str) -> None:
     engine.dispose()
     assert runner.invoke(app, ["user", "add", "second", "--password", "second-pass", "--admin"], env=env).exit_code == 0
     assert runner.invoke(app, ["user", "remove", ADMIN[0]], env=env).exit_code == 0
+
+
+def test_serve_refuses_an_unmigrated_database_in_one_sentence(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    result = runner.invoke(app, ["serve"], env={"ORCHJOBS_DATABASE_URL": url})
+    assert result.exit_code == 2
+    assert "migrations behind: run `orchjobs migrate`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_says_why_the_database_does_not_answer_without_its_password() -> None:
+    url = f"postgresql://orchjobs:hunter2-secret@127.0.0.1:{free_port()}/nowhere"
+    result = runner.invoke(app, ["serve"], env={"ORCHJOBS_DATABASE_URL": url})
+    assert result.exit_code == 2
+    assert "the database does not answer" in result.output and "refused" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_refuses_a_bootstrap_administrator_it_could_not_create(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url, "ORCHJOBS_BOOTSTRAP_ADMIN": "admin:short"}
+    result = runner.invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "ORCHJOBS_BOOTSTRAP_ADMIN: A password must be at least 8 characters long." in result.output

@@ -64,6 +64,7 @@ def serve(
     if client_cert != "none" and not ssl_ca_certs:
         raise typer.BadParameter("client certificates need --ssl-ca-certs to verify them", param_hint="--ssl-ca-certs")
     settings = load_settings()
+    _refuse_what_cannot_start(settings)
     tls = (
         {
             "ssl_certfile": ssl_certfile,
@@ -91,6 +92,32 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         **tls,  # type: ignore[arg-type]
     )
+
+
+def _refuse_what_cannot_start(settings: Any) -> None:
+    """Say in one sentence, before any server process starts, what would otherwise make each one fail its start-up
+    with a traceback: a database that is not migrated (or does not answer), a bootstrap administrator that cannot
+    be created."""
+    from orchjobs.service.health import readiness
+    from orchjobs.service.users import parse_bootstrap_admin
+
+    try:
+        if settings.bootstrap_admin:
+            parse_bootstrap_admin(settings.bootstrap_admin)
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    engine = database.open_engine(settings)
+    try:
+        state = readiness(engine)
+    finally:
+        engine.dispose()
+    if not state.ready:
+        why = f"the database does not answer: {state.cause}" if state.cause else state.database
+        console.print(
+            f"Cannot serve {database.describe(settings.database_url)}: {why}", style="red", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(2)
 
 
 def app_factory():  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """The database as the layers above service hold it: open it, migrate it, ask whether it holds anything yet."""
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
 
 from orchjobs.settings import Settings
 from orchjobs.store.cancellation import CancelToken, cancellable
@@ -14,6 +15,7 @@ __all__ = [
     "CancelToken",
     "Engine",
     "cancellable",
+    "describe",
     "has_orchestrators",
     "migrate",
     "open_engine",
@@ -36,3 +38,8 @@ def migrate(engine: Engine) -> None:
 def has_orchestrators(engine: Engine) -> bool:
     with read_transaction(engine) as conn:
         return bool(conn.execute(select(func.count()).select_from(agent)).scalar_one())
+
+
+def describe(url: str) -> str:
+    """The database URL as a message may show it: without its password."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -19,6 +19,8 @@ class Readiness:
     database: str  # "ok", or why not
     revision: str | None
     head: str | None
+    # The driver's own words when the database did not answer: for the operator's terminal, not for /readyz.
+    cause: str | None = None
 
 
 def readiness(engine: Engine) -> Readiness:
@@ -29,7 +31,8 @@ def readiness(engine: Engine) -> Readiness:
         with read_transaction(engine) as conn:
             revision = current_revision(conn)
     except Exception as exc:  # noqa: BLE001 - whatever keeps the database from answering means not ready
-        return Readiness(False, f"unreachable: {type(exc).__name__}", None, head)
+        root = getattr(exc.__cause__, "orig", None) or exc.__cause__ or exc
+        return Readiness(False, f"unreachable: {type(exc).__name__}", None, head, cause=str(root).strip())
     if revision != head:
         return Readiness(False, "migrations behind: run `orchjobs migrate`", revision, head)
     return Readiness(True, "ok", revision, head)

@@ -77,11 +77,21 @@ def remove_user(engine: Engine, *, username: str) -> None:
         check_a_security_administrator_remains(conn)
 
 
+def parse_bootstrap_admin(spec: str) -> tuple[str, str]:
+    """The user and password of ORCHJOBS_BOOTSTRAP_ADMIN, or InvalidRequestError saying what is wrong with it."""
+    username, sep, password = spec.partition(":")
+    if not sep or not username:
+        raise InvalidRequestError("ORCHJOBS_BOOTSTRAP_ADMIN must look like user:password.")
+    try:
+        _check_password(password)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(f"ORCHJOBS_BOOTSTRAP_ADMIN: {exc.message}") from None
+    return username, password
+
+
 def ensure_bootstrap_admin(engine: Engine, spec: str, *, now: datetime) -> bool:
     """Create the `user:password` administrator unless that user exists; True when it was created."""
-    username, sep, password = spec.partition(":")
-    if not sep:
-        raise InvalidRequestError("ORCHJOBS_BOOTSTRAP_ADMIN must look like user:password.")
+    username, password = parse_bootstrap_admin(spec)
     with read_transaction(engine) as conn:
         if store.get_user(conn, username=username) is not None:
             return False
