@@ -68,7 +68,7 @@ def completion(body: dict[str, Any], *, max_data_bytes: int) -> Completion:
         raise UploadRefusedError(
             f"The Message is {len(text)} characters long; at most {MAX_MESSAGE_LENGTH} are accepted."
         )
-    text, data = _without_nul(text, data, log="log" in body and body.get("log") is not None)
+    text, data = _without_nul(text, data, log=body.get("log") is not None)
     return Completion(
         audit_id=lenient_int(body.get("auditid")), result=JobResult(status), message=text or None, data=data
     )
