@@ -6,8 +6,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -112,3 +113,38 @@ def assert_no_warnings(log_text: str) -> None:
     listener of an old signature once went through warnings.warn at each connection check-in)."""
     warned = [line for line in log_text.splitlines() if WARNING_LINE.search(line)]
     assert not warned, "the server printed warnings:\n" + "\n".join(warned)
+
+
+@dataclass
+class Served:
+    """An `orchjobs serve` process: where it answers, the process (to signal it) and its log file."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@contextmanager
+def serving(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    arguments: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+    name: str = "serve",
+) -> Iterator[Served]:
+    """`orchjobs serve` itself (what an operator runs: its --workers, its shutdown timeout), on a free port, with
+    `arguments` added; stopped with SIGTERM at the end if it still runs."""
+    port = free_port()
+    command = [sys.executable, "-m", "orchjobs", "serve", "--host", "127.0.0.1", "--port", str(port), *arguments]
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / f"{name}.log"
+    with log_path.open("w+b") as log:
+        env = {**server_environment(database_url, tmp_path), **(environment or {})}
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_answering(process, base_url, log)
+            yield Served(base_url, process, log_path)
+        finally:
+            stop(process)
+        assert_no_warnings(read_log(log))

@@ -40,6 +40,7 @@ from orchjobs.api.routes import (
 )
 from orchjobs.outbound.oidc import HttpxJsonFetcher
 from orchjobs.outbound.webhooks import HttpxSender
+from orchjobs.service import health
 from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     """The whole service as an ASGI app. The database must already be migrated (`orchjobs migrate`). `clock` is
     what every request and the sweeper take as now (tests pass a fixed or stepping one)."""
     engine = open_engine(settings)
+    health.watch_pool(engine)
     password_pool = PasswordPool(workers=settings.password_hash_workers, queue=settings.password_hash_queue)
     context = AppContext(
         settings=settings,
@@ -117,6 +119,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
             sweeper.stop()
             password_pool.close()
             engine.dispose()
+            health.process_exiting()
 
     app = FastAPI(
         title="orchjobs",

@@ -1,5 +1,8 @@
 """The `orchjobs` command: serve, migrate, seed, user add."""
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from orchjobs.errors import OrchjobsError
 from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES
 from orchjobs.service import database
-from orchjobs.settings import load_settings
+from orchjobs.service.health import MULTIPROCESS_DIRECTORY
+from orchjobs.settings import Settings, load_settings
 
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage the users that may call the API.", no_args_is_help=True)
@@ -54,8 +58,6 @@ def serve(
     """Serve the API (run `orchjobs migrate` first)."""
     import ssl
 
-    import uvicorn
-
     modes = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
     if client_cert not in modes:
         raise typer.BadParameter("must be none, optional or required", param_hint="--client-cert")
@@ -75,11 +77,41 @@ def serve(
         if ssl_certfile
         else {}
     )
+    made = _metrics_directory(workers)
+    try:
+        _serve(settings, host or settings.host, port or settings.port, workers, tls)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _metrics_directory(workers: int) -> str | None:
+    """Turn on prometheus-client's multiprocess mode for several workers, so that /metrics sums every process's
+    counters whichever process answers: the worker processes, started after this, read the directory from the
+    environment. The operator's own PROMETHEUS_MULTIPROC_DIR is used (for any number of workers) and emptied of the
+    series a previous run left; else a temporary one is made, returned to be removed at exit."""
+    configured = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers == 1:
+        return None
+    made = tempfile.mkdtemp(prefix="orchjobs-metrics-")
+    os.environ[MULTIPROCESS_DIRECTORY] = made
+    return made
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, tls: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
         "orchjobs.cli:app_factory",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         access_log=False,
         log_level="info",
@@ -90,7 +122,7 @@ def serve(
         # uvicorn does not hand the peer certificate to the app, nor bound a request's headers; this class does.
         http="orchjobs.serving:ClientCertHttpToolsProtocol",
         h11_max_incomplete_event_size=settings.max_header_bytes,
-        **tls,  # type: ignore[arg-type]
+        **tls,
     )
 
 

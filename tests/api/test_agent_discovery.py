@@ -294,21 +294,8 @@ def test_the_run_then_completes_as_any_other(engine: Engine, agents: TestClient)
 # --- refusals ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("locations", "fragment"),
-    [
-        ("/etc/ssl/a.pem", "must be a list"),
-        (None, "must be a list"),
-        (["/etc/ssl/a.pem", ""], "Location 1 must be a non-empty string"),
-        (["   "], "Location 0 must be a non-empty string"),
-        (["/etc/ssl/a.pem", 7], "Location 1 must be a non-empty string"),
-        ([{"Path": "/a"}], "Location 0 must be a non-empty string"),
-        (["/" + "a" * 1024], "1025 characters long; at most 1024"),
-        (["/etc/ssl/a\x01.pem"], "control character"),
-        (["/etc/ssl/a\n.pem"], "control character"),
-    ],
-)
-def test_a_malformed_upload_is_refused_recorded_and_changes_nothing(
+@pytest.mark.parametrize(("locations", "fragment"), [("/etc/ssl/a.pem", "must be a list"), (None, "must be a list")])
+def test_an_upload_that_is_not_a_list_is_refused_recorded_and_changes_nothing(
     engine: Engine, agents: TestClient, locations: Any, fragment: str
 ) -> None:
     _, job_id, token = discovery_run(engine)
@@ -319,6 +306,61 @@ def test_a_malformed_upload_is_refused_recorded_and_changes_nothing(
     assert snapshot(engine) == before
     assert [(event.kind, event.job_id) for event in events(engine)] == [("DiscoveryRefused", job_id)]
     assert fragment in events(engine)[0].message
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("/etc/ssl/a\x00.pem", "Location 1 ('/etc/ssl/a\\x00.pem') holds a NUL character"),
+        ("", "Location 1 must be a non-empty string, not ''"),
+        ("   ", "Location 1 must be a non-empty string, not '   '"),
+        (7, "Location 1 must be a non-empty string, not '7'"),
+        ({"Path": "/a"}, "Location 1 must be a non-empty string, not \"{'Path': '/a'}\""),
+        ("/" + "a" * 1024, "Location 1 is 1025 characters long; at most 1024 are accepted"),
+        ("/etc/ssl/a\x01.pem", "Location 1 ('/etc/ssl/a\\x01.pem') holds a control character"),
+        ("/etc/ssl/a\n.pem", "Location 1 ('/etc/ssl/a\\n.pem') holds a control character"),
+    ],
+)
+def test_an_entry_that_cannot_be_a_path_is_refused_alone_and_named_in_the_runs_message(
+    engine: Engine, agents: TestClient, bad: Any, reason: str
+) -> None:
+    agent_id, job_id, token = discovery_run(engine)
+    audit_id = post(agents, "Configuration", {"SessionToken": token, "JobId": str(job_id)})["AuditId"]
+    note = f"Discovery refused 1 of the 3 locations uploaded: {reason}."
+
+    answer = upload(agents, token, job_id, ["/etc/ssl/a.pem", bad, "/opt/app/b.crt"])
+
+    # A warning: the two paths are stores, the entry that could not be one is named.
+    error = {"Code": 0x0005, "CodeString": "A0100005", "Message": note}
+    assert answer == {"Result": {"Status": 2, "Error": error}}
+    assert [(row[0], row[3]) for row in stores(engine)] == [(agent_id, "/etc/ssl/a.pem"), (agent_id, "/opt/app/b.crt")]
+    (event,) = events(engine)
+    assert (event.kind, event.job_id) == ("DiscoveryRefused", job_id)
+    assert event.message == f"Jobs/Discovery refused (A0100005): {note} The other 2 were recorded."
+    # The completion is recorded, and its message says what was refused (the orchestrator's own does not know).
+    body = {"SessionToken": token, "JobId": str(job_id), "AuditId": audit_id, "Status": 2, "Message": "3 found"}
+    assert post(agents, "Complete", body) == {"Result": {"Status": 1}}
+    (run,) = factories_runs(engine, job_id)
+    assert (run.status, run.result, run.message) == (3, 2, f"3 found {note}")
+
+
+def test_refusals_of_several_uploads_add_up_in_the_runs_message(engine: Engine, agents: TestClient) -> None:
+    _, job_id, token = discovery_run(engine)
+    audit_id = post(agents, "Configuration", {"SessionToken": token, "JobId": str(job_id)})["AuditId"]
+    bad = [f"/etc/ssl/{n}\x00.pem" for n in range(7)]
+
+    assert upload(agents, token, job_id, ["/etc/ssl/a.pem", *bad])["Result"]["Status"] == 2
+    assert upload(agents, token, job_id, ["\x00"])["Result"]["Status"] == 2
+    body = {"SessionToken": token, "JobId": str(job_id), "AuditId": audit_id, "Status": 2}
+    assert post(agents, "Complete", body) == {"Result": {"Status": 1}}
+
+    (run,) = factories_runs(engine, job_id)
+    first = "; ".join(f"Location {n + 1} ('/etc/ssl/{n}\\x00.pem') holds a NUL character" for n in range(5))
+    assert run.message == (
+        f"Discovery refused 7 of the 8 locations uploaded: {first}; and 2 more. "
+        "Discovery refused 1 of the 1 locations uploaded: Location 0 ('\\x00') holds a NUL character."
+    )
+    assert len(stores(engine)) == 1
 
 
 def test_an_upload_over_the_limit_is_refused(engine: Engine, agents: TestClient) -> None:

@@ -636,6 +636,38 @@ def test_fetch_logs_keeps_the_log_readable_through_the_api(
     assert response.json() == {"JobHistoryId": audit_id, "Data": log}
 
 
+def test_a_completion_with_nul_characters_is_kept_with_them_replaced_and_said_so(
+    engine: Engine, agents: TestClient, client: TestClient
+) -> None:
+    # A log file may hold NUL bytes, and a message may quote one; the database's text holds none. Refusing the
+    # completion would lose the run's report (the orchestrator would send the same one again), so it is kept.
+    _, job_id, audit_id, token = running_job(engine, type_name="FetchLogs", capability=FETCH_LOGS)
+
+    answer = complete(agents, token, job_id, audit_id, 3, Message="read /var/log/a\x00b", Log="line 1\x00\x00\nline 2")
+
+    assert answer == {"Result": {"Status": 1}}
+    (run,) = runs(engine, job_id)
+    assert (run.status, run.result) == (3, 3)
+    assert run.message == (
+        "read /var/log/a\ufffdb NUL characters replaced by U+FFFD: 1 in the Message and 2 in the Log."
+    )
+    response = client.get("/KeyfactorAPI/OrchestratorJobs/JobStatus/Data", params={"jobHistoryId": audit_id})
+    assert response.json() == {"JobHistoryId": audit_id, "Data": "line 1\ufffd\ufffd\nline 2"}
+
+
+def test_a_nul_in_the_session_token_or_job_id_of_a_completion_is_refused_as_any_bad_one(
+    engine: Engine, agents: TestClient
+) -> None:
+    _, job_id, audit_id, token = running_job(engine)
+    before = snapshot(engine)
+
+    assert_refused(complete(agents, token + "\x00", job_id, audit_id, 2), "A0100001", "")
+    body = {"SessionToken": token, "JobId": f"{job_id}\x00", "AuditId": audit_id, "Status": 2}
+    assert_refused(post(agents, "Complete", body), "A0100004", "\\x00")
+
+    assert snapshot(engine) == before
+
+
 def test_custom_job_data_is_kept_as_text_or_json(engine: Engine, agents: TestClient) -> None:
     _, job_id, audit_id, token = running_job(engine, type_name="HsmKeyAudit", capability="Custom.RestartWebService")
     complete(agents, token, job_id, audit_id, 2, Data={"WeakKeys": 0})

@@ -100,6 +100,9 @@ BODY_CASES: dict[str, Callable[[tuple[str, str], dict[str, str], Settings], dict
     "too large, with Content-Length": _too_large,
     "too large, chunked": _too_large_chunked,
 }
+# The orchestrator's reports of a run: a NUL in one of their strings is dealt with field by field
+# (tests/api/test_agent_jobs.py, test_agent_discovery.py).
+KEEPING_NUL = {("POST", "/KeyfactorAgents/Jobs/Complete"), ("POST", "/KeyfactorAgents/Jobs/Discovery")}
 URL_CASES: dict[str, dict[str, Any]] = {
     "a NUL in the query string": {"params": {"pq.queryString": 'ClientMachine -eq "a\x00"', "accountName": "a\x00"}},
     "invalid UTF-8 in the query string": {"url_suffix": "?pq.queryString=%FF&accountName=%FF"},
@@ -166,6 +169,10 @@ def test_every_route_refuses_a_bad_body_cleanly_and_changes_nothing(
     for route, answer in answers.items():
         # 200 KB of brackets is over most routes' limit (small in these tests) as well as too deep.
         expected = (413,) if case.startswith("too large") else (400, 413) if "100,000" in case else (400,)
+        if case == "a NUL in every string" and route in KEEPING_NUL:
+            # These read the body with its NULs (an orchestrator's report is not lost for one): the session token
+            # holding one is no session, refused as the protocol refuses one.
+            expected = (200,)
         # A bad id in the path or a missing orchestrator may be found first: still a clean 4xx, never the body.
         assert_clean_refusal(route, answer, expected if "{" not in route[1] else (*expected, 404))
     assert _snapshot(engine) == before

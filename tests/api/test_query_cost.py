@@ -2,6 +2,8 @@
 naming the budget, with nothing changed. A read whose client disconnects is stopped in the database."""
 
 import base64
+import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -12,15 +14,19 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
+from orchjobs import cli
 from orchjobs.service.database import refresh_statistics
 from orchjobs.service.listing import condition
 from orchjobs.service.seeding import seed_database
 from orchjobs.settings import Settings
+from orchjobs.store.engine import make_engine, normalize_url
 from orchjobs.store.history import JOB_HISTORY
 from orchjobs.store.tables import job_history
-from tests.conftest import api_client
+from tests.conftest import POSTGRES_URL, api_client
 from tests.live import ADMIN, running_server
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
@@ -155,3 +161,72 @@ def test_text_matches_are_served_by_trigram_indexes_on_postgresql_only(seeded: E
             compiled = statement.compile(dialect=seeded.dialect)
             plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
             assert index in plan, plan
+
+
+@pytest.fixture
+def database_without_pg_trgm(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database that its migrating role may fill but not add an extension to: the role may create
+    tables in the public schema, not in the database (PostgreSQL 13 and later let a database's owner, or any role
+    with CREATE on it, add a trusted extension such as pg_trgm). Dropped at the end, with its role."""
+    if not POSTGRES_URL:
+        pytest.skip("needs ORCHJOBS_TEST_POSTGRES_URL")
+    name = f"orchjobs_no_trgm_{os.getpid()}_{tmp_path.name[-24:]}".lower().replace("-", "_")
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE ROLE "{name}" LOGIN'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # owned by the superuser
+        conn.execute(text(f'REVOKE CREATE ON DATABASE "{name}" FROM PUBLIC'))
+    url = make_url(normalize_url(POSTGRES_URL)).set(database=name)
+    owner = make_engine(url.render_as_string(hide_password=False)).execution_options(isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{name}"'))
+        assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar_one() == 0
+    owner.dispose()
+    try:
+        yield url.set(username=name, password=None).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_without_pg_trgm_the_migration_warns_skips_the_indexes_and_contains_still_works(
+    database_without_pg_trgm: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = database_without_pg_trgm
+    caplog.set_level(logging.WARNING)
+
+    result = CliRunner().invoke(cli.app, ["migrate"], env={"ORCHJOBS_DATABASE_URL": url})
+
+    assert result.exit_code == 0, result.output
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any(
+        message.startswith('pg_trgm could not be created (permission denied to create extension "pg_trgm")')
+        and "-contains on job history will scan" in message
+        for message in warnings
+    ), warnings
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'job_history'")).scalars())
+    assert not indexes & set(TRIGRAM_INDEXES.values())
+    assert {"ix_job_history_operation_start_id"} <= indexes  # the rest of the schema is there
+    seed_database(engine, agents=2, history=200, seed=3)
+    engine.dispose()
+
+    settings = Settings(database_url=url, bootstrap_admin=f"{ADMIN[0]}:{ADMIN[1]}", ca_key_file=str(tmp_path / "ca"))
+    with api_client(settings) as client:
+        assert client.get("/readyz").json()["status"] == "ok"
+        everything = client.get(HISTORY, params={"ReturnLimit": 1000}).json()
+        for op, keep in (("-contains", str.__contains__), ("-startswith", str.startswith), ("-endswith", str.endswith)):
+            for field, column in (("Agent", "ClientMachine"), ("Message", "Message")):
+                value = everything[0][column][1:4] if op == "-contains" else everything[0][column][:3]
+                if op == "-endswith":
+                    value = everything[0][column][-3:]
+                query = f'{field} {op} "{value}"'
+                response = client.get(HISTORY, params={"pq.queryString": query, "ReturnLimit": 1000})
+                assert response.status_code == 200, response.text
+                expected = {row["JobHistoryId"] for row in everything if keep(row[column].lower(), value.lower())}
+                assert {row["JobHistoryId"] for row in response.json()} == expected

@@ -15,15 +15,24 @@ def answer(body: dict[str, Any] | None = None) -> Response:
     return json_answer({**(body or {}), "Result": {"Status": SUCCESS}})
 
 
+def warning(exc: OrchjobsError) -> Response:
+    """A call done in part: `Result.Status` 2 with the error that says what was not done."""
+    return json_answer({"Result": {"Status": WARNING, "Error": _error(exc)}})
+
+
 def refusal(exc: OrchjobsError) -> dict[str, Any]:
     """The answer to a refused call: `Result.Status` 3 with the error an agent logs, its CodeString the code
     without `0x`. A refused heartbeat still says when to call again, and that the session is not valid."""
-    code_string = exc.code.removeprefix("0x")
-    error = {"Code": int(code_string[-4:], 16), "CodeString": code_string, "Message": exc.message}
+    error = _error(exc)
     body: dict[str, Any] = {}
     if isinstance(exc, ProtocolRefusalError) and exc.heartbeat_interval is not None:
         body = {"HeartbeatInterval": exc.heartbeat_interval, "SessionValid": False}
     return {**body, "Result": {"Status": ERROR, "Error": error}}
+
+
+def _error(exc: OrchjobsError) -> dict[str, Any]:
+    code_string = exc.code.removeprefix("0x")
+    return {"Code": int(code_string[-4:], 16), "CodeString": code_string, "Message": exc.message}
 
 
 def json_answer(body: dict[str, Any], *, status_code: int = 200) -> Response:

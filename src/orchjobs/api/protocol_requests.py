@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from orchjobs.api.body import lenient_guid
-from orchjobs.domain.discovery import MAX_LOCATION_LENGTH, MAX_LOCATIONS
+from orchjobs.domain.discovery import MAX_LOCATION_LENGTH, MAX_LOCATIONS, Locations
 from orchjobs.domain.jobs import COMPLETION_RESULTS, MAX_MESSAGE_LENGTH, AgentPlatform, JobResult
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError, RunNotInFlightError, SessionRefusedError, UploadRefusedError
@@ -14,6 +14,7 @@ from orchjobs.service.job_calls import Completion, InventoryDelta, JobCall
 from orchjobs.service.sessions import Registration
 
 MAX_NAME = 255
+NUL, REPLACEMENT = "\x00", "\ufffd"
 MAX_VERSION = 64
 _ADD, _MODIFIED, _REMOVE, _UNCHANGED = 1, 2, 3, 4  # an inventory item's ItemStatus
 
@@ -39,7 +40,7 @@ def registration(body: dict[str, Any]) -> Registration:
 def session_token(body: dict[str, Any]) -> str:
     """The SessionToken every job call carries; a call without one has no session to speak of."""
     token = body.get("sessiontoken")
-    if not isinstance(token, str):
+    if not isinstance(token, str) or NUL in token:
         raise SessionRefusedError()
     return token
 
@@ -67,9 +68,26 @@ def completion(body: dict[str, Any], *, max_data_bytes: int) -> Completion:
         raise UploadRefusedError(
             f"The Message is {len(text)} characters long; at most {MAX_MESSAGE_LENGTH} are accepted."
         )
+    text, data = _without_nul(text, data, log=body.get("log") is not None)
     return Completion(
         audit_id=lenient_int(body.get("auditid")), result=JobResult(status), message=text or None, data=data
     )
+
+
+def _without_nul(message: str | None, data: str | None, *, log: bool) -> tuple[str | None, str | None]:
+    """The completion's Message and Log or Data with each NUL character (which the database's text cannot hold)
+    replaced by U+FFFD, the message saying so: the report of a run is kept rather than lost for one character."""
+    replaced = []
+    if message is not None and NUL in message:
+        replaced.append(f"{message.count(NUL)} in the Message")
+        message = message.replace(NUL, REPLACEMENT)
+    if data is not None and NUL in data:
+        replaced.append(f"{data.count(NUL)} in the {'Log' if log else 'Data'}")
+        data = data.replace(NUL, REPLACEMENT)
+    if replaced:
+        note = f"NUL characters replaced by U+FFFD: {' and '.join(replaced)}."
+        message = f"{message} {note}" if message else note
+    return message, data
 
 
 def inventory(body: dict[str, Any], *, max_items: int) -> InventoryDelta:
@@ -105,9 +123,10 @@ def inventory(body: dict[str, Any], *, max_items: int) -> InventoryDelta:
     return InventoryDelta(upserts=tuple(upserts.values()), removals=tuple(removals))
 
 
-def locations(body: dict[str, Any]) -> tuple[str, ...]:
-    """The paths a `Jobs/Discovery` upload carries, each once, in the order sent; a refusal names the first bad
-    one."""
+def locations(body: dict[str, Any]) -> Locations:
+    """The paths a `Jobs/Discovery` upload carries, each once, in the order sent, and the entries refused one by one:
+    one entry that cannot be a path (NUL in it, say) must not cost the run the stores it did find. An upload that is
+    not a list of at most MAX_LOCATIONS entries is refused whole."""
     value = body.get("locations")
     if not isinstance(value, list):
         raise UploadRefusedError("Locations must be a list of paths.")
@@ -115,16 +134,29 @@ def locations(body: dict[str, Any]) -> tuple[str, ...]:
         raise UploadRefusedError(
             f"Locations holds {len(value)} paths; at most {MAX_LOCATIONS} are accepted in one upload."
         )
+    paths: list[str] = []
+    refused: list[str] = []
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise UploadRefusedError(f"Location {index} must be a non-empty string, not {str(item)[:64]!r}.")
-        if len(item) > MAX_LOCATION_LENGTH:
-            raise UploadRefusedError(
-                f"Location {index} is {len(item)} characters long; at most {MAX_LOCATION_LENGTH} are accepted."
-            )
-        if any(ord(character) < 32 or ord(character) == 127 for character in item):
-            raise UploadRefusedError(f"Location {index} ({item[:64]!r}) holds a control character.")
-    return tuple(dict.fromkeys(value))
+        problem = _location_problem(item)
+        if problem is None:
+            paths.append(item)
+        else:
+            refused.append(f"Location {index} {problem}")
+    return Locations(tuple(dict.fromkeys(paths)), tuple(refused))
+
+
+def _location_problem(item: object) -> str | None:
+    """Why an entry cannot be a store's path, None when it can. The entry is quoted by its repr, which writes a NUL
+    or other control character as an escape, so the reason itself can be stored."""
+    if not isinstance(item, str) or not item.strip():
+        return f"must be a non-empty string, not {str(item)[:64]!r}"
+    if len(item) > MAX_LOCATION_LENGTH:
+        return f"is {len(item)} characters long; at most {MAX_LOCATION_LENGTH} are accepted"
+    if NUL in item:
+        return f"({item[:64]!r}) holds a NUL character"
+    if any(ord(character) < 32 or ord(character) == 127 for character in item):
+        return f"({item[:64]!r}) holds a control character"
+    return None
 
 
 def csr_text(body: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ Keyfactor's C orchestrator declares PEM discovery but does not do it and the Uni
 not public, so these are our rules; the server and the reference orchestrator both read them from here.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 # The most paths one upload may carry; the reference orchestrator stops looking at this many.
@@ -20,6 +21,36 @@ DEFAULT_EXTENSIONS: dict[str, tuple[str, ...]] = {"PEM": ("pem", "crt", "cer"), 
 # The fields of the `Job` object of a discovery run's configuration, in the order they are answered.
 LIST_FIELDS = ("Dirs", "IgnoredDirs", "Extensions", "NamePatterns")
 FLAG_FIELDS = ("SymLinks", "Compatibility")
+
+
+# How many refused locations a run's message names (the rest are counted), and how long that note may grow over
+# several uploads of one run.
+NAMED_REFUSALS = 5
+MAX_REFUSAL_NOTE = 2000
+
+
+@dataclass(frozen=True)
+class Locations:
+    """What one upload carries: the paths to record, each once, in the order sent, and why each other entry was
+    refused (an entry that is not a path: no text, too long, a control character such as NUL)."""
+
+    paths: tuple[str, ...]
+    refused: tuple[str, ...] = ()
+
+
+def refusal_note(locations: Locations) -> str:
+    """The sentence the run's message gains when some locations were refused: how many, and why for the first few."""
+    count = len(locations.refused)
+    total = count + len(locations.paths)
+    named = "; ".join(locations.refused[:NAMED_REFUSALS])
+    more = f"; and {count - NAMED_REFUSALS} more" if count > NAMED_REFUSALS else ""
+    return f"Discovery refused {count} of the {total} locations uploaded: {named}{more}."
+
+
+def add_note(existing: str | None, note: str) -> str:
+    """A run's notes so far and one more, within MAX_REFUSAL_NOTE characters (a run may upload many times)."""
+    combined = f"{existing} {note}" if existing else note
+    return combined if len(combined) <= MAX_REFUSAL_NOTE else combined[: MAX_REFUSAL_NOTE - 1] + "…"
 
 
 def split_list(value: Any) -> tuple[str, ...]:

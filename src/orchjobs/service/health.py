@@ -1,9 +1,13 @@
-"""Whether this process can serve (/readyz), and the gauges /metrics reads from the database at each scrape."""
+"""Whether this process can serve (/readyz), the gauges /metrics reads from the database at each scrape, and the
+bookkeeping of prometheus-client's multiprocess mode (`orchjobs serve --workers N`)."""
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from prometheus_client import Gauge
+from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
 
 from orchjobs.domain.jobs import AgentStatus
@@ -70,9 +74,70 @@ def gauges(engine: Engine, *, now: datetime) -> Gauges:
         for group in groups
     ]
     pool = engine.pool
-    if isinstance(pool, QueuePool):
+    # With several processes each has its own pool: their gauges are the live ones `watch_pool` keeps, summed.
+    if isinstance(pool, QueuePool) and shared_metrics_directory() is None:
         return Gauges(failures, orchestrators, pool.size(), pool.checkedout())
     return Gauges(failures, orchestrators, None, None)
+
+
+# Where prometheus-client keeps each process's series in multiprocess mode; read by prometheus-client at import.
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def shared_metrics_directory() -> str | None:
+    """The directory the server's processes share their series through, None when this process counts alone."""
+    return os.environ.get(MULTIPROCESS_DIRECTORY) or None
+
+
+_pool_gauges: tuple[Gauge, Gauge] | None = None
+
+
+def watch_pool(engine: Engine) -> None:
+    """In multiprocess mode, keep this process's pool size and connections in use in live gauges that a scrape sums
+    over the processes alive: whichever process answers the scrape cannot read the others' pools. Two counter
+    updates per checkout; nothing in single-process mode, where a scrape reads its own pool."""
+    global _pool_gauges
+    pool = engine.pool
+    if not isinstance(pool, QueuePool) or shared_metrics_directory() is None:
+        return
+    if _pool_gauges is None:
+        # Not in the default registry: the multiprocess collector reads them from their files.
+        _pool_gauges = (
+            Gauge(
+                "orchjobs_db_pool_size",
+                "Connections the database pools keep (PostgreSQL), over the server's processes.",
+                multiprocess_mode="livesum",
+                registry=None,
+            ),
+            Gauge(
+                "orchjobs_db_pool_checked_out",
+                "Pool connections in use by requests right now (PostgreSQL), over the server's processes.",
+                multiprocess_mode="livesum",
+                registry=None,
+            ),
+        )
+    size, checked_out = _pool_gauges
+    size.set(pool.size())
+
+    def on_checkout(*_args: Any) -> None:
+        checked_out.inc()
+
+    def on_checkin(*_args: Any) -> None:
+        checked_out.dec()
+
+    # On the engine rather than its pool: the listeners follow the engine to the new pool `dispose` makes.
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "checkin", on_checkin)
+
+
+def process_exiting() -> None:
+    """A server process that stops drops its live gauges from the shared directory; its counters stay, so that
+    totals never go down."""
+    directory = shared_metrics_directory()
+    if directory is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
 
 
 def _status_name(status: int) -> str:

@@ -135,10 +135,11 @@ def apply_inventory(engine: Engine, call: JobCall, delta: InventoryDelta, *, now
         inventory.delete_entries(conn, store_id=job.certificate_store_id, aliases=delta.removals)
 
 
-def record_discovery(engine: Engine, call: JobCall, locations: Sequence[str], *, now: datetime) -> None:
+def record_discovery(engine: Engine, call: JobCall, locations: discovery.Locations, *, now: datetime) -> None:
     """`Jobs/Discovery`: each path the orchestrator found becomes an unapproved store of the job's StoreType, on the
     job's ClientMachine (else the orchestrator's), its properties the type's defaults; a path that is already a
-    store of the orchestrator and type is skipped. All in the call's transaction."""
+    store of the orchestrator and type is skipped. Entries refused one by one are noted on the run, for its
+    completion's message, and in the orchestrator's events. All in the call's transaction."""
     with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         job = caller.run_in_flight(conn)
         if job_kind(job.job_type) is not JobKind.DISCOVERY:
@@ -158,9 +159,17 @@ def record_discovery(engine: Engine, call: JobCall, locations: Sequence[str], *,
             agent_id=caller.authenticated_agent_id,
             store_type_id=store_type_id,
             client_machine=discovery.client_machine(_lookup(fields, "ClientMachine"), job.client_machine),
-            paths=locations,
+            paths=locations.paths,
             properties=json.dumps(_default_properties(definitions_from_json(store_type.properties))),
         )
+        if not locations.refused:
+            return
+        note = discovery.refusal_note(locations)
+        store.set_run_note(conn, history_id=job.running_history_id, note=discovery.add_note(job.run_note, note))
+        refusal = UploadRefusedError(f"{note} The other {len(locations.paths)} were recorded.")
+        agent_id = caller.authenticated_agent_id
+        _record(conn, name=call.name, agent_id=agent_id, job_id=call.job_id, refusal=refusal, now=now)
+    events.refused(call.name, agent_id=agent_id, job_id=call.job_id, code=refusal.code, reason=refusal.message)
 
 
 def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, settings: Settings) -> str:
@@ -191,7 +200,10 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
         run = OpenRun(job.id, job.running_history_id, job.retry_count, has_next_run=job.next_run_at is not None)
         # Only a failure can be retried: a success or warning needs no settings read.
         policy = read_service_settings(conn).retry_policy if completion.result == JobResult.FAILURE else NO_RETRIES
-        close_runs(conn, runs=[run], result=completion.result, message=completion.message, now=now, policy=policy)
+        message = completion.message
+        if job.run_note:  # what the run noted while in flight: the orchestrator's message does not know it
+            message = f"{message} {job.run_note}" if message else job.run_note
+        close_runs(conn, runs=[run], result=completion.result, message=message, now=now, policy=policy)
         if completion.data is not None:
             store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
     events.completed(

@@ -49,6 +49,8 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Rec
         certificate_store_type.c.properties.label("store_type_properties"),
         # A store's machine is the one its jobs name (a remote server the orchestrator reaches, or its own).
         func.coalesce(certificate_store.c.client_machine, agent.c.client_machine).label("client_machine"),
+        # What the run noted while in flight (locations a discovery upload refused), for its completion's message.
+        job_history.c.message.label("run_note"),
     )
     return conn.execute(_locked_job(source, columns, agent_id=agent_id, job_id=job_id)).first()
 
@@ -56,7 +58,7 @@ def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Rec
 def lock_run(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
     """What closing the run needs of `lock_job`'s row, without its joins (the job type is the run's, for the
     completion's log line); locked the same way."""
-    columns = (job_history.c.job_type.label("job_type"),)
+    columns = (job_history.c.job_type.label("job_type"), job_history.c.message.label("run_note"))
     return conn.execute(_locked_job(_RUN_OF_JOB, columns, agent_id=agent_id, job_id=job_id)).first()
 
 
@@ -76,6 +78,11 @@ def _locked_job(
         .where(scheduled_job.c.id == job_id, scheduled_job.c.agent_id == agent_id)
         .with_for_update(of=scheduled_job)
     )
+
+
+def set_run_note(conn: Connection, *, history_id: int, note: str) -> None:
+    """The message of a run in flight: a note its completion's message will carry."""
+    conn.execute(update(job_history).where(job_history.c.id == history_id).values(message=note))
 
 
 def set_run_status(conn: Connection, *, history_id: int, status: int) -> None:

@@ -15,8 +15,9 @@ from starlette.responses import Response
 from orchjobs.api import paths, protocol_answers, protocol_requests
 from orchjobs.api.body import lenient_guid, read_object
 from orchjobs.api.context import AppContext, context_of
-from orchjobs.api.protocol import answer
-from orchjobs.errors import ProtocolRefusalError
+from orchjobs.api.protocol import answer, warning
+from orchjobs.domain.discovery import refusal_note
+from orchjobs.errors import ProtocolRefusalError, UploadRefusedError
 from orchjobs.service import job_calls
 from orchjobs.service.job_calls import JobCall
 
@@ -61,8 +62,12 @@ async def enroll(request: Request) -> Response:
 async def discovery(request: Request) -> Response:
     """The paths a Discovery run found: each new one becomes an unapproved certificate store."""
     context = context_of(request)
-    call, locations = await _read(context, "Discovery", await read_object(request), protocol_requests.locations)
+    body = await read_object(request, keep_nul=True)
+    call, locations = await _read(context, "Discovery", body, protocol_requests.locations)
     await run_in_threadpool(job_calls.record_discovery, context.engine, call, locations, now=context.clock())
+    if locations.refused:
+        # The paths that could be were recorded; the run's message will name the others.
+        return warning(UploadRefusedError(refusal_note(locations)))
     return answer()
 
 
@@ -71,8 +76,9 @@ async def complete(request: Request) -> Response:
     """The outcome of a run: Status 2 Success, 3 Warning or 4 Error, a Message, and Log or Data."""
     context = context_of(request)
     max_bytes = context.settings.max_job_data_bytes
+    body = await read_object(request, keep_nul=True)
     call, completion = await _read(
-        context, "Complete", await read_object(request), partial(protocol_requests.completion, max_data_bytes=max_bytes)
+        context, "Complete", body, partial(protocol_requests.completion, max_data_bytes=max_bytes)
     )
     await run_in_threadpool(job_calls.complete_run, context.engine, call, completion, now=context.clock())
     return answer()

@@ -4,7 +4,7 @@ Outside /KeyfactorAPI: no Keyfactor client calls them, and they need no x-keyfac
 from typing import Any
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
@@ -41,7 +41,8 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus' text format: this process's request and job counters, and gauges read from the database now."""
+    """Prometheus' text format: the request and job counters (this process's, or with several processes the sum
+    over all of them), and gauges read from the database now (once, by the process that answers)."""
     context = context_of(request)
     access = context.settings.metrics
     if access == "off":
@@ -53,7 +54,19 @@ async def metrics(request: Request) -> Response:
     gauges = await run_in_threadpool(health.gauges, context.engine, now=context.clock())
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(_GaugeCollector(gauges))
-    return Response(generate_latest(REGISTRY) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_counters()) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
+
+
+def _counters() -> CollectorRegistry:
+    """This process's registry; with several processes, their shared files merged (counters and histograms summed,
+    live gauges summed over the processes alive). Per-process series (`process_*`, `python_*`) are then left out:
+    they would describe only the process that happened to answer."""
+    directory = health.shared_metrics_directory()
+    if directory is None:
+        return REGISTRY
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+    return merged
 
 
 class _GaugeCollector(Collector):

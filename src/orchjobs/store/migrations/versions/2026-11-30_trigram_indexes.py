@@ -43,7 +43,12 @@ def _has_pg_trgm() -> bool:
         with bind.begin_nested():
             bind.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     except DBAPIError as error:
-        log.warning("pg_trgm could not be created (%s): -contains on job history will scan", error.orig)
+        reason = str(error.orig).splitlines()[0]
+        log.warning(
+            "pg_trgm could not be created (%s): -contains on job history will scan; "
+            "docs/operations.md says how to add its indexes later",
+            reason,
+        )
         return False
     return True
 
