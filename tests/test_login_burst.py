@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from orchjobs.service.users import create_user
 from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import user_account
+from tests.conftest import BACKENDS
 from tests.live import ADMIN, API_HEADERS, running_server
 
 FAILURE_COUNT = "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"
@@ -71,6 +72,9 @@ def _p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
+# One database: what is under test (the hashing pool, its niced threads, the login limits) lives in the server
+# process, and the attack costs half a minute of a quiet machine's two cores for each run.
+@pytest.mark.parametrize("database_url", BACKENDS[-1:], indirect=True)
 def test_another_users_p99_stays_under_100_ms_during_200_bad_logins(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
