@@ -90,6 +90,15 @@ def running_server(
     """Base URL (http://127.0.0.1:<port>, without /KeyfactorAPI) of a real uvicorn process serving
     orchjobs on the test database, with the conftest ADMIN as bootstrap administrator; `environment` adds or
     overrides ORCHJOBS_* settings."""
+    with server_process(database_url, tmp_path, name=name, environment=environment) as (_process, base_url):
+        yield base_url
+
+
+@contextmanager
+def server_process(
+    database_url: str, tmp_path: Path, *, name: str = "server", environment: Mapping[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`running_server`, with the process itself, for a test that kills it."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "orchjobs.cli:app_factory", "--factory",
@@ -103,7 +112,7 @@ def running_server(
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_answering(process, base_url, log)
-            yield base_url
+            yield process, base_url
         finally:
             stop(process)
         assert_no_warnings(read_log(log))

@@ -9,6 +9,7 @@ The grammar and semantics are documented in docs/query-language.md.
 from orchjobs.query.ast import And, Comparison, Node, Not, Or
 from orchjobs.query.fields import JOB_HISTORY_FIELDS, FieldKind, FieldRegistry, QueryField
 from orchjobs.query.parser import parse
+from orchjobs.query.printer import to_text
 from orchjobs.query.sql import compile_where, describe
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "compile_where",
     "describe",
     "parse",
+    "to_text",
 ]

@@ -71,7 +71,9 @@ def _check_encoding_and_length(text: str, max_length: int) -> None:
     except UnicodeEncodeError as error:  # lone surrogates cannot reach a database either
         raise QuerySyntaxError("the query contains an invalid character", position=error.start) from None
     if size > max_length:
-        raise QuerySyntaxError(f"the query is longer than the limit of {max_length} bytes", position=max_length)
+        # The position is a character offset like every other: that of the first character past the limit.
+        within = len(text.encode("utf-8")[:max_length].decode("utf-8", "ignore"))
+        raise QuerySyntaxError(f"the query is longer than the limit of {max_length} bytes", position=within)
     nul = text.find("\0")
     if nul >= 0:
         raise QuerySyntaxError("the query contains a NUL character", position=nul)

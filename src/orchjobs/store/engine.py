@@ -172,6 +172,8 @@ def _install_deadlines(engine: Engine, budgets: StatementBudgets) -> None:
             seconds = budgets.seconds(conn.get_execution_options().get(_BUDGET, "read"))
             deadline.at = None if seconds is None else time.monotonic() + seconds
 
+    # The full three-argument signature: with two, SQLAlchemy takes the listener for its pre-2.0 form and warns on
+    # every check-in, and where warnings are errors (the test suite) the pool then drops each connection it gets back.
     @event.listens_for(engine.pool, "reset")
     def _clear(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
         deadline: _Deadline | None = record.info.get("orchjobs_deadline")
