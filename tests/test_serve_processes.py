@@ -122,6 +122,8 @@ def test_the_operators_metrics_directory_is_used_and_emptied_at_start(database_u
 # its headers and is waiting for the rest when it is told to stop.
 
 BODY = b'{"SessionToken": "not-a-session"}'
+# How long a stopping server may take to exit before the test calls it hung: a bound on a hang, not a timing.
+PROCESS_EXIT_SECONDS = 60
 
 
 def start_slow_request(base_url: str) -> socket.socket:
@@ -145,7 +147,8 @@ def read_answer(connection: socket.socket) -> bytes:
 
 
 def test_a_request_in_flight_at_sigterm_finishes_within_the_shutdown_timeout(sqlite_url: str, tmp_path: Path) -> None:
-    with serving(sqlite_url, tmp_path, environment={"ORCHJOBS_SHUTDOWN_TIMEOUT_SECONDS": "5"}) as served:
+    # A timeout far longer than the wait below: a server that waited it out would not have exited in time.
+    with serving(sqlite_url, tmp_path, environment={"ORCHJOBS_SHUTDOWN_TIMEOUT_SECONDS": "600"}) as served:
         connection = start_slow_request(served.base_url)
         served.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
@@ -155,9 +158,8 @@ def test_a_request_in_flight_at_sigterm_finishes_within_the_shutdown_timeout(sql
         connection.sendall(BODY[1:])
         answer = read_answer(connection)
         connection.close()
-        stopped = time.monotonic()
-        served.process.wait(timeout=5)
-        exit_seconds = time.monotonic() - stopped
+        # Once its last request is answered, it does not wait out the timeout.
+        served.process.wait(timeout=PROCESS_EXIT_SECONDS)
         log = read_log(served.log_path.open("rb"))
 
     assert answer.startswith(b"HTTP/1.1 200 "), answer
@@ -166,7 +168,6 @@ def test_a_request_in_flight_at_sigterm_finishes_within_the_shutdown_timeout(sql
     # uvicorn, once stopped, raises the signal again for whoever started it to see.
     assert served.process.returncode in (0, -signal.SIGTERM)
     assert "Finished server process" in log
-    assert exit_seconds < 3  # once its last request is answered, it does not wait out the timeout
 
 
 def test_a_request_that_outlasts_the_shutdown_timeout_is_cut_off_and_the_server_exits(
@@ -174,14 +175,11 @@ def test_a_request_that_outlasts_the_shutdown_timeout_is_cut_off_and_the_server_
 ) -> None:
     with serving(sqlite_url, tmp_path, environment={"ORCHJOBS_SHUTDOWN_TIMEOUT_SECONDS": "1"}) as served:
         connection = start_slow_request(served.base_url)
-        signalled = time.monotonic()
         served.process.send_signal(signal.SIGTERM)
-        served.process.wait(timeout=10)
-        exit_seconds = time.monotonic() - signalled
+        served.process.wait(timeout=PROCESS_EXIT_SECONDS)
         answer = read_answer(connection)  # the rest of the body never comes
         connection.close()
         log = read_log(served.log_path.open("rb"))
 
-    assert 1 <= exit_seconds < 5, log
     assert not answer.startswith(b"HTTP/1.1 200"), answer
     assert "timeout graceful shutdown exceeded" in log
