@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from orchjobs.errors import OrchjobsError
 from orchjobs.orchestrator.custom import DEFAULT_MAX_DATA_BYTES
 from orchjobs.service import database
-from orchjobs.service.health import MULTIPROCESS_DIRECTORY
 from orchjobs.settings import Settings, load_settings
 
 app = typer.Typer(help="orchjobs: a Keyfactor Command-compatible orchestrator-job service.", no_args_is_help=True)
@@ -90,6 +89,8 @@ def _metrics_directory(workers: int) -> str | None:
     counters whichever process answers: the worker processes, started after this, read the directory from the
     environment. The operator's own PROMETHEUS_MULTIPROC_DIR is used (for any number of workers) and emptied of the
     series a previous run left; else a temporary one is made, returned to be removed at exit."""
+    from orchjobs.service.health import MULTIPROCESS_DIRECTORY
+
     configured = os.environ.get(MULTIPROCESS_DIRECTORY)
     if configured:
         directory = Path(configured)
