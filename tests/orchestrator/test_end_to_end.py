@@ -114,7 +114,9 @@ def add_due_job(
 ) -> uuid.UUID:
     """An Immediate job that is due now; a custom job type is created on first use."""
     job_id, now = uuid.uuid4(), datetime.now(UTC)
-    with engine.begin() as conn:
+    # IMMEDIATE on SQLite, as the service's writes: a deferred read-then-write fails at once with "database is
+    # locked" when the live server wrote in between (its snapshot is stale; no busy wait helps).
+    with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
         type_id = conn.execute(select(job_type.c.id).where(job_type.c.name == job_type_name)).scalar()
         if type_id is None:
             type_id = uuid.uuid4()
