@@ -140,6 +140,8 @@ JOB_HISTORY_FIELDS = FieldRegistry(
         QueryField("TargetPath", "target_path", FieldKind.STRING, aliases=("StorePath",)),
         QueryField("AcknowledgedBy", "acknowledged_by", FieldKind.STRING),
         QueryField("AcknowledgedAt", "acknowledged_at", FieldKind.DATE),
+        # Extension: the folded message of a warning or failure (domain.failure_groups), what FailureGroups groups by.
+        QueryField("MessageGroup", "message_group", FieldKind.STRING),
     ],
 )
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, delete, func, insert, select, update
 
-from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, JobResult, JobStatus
+from orchjobs.domain.failure_groups import message_group
+from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, IN_FLIGHT_STATUSES, JobResult, JobStatus
 from orchjobs.store.rows import Record, chunks
 from orchjobs.store.tables import (
     agent,
@@ -108,7 +109,13 @@ def close_orphaned_runs(conn: Connection, *, message: str, end: datetime) -> lis
     stmt = (
         update(job_history)
         .where(job_history.c.status.in_(_IN_FLIGHT), ~job_exists)
-        .values(status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), message=message, operation_end=end)
+        .values(
+            status=int(JobStatus.COMPLETED),
+            result=int(JobResult.FAILURE),
+            message=message,
+            message_group=message_group(message),
+            operation_end=end,
+        )
         .returning(job_history.c.id, job_history.c.job_id)
     )
     return [(history_id, job_id) for history_id, job_id in conn.execute(stmt)]
@@ -120,7 +127,13 @@ def _close(
     conn.execute(
         update(job_history)
         .where(runs, job_history.c.status.in_(_IN_FLIGHT))
-        .values(status=status, result=result, message=message, operation_end=end)
+        .values(
+            status=status,
+            result=result,
+            message=message,
+            message_group=message_group(message) if result in ACKNOWLEDGEABLE_RESULTS else None,
+            operation_end=end,
+        )
     )
 
 

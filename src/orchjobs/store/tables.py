@@ -260,6 +260,8 @@ job_history = Table(
     Column("acknowledged_by", String(255)),
     Column("acknowledge_note", Text),
     Column("status_before_ack", SmallInteger),
+    # The message of a warning or failure with what differs between runs folded (domain.failure_groups).
+    Column("message_group", String(512)),
     # Default page order and time-window filters; id makes paging stable.
     Index(None, "operation_start", "id"),
     # The acknowledge eligibility filter and the failure count.
@@ -394,6 +396,35 @@ app_setting = Table(
     Column("description", Text, nullable=False, default=""),
     Column("value", Text, nullable=False),
     Column("value_type", String(32), nullable=False),
+)
+
+# Every change an operator or the system makes, one row each, written in the transaction of the change
+# (docs/audit.md). `ids` and `details` are JSON text; `row_count` is how many rows the change touched.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", String(64), nullable=False),
+    Column("query", Text),
+    Column("ids", Text),
+    Column("row_count", Integer, nullable=False, default=0),
+    Column("details", Text),
+    Index(None, "at", "id"),
+    Index(None, "actor", "at"),
+    Index(None, "action", "at"),
+)
+
+# Secrets the service makes for itself and shares between its processes (the key that signs preview tokens), each
+# created at first use.
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("purpose", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 # Completion webhooks: where to send which events, and how to sign them.

@@ -5,8 +5,10 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
+from orchjobs.domain.failure_groups import message_group
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.schedules import schedule_type
 from orchjobs.service.seeding.fleet import _Job, _schedule_text
@@ -45,6 +47,7 @@ HISTORY_COLUMNS = (
     "acknowledged_by",
     "acknowledge_note",
     "status_before_ack",
+    "message_group",
 )
 
 
@@ -95,26 +98,30 @@ def _history_rows(
         outcome = rand()
         if outcome >= P_FAILURE:
             status = _IN_PROCESS if outcome < P_IN_PROCESS else _WAITING
-            yield job.head + (start, None, "", _UNKNOWN, status, *_NOT_ACKNOWLEDGED)
+            yield job.head + (start, None, "", _UNKNOWN, status, *_NOT_ACKNOWLEDGED, None)
             continue
         end = min(start + timedelta(seconds=1 + rand() * 599), now)
         if outcome < P_SUCCESS:
             message = job.successes[int(rand() * len(job.successes))]
-            yield job.head + (start, end, message, _SUCCESS, _COMPLETED, *_NOT_ACKNOWLEDGED)
+            yield job.head + (start, end, message, _SUCCESS, _COMPLETED, *_NOT_ACKNOWLEDGED, None)
             continue
         if outcome < P_WARNING:
             result, messages, retry_share = _WARNING, job.warnings, P_WARNING_RETRY
         else:
             result, messages, retry_share = _FAILURE, job.failures, P_FAILURE_RETRY
         message = messages[int(rand() * len(messages))]
+        group = _group(message)
         follow_up = rand()
         if follow_up < retry_share:
-            yield job.head + (start, end, message, result, _WILL_RETRY, *_NOT_ACKNOWLEDGED)
+            yield job.head + (start, end, message, result, _WILL_RETRY, *_NOT_ACKNOWLEDGED, group)
         elif follow_up < retry_share + P_ACKNOWLEDGED:
-            yield job.head + (start, end, message, result, _ACKNOWLEDGED, *_acknowledgement(rand, end, now))
+            yield job.head + (start, end, message, result, _ACKNOWLEDGED, *_acknowledgement(rand, end, now), group)
         else:
-            yield job.head + (start, end, message, result, _COMPLETED, *_NOT_ACKNOWLEDGED)
+            yield job.head + (start, end, message, result, _COMPLETED, *_NOT_ACKNOWLEDGED, group)
 
+
+# Seeded messages come from a few hundred texts: each is folded once.
+_group = lru_cache(maxsize=4096)(message_group)
 
 # Plain ints for the hot loop (the drivers need no enum handling), and the empty ack columns.
 _UNKNOWN, _SUCCESS, _WARNING, _FAILURE = (

@@ -1,0 +1,29 @@
+"""The audit log's rows. Functions take an open connection and never commit: an entry is part of its change."""
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, insert
+
+from orchjobs.domain.audit import AuditEntry
+from orchjobs.store.tables import audit_log
+
+
+def record(conn: Connection, entry: AuditEntry, *, at: datetime) -> None:
+    """Write one entry; ids (GUIDs too) and details as JSON text."""
+    conn.execute(
+        insert(audit_log).values(
+            at=at,
+            actor=entry.actor,
+            action=str(entry.action),
+            resource=entry.resource,
+            query=entry.query,
+            ids=None if entry.ids is None else json.dumps([_plain(value) for value in entry.ids]),
+            row_count=entry.row_count,
+            details=None if entry.details is None else json.dumps(dict(entry.details), default=str),
+        )
+    )
+
+
+def _plain(value: object) -> object:
+    return value if isinstance(value, int | str) else str(value)
