@@ -6,7 +6,9 @@
     │   ├── RequestTooLargeError               413  0xA0110003  (a body, refused before it is read whole)
     │   ├── QuerySyntaxError                   400  0xA0110040
     │   ├── InvalidSortFieldError              400  0xA011004A  (Command's own code)
-    │   └── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
+    │   ├── BulkOperationError                 400  0xA0110050  (carries FailedOperations)
+    │   └── PreviewTokenError                  400  0xA0110070  (forged, expired, or for another request)
+    ├── PreviewChangedError                    409  0xA0110071  (the previewed rows changed before the commit)
     ├── StatementTimeoutError                  400  0xA0110042  (a statement ran past its time budget)
     ├── AuthenticationError                    401  0xA0110011
     ├── PermissionDeniedError                  403  0xA0110012
@@ -116,6 +118,31 @@ class BulkOperationError(InvalidRequestError):
     def __init__(self, message: str, failed: list[FailedOperation]) -> None:
         super().__init__(message)
         self.failed = failed
+
+
+class PreviewTokenError(InvalidRequestError):
+    """A bulk request's PreviewToken cannot be used: not ours, altered, expired or issued for another request."""
+
+    code = "0xA0110070"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The preview token cannot be used: {reason}. Nothing was changed.")
+        self.reason = reason
+
+
+class PreviewChangedError(OrchjobsError):
+    """The rows a previewed bulk request would change are not the ones its preview counted any more (someone
+    changed some meanwhile); nothing was changed."""
+
+    code = "0xA0110071"
+
+    def __init__(self, *, previewed: int, now: int) -> None:
+        super().__init__(
+            f"The rows this request would change are not the ones previewed ({previewed} then, {now} now, or the "
+            "same number of other rows); nothing was changed. Preview again."
+        )
+        self.previewed = previewed
+        self.now = now
 
 
 class StatementTimeoutError(OrchjobsError):

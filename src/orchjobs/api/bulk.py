@@ -1,5 +1,5 @@
 """The bulk actions over job history and scheduled jobs (Acknowledge, Unacknowledge, Reschedule, Unschedule): their
-bodies read one way, and run one way, with the request's bounds and off the event loop."""
+bodies read one way, and run one way, with the request's bounds and off the event loop; their previews too."""
 
 from collections.abc import Callable
 from functools import partial
@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchjobs.api import body
+from orchjobs.api import body, wire
 from orchjobs.api.context import AppContext
+from orchjobs.service.previews import Preview
 from orchjobs.service.selection import Selection
 
 Id = TypeVar("Id")
@@ -42,3 +43,28 @@ async def run_bulk(
         )
     )
     return Response(status_code=204)
+
+
+async def run_preview(context: AppContext, preview: Callable[..., Preview], selection: Selection[Id]) -> Response:
+    """Run a bulk action's preview over the selection, bounded as the action is; its answer as PreviewResponse."""
+    settings = context.settings
+    result = await run_in_threadpool(
+        partial(
+            preview,
+            context.engine,
+            selection,
+            now=context.clock(),
+            max_ids=settings.max_bulk_ids,
+            max_query_length=settings.max_query_length,
+        )
+    )
+    answer: dict[str, Any] = {
+        "Selected": result.selected,
+        "Eligible": result.eligible,
+        "Ids": [value if isinstance(value, int) else str(value) for value in result.ids],
+    }
+    if result.query is not None:
+        answer["Query"] = result.query
+    answer["PreviewToken"] = result.token
+    answer["ExpiresAt"] = result.expires_at
+    return wire.json_response(answer)

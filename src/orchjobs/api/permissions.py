@@ -40,10 +40,15 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # Command asks /agents/management/modify/ here; its narrower extension lets an Operator acknowledge and no more.
     ("POST", f"{_JOBS}/Acknowledge"): (ACKNOWLEDGE_JOBS,),
     ("POST", f"{_JOBS}/Unacknowledge"): (ACKNOWLEDGE_JOBS,),
+    # A preview needs what its action needs: its token is of use only to who may commit it.
+    ("POST", f"{_JOBS}/Acknowledge/Preview"): (ACKNOWLEDGE_JOBS,),
+    ("POST", f"{_JOBS}/Unacknowledge/Preview"): (ACKNOWLEDGE_JOBS,),
     ("GET", f"{_JOBS}/ScheduledJobs"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/ScheduledJobs/Count"): (READ_AGENTS,),
     ("POST", f"{_JOBS}/Reschedule"): (MODIFY_AGENTS, SCHEDULE_STORES),
     ("POST", f"{_JOBS}/Unschedule"): (MODIFY_AGENTS, SCHEDULE_STORES),
+    ("POST", f"{_JOBS}/Reschedule/Preview"): (MODIFY_AGENTS, SCHEDULE_STORES),
+    ("POST", f"{_JOBS}/Unschedule/Preview"): (MODIFY_AGENTS, SCHEDULE_STORES),
     ("POST", f"{_JOBS}/Custom"): (MODIFY_AGENTS,),
     ("POST", f"{_JOBS}/Custom/Bulk"): (MODIFY_AGENTS,),
     ("GET", _AGENTS): (READ_AGENTS,),

@@ -48,6 +48,9 @@ class AcknowledgeJobRequest(BaseModel):
     JobAuditIds: list[int] | None = None
     Query: str | None = None
     Note: str | None = Field(None, description="Extension: a note kept with the acknowledgement.")
+    PreviewToken: str | None = Field(
+        None, description="Extension: the token of a Preview of this request; then exactly the previewed rows change."
+    )
 
 
 class ScheduledJobResponse(Wire):
@@ -73,6 +76,7 @@ class RescheduleJobRequest(BaseModel):
 
     JobAuditIds: list[int] | None = None
     Query: str | None = None
+    PreviewToken: str | None = Field(None, description="Extension: the token of a Preview of this request.")
 
 
 class UnscheduleJobRequest(BaseModel):
@@ -80,6 +84,18 @@ class UnscheduleJobRequest(BaseModel):
 
     JobIds: list[uuid.UUID] | None = None
     Query: str | None = None
+    PreviewToken: str | None = Field(None, description="Extension: the token of a Preview of this request.")
+
+
+class PreviewResponse(Wire):
+    """Extension: what a bulk request would change, and the token that makes it change exactly that."""
+
+    Selected: int = Field(description="Rows the request selects (history runs; for Unschedule, scheduled jobs).")
+    Eligible: int = Field(description="Rows it would change (for Reschedule, the jobs of the failed runs).")
+    Ids: list[int] | list[uuid.UUID] = Field(description="The first 50 ids of the rows it would change, ascending.")
+    Query: str | None = Field(None, description="The query, normalized; absent for a selection by ids.")
+    PreviewToken: str = Field(description="Send it back in the request's body as PreviewToken.")
+    ExpiresAt: datetime
 
 
 class FailureCountResponse(Wire):

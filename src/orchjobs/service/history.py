@@ -1,22 +1,24 @@
 """Job-history use cases: read result data, acknowledge and un-acknowledge, the failure count. History lists and
 counts through `service.listing` as the resource `JOB_HISTORY`."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
+from orchjobs.domain.audit import AuditAction, AuditEntry
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
+from orchjobs.service import previews
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import condition
 from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_acknowledgement
+from orchjobs.store import audit, listing
 from orchjobs.store import history as store
-from orchjobs.store import listing
 from orchjobs.store.engine import read_transaction, write_transaction
-from orchjobs.store.history import JOB_HISTORY
+from orchjobs.store.history import JOB_HISTORY, acknowledgeable, acknowledged
 from orchjobs.store.tables import job_history
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "acknowledge_jobs",
     "failure_count",
     "get_job_result_data",
+    "preview_acknowledge",
+    "preview_unacknowledge",
     "unacknowledge_jobs",
 ]
 
@@ -45,48 +49,158 @@ def get_job_result_data(engine: Engine, *, job_history_id: int) -> str:
     return data or ""
 
 
+ACKNOWLEDGE = "Acknowledge"
+UNACKNOWLEDGE = "Unacknowledge"
+
+
 def acknowledge_jobs(
     engine: Engine,
     selection: Selection[int],
     *,
-    user: str,
+    actor: str,
     note: str | None,
     now: datetime,
     max_ids: int,
     max_query_length: int,
+    preview_token: str | None = None,
 ) -> int:
-    """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids. A request that changed
-    some raises one FailuresAcknowledged webhook event, in its transaction."""
+    """Acknowledge failed and warning runs; returns how many changed. All or nothing for ids; with a preview token,
+    exactly the previewed rows or nothing (service.previews). A request that changed some raises one
+    FailuresAcknowledged webhook event, and writes one audit entry, in its transaction."""
     if note is not None and len(note) > MAX_NOTE_LENGTH:
         raise InvalidRequestError(f"Note may be at most {MAX_NOTE_LENGTH} characters long; got {len(note)}.")
     selection.validate(max_ids=max_ids)
-    if selection.ids is None:
-        where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
-        with write_transaction(engine) as conn:
-            count = store.acknowledge_history(conn, where=where, acknowledged_by=user, note=note, at=now)
-            record_acknowledgement(conn, count=count, acknowledged_by=user, note=note, at=now)
-            return count
-    ids = selection.distinct_ids()
+    key = previews.digest(ACKNOWLEDGE, selection, JOB_HISTORY, max_query_length=max_query_length)
+    at = previews.moment(engine, action=ACKNOWLEDGE, digest=key, token=preview_token, now=now)
+    change_set = _acknowledge_changes(_selected(selection, at, max_query_length=max_query_length), at)
     with write_transaction(engine) as conn:
-        _refuse_ineligible(store.lock_history_states(conn, ids=ids), ids)
-        count = store.acknowledge_history(
-            conn, where=job_history.c.id.in_(ids), acknowledged_by=user, note=note, at=now
-        )
-        record_acknowledgement(conn, count=count, acknowledged_by=user, note=note, at=now)
+        if selection.ids is not None:
+            ids = selection.distinct_ids()
+            _refuse_ineligible(store.lock_history_states(conn, ids=ids), ids)
+        previews.hold_unchanged(conn, change_set, at)
+        count = store.acknowledge_history(conn, where=change_set.selected, acknowledged_by=actor, note=note, at=now)
+        previews.check_changed(count, at)
+        record_acknowledgement(conn, count=count, acknowledged_by=actor, note=note, at=now)
+        _audit(conn, AuditAction.ACKNOWLEDGE, selection, actor=actor, count=count, at=now, note=note, at_preview=at)
         return count
 
 
-def unacknowledge_jobs(
+def preview_acknowledge(
     engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+) -> previews.Preview:
+    """What Acknowledge with this selection would change; its token makes Acknowledge change exactly that."""
+    return _preview(
+        engine, ACKNOWLEDGE, _acknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
+    )
+
+
+def unacknowledge_jobs(
+    engine: Engine,
+    selection: Selection[int],
+    *,
+    actor: str,
+    now: datetime,
+    max_ids: int,
+    max_query_length: int,
+    preview_token: str | None = None,
 ) -> int:
     """Undo acknowledgements: each row gets back the status it had; returns how many changed."""
     selection.validate(max_ids=max_ids)
-    if selection.ids is None:
-        where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
-    else:
-        where = job_history.c.id.in_(selection.distinct_ids())
+    key = previews.digest(UNACKNOWLEDGE, selection, JOB_HISTORY, max_query_length=max_query_length)
+    at = previews.moment(engine, action=UNACKNOWLEDGE, digest=key, token=preview_token, now=now)
+    change_set = _unacknowledge_changes(_selected(selection, at, max_query_length=max_query_length), at)
     with write_transaction(engine) as conn:
-        return store.unacknowledge_history(conn, where=where)
+        previews.hold_unchanged(conn, change_set, at)
+        count = store.unacknowledge_history(conn, where=change_set.selected)
+        previews.check_changed(count, at)
+        _audit(conn, AuditAction.UNACKNOWLEDGE, selection, actor=actor, count=count, at=now, at_preview=at)
+        return count
+
+
+def preview_unacknowledge(
+    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+) -> previews.Preview:
+    """What Unacknowledge with this selection would change, and its token."""
+    return _preview(
+        engine, UNACKNOWLEDGE, _unacknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
+    )
+
+
+def history_selection(selection: Selection[int], *, at: datetime, max_query_length: int) -> ColumnElement[bool]:
+    """The history rows a selection names: its ids, or its query resolved at `at`."""
+    if selection.ids is not None:
+        return job_history.c.id.in_(selection.distinct_ids())
+    where = condition(JOB_HISTORY, selection.query, now=at, max_length=max_query_length)
+    return true() if where is None else where
+
+
+def newest_history_id(conn: Connection) -> int:
+    """The bound of a history preview: rows recorded after it are not part of the previewed set."""
+    return store.newest_history_id(conn)
+
+
+def _selected(selection: Selection[int], at: previews.Moment, *, max_query_length: int) -> ColumnElement[bool]:
+    return history_selection(selection, at=at.at, max_query_length=max_query_length)
+
+
+def _acknowledge_changes(selected: ColumnElement[bool], at: previews.Moment) -> previews.ChangeSet:
+    rows = previews.bounded(selected, job_history.c.id, at.bound)
+    return previews.ChangeSet(job_history, job_history.c.id, and_(rows, acknowledgeable()), job_history, rows)
+
+
+def _unacknowledge_changes(selected: ColumnElement[bool], at: previews.Moment) -> previews.ChangeSet:
+    rows = previews.bounded(selected, job_history.c.id, at.bound)
+    return previews.ChangeSet(job_history, job_history.c.id, and_(rows, acknowledged()), job_history, rows)
+
+
+def _preview(
+    engine: Engine,
+    action: str,
+    changes: Callable[[ColumnElement[bool], previews.Moment], previews.ChangeSet],
+    selection: Selection[int],
+    *,
+    now: datetime,
+    max_ids: int,
+    limit: int,
+) -> previews.Preview:
+    selection.validate(max_ids=max_ids)
+    return previews.preview(
+        engine,
+        action=action,
+        digest=previews.digest(action, selection, JOB_HISTORY, max_query_length=limit),
+        query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=limit),
+        now=now,
+        bound=newest_history_id,
+        changes=lambda at: changes(_selected(selection, at, max_query_length=limit), at),
+    )
+
+
+def _audit(
+    conn: Connection,
+    action: AuditAction,
+    selection: Selection[int],
+    *,
+    actor: str,
+    count: int,
+    at: datetime,
+    at_preview: previews.Moment,
+    note: str | None = None,
+) -> None:
+    details: dict[str, object] = {}
+    if note is not None:
+        details["Note"] = note
+    if at_preview.token is not None:
+        details["PreviewedAt"] = at_preview.at.isoformat()
+    entry = AuditEntry(
+        actor=actor,
+        action=action,
+        resource="JobHistory",
+        row_count=count,
+        query=selection.query,
+        ids=None if selection.ids is None else selection.distinct_ids(),
+        details=details or None,
+    )
+    audit.record(conn, entry, at=at)
 
 
 def failure_count(engine: Engine, *, now: datetime) -> FailureCount:

@@ -12,35 +12,86 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from orchjobs.domain.audit import AuditAction, AuditEntry
 from orchjobs.domain.scheduled_jobs import JobFacts, reschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
-from orchjobs.service.listing import condition
+from orchjobs.service import previews
+from orchjobs.service.history import history_selection, newest_history_id
 from orchjobs.service.selection import Selection
+from orchjobs.store import audit
 from orchjobs.store import reschedule as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.history import JOB_HISTORY
 from orchjobs.store.rows import Record
 from orchjobs.store.scheduled_jobs import lock_jobs
+from orchjobs.store.tables import job_history, scheduled_job
 
-__all__ = ["reschedule_jobs"]
+__all__ = ["preview_reschedule", "reschedule_jobs"]
+
+
+RESCHEDULE = "Reschedule"
 
 
 def reschedule_jobs(
-    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine,
+    selection: Selection[int],
+    *,
+    actor: str,
+    now: datetime,
+    max_ids: int,
+    max_query_length: int,
+    preview_token: str | None = None,
 ) -> int:
-    """Make the jobs of failed runs due now; returns how many jobs changed."""
+    """Make the jobs of failed runs due now; returns how many jobs changed. With a preview token, exactly the
+    previewed jobs or nothing (service.previews)."""
     selection.validate(max_ids=max_ids)
-    if selection.ids is None:
-        where = condition(JOB_HISTORY, selection.query, now=now, max_length=max_query_length)
-        with write_transaction(engine) as conn:
-            return store.reschedule_jobs(conn, jobs=store.jobs_of_failed_runs(where), now=now)
-    ids = selection.distinct_ids()
+    key = previews.digest(RESCHEDULE, selection, JOB_HISTORY, max_query_length=max_query_length)
+    at = previews.moment(engine, action=RESCHEDULE, digest=key, token=preview_token, now=now)
+    change_set = _changes(selection, at, max_query_length=max_query_length)
     with write_transaction(engine) as conn:
-        runs = store.read_runs(conn, ids=ids)
-        job_ids = list(dict.fromkeys(run.job_id for run in runs.values()))
-        jobs = lock_jobs(conn, job_ids=job_ids)
-        _refuse_ineligible(ids, runs, jobs)
-        return store.reschedule_job_ids(conn, job_ids=job_ids, now=now)
+        if selection.ids is not None:
+            ids = selection.distinct_ids()
+            runs = store.read_runs(conn, ids=ids)
+            jobs = lock_jobs(conn, job_ids=list(dict.fromkeys(run.job_id for run in runs.values())))
+            _refuse_ineligible(ids, runs, jobs)
+        previews.hold_unchanged(conn, change_set, at)
+        count = store.reschedule_jobs(conn, jobs=store.jobs_of_failed_runs(change_set.selected), now=now)
+        previews.check_changed(count, at)
+        entry = AuditEntry(
+            actor=actor,
+            action=AuditAction.RESCHEDULE,
+            resource="JobHistory",
+            row_count=count,
+            query=selection.query,
+            ids=None if selection.ids is None else selection.distinct_ids(),
+        )
+        audit.record(conn, entry, at=now)
+        return count
+
+
+def preview_reschedule(
+    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+) -> previews.Preview:
+    """What Reschedule with this selection would change (the jobs, by id), and its token."""
+    selection.validate(max_ids=max_ids)
+    return previews.preview(
+        engine,
+        action=RESCHEDULE,
+        digest=previews.digest(RESCHEDULE, selection, JOB_HISTORY, max_query_length=max_query_length),
+        query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=max_query_length),
+        now=now,
+        bound=newest_history_id,
+        changes=lambda at: _changes(selection, at, max_query_length=max_query_length),
+    )
+
+
+def _changes(selection: Selection[int], at: previews.Moment, *, max_query_length: int) -> previews.ChangeSet:
+    """Selected: the history rows; changed: the jobs of those that failed for good."""
+    runs = previews.bounded(
+        history_selection(selection, at=at.at, max_query_length=max_query_length), job_history.c.id, at.bound
+    )
+    jobs = store.reschedulable(store.jobs_of_failed_runs(runs))
+    return previews.ChangeSet(scheduled_job, scheduled_job.c.id, jobs, job_history, runs)
 
 
 def _refuse_ineligible(ids: Sequence[int], runs: dict[int, Record], jobs: dict[uuid.UUID, Record]) -> None:

@@ -10,41 +10,94 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
+from orchjobs.domain.audit import AuditAction, AuditEntry
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.scheduled_jobs import unschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
+from orchjobs.service import previews
 from orchjobs.service.listing import condition
 from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_runs_closed
-from orchjobs.store import runs
+from orchjobs.store import audit, runs
 from orchjobs.store import scheduled_jobs as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.rows import Record
-from orchjobs.store.scheduled_jobs import SCHEDULED_JOBS
+from orchjobs.store.scheduled_jobs import SCHEDULED_JOBS, SOURCE, unschedulable_job
+from orchjobs.store.tables import scheduled_job
 
-__all__ = ["SCHEDULED_JOBS", "UNSCHEDULE_MESSAGE", "unschedule_jobs"]
+__all__ = ["SCHEDULED_JOBS", "UNSCHEDULE_MESSAGE", "preview_unschedule", "unschedule_jobs"]
 
 UNSCHEDULE_MESSAGE = "The job was unscheduled while it was in flight."
 
 
+UNSCHEDULE = "Unschedule"
+
+
 def unschedule_jobs(
-    engine: Engine, selection: Selection[uuid.UUID], *, now: datetime, max_ids: int, max_query_length: int
-) -> None:
-    """Delete scheduled jobs (their history stays), closing their runs in flight as failed."""
+    engine: Engine,
+    selection: Selection[uuid.UUID],
+    *,
+    actor: str,
+    now: datetime,
+    max_ids: int,
+    max_query_length: int,
+    preview_token: str | None = None,
+) -> int:
+    """Delete scheduled jobs (their history stays), closing their runs in flight as failed; returns how many jobs
+    went. With a preview token, exactly the previewed jobs or nothing (service.previews)."""
     selection.validate(max_ids=max_ids)
-    if selection.ids is None:
-        where = condition(SCHEDULED_JOBS, selection.query, now=now, max_length=max_query_length)
-        with write_transaction(engine) as conn:
-            store.delete_jobs(conn, jobs=where)
-            _close_orphaned_runs(conn, now=now)
-        return
-    ids = selection.distinct_ids()
+    key = previews.digest(UNSCHEDULE, selection, SCHEDULED_JOBS, max_query_length=max_query_length)
+    at = previews.moment(engine, action=UNSCHEDULE, digest=key, token=preview_token, now=now)
+    change_set = _changes(selection, at, max_query_length=max_query_length)
     with write_transaction(engine) as conn:
-        _refuse_ineligible(ids, store.lock_jobs(conn, job_ids=ids))
-        store.delete_job_ids(conn, job_ids=ids)
+        if selection.ids is not None:
+            ids = selection.distinct_ids()
+            _refuse_ineligible(ids, store.lock_jobs(conn, job_ids=ids))
+        previews.hold_unchanged(conn, change_set, at)
+        count = store.delete_jobs(conn, jobs=change_set.selected)
+        previews.check_changed(count, at)
         _close_orphaned_runs(conn, now=now)
+        entry = AuditEntry(
+            actor=actor,
+            action=AuditAction.UNSCHEDULE,
+            resource="ScheduledJobs",
+            row_count=count,
+            query=selection.query,
+            ids=None if selection.ids is None else selection.distinct_ids(),
+        )
+        audit.record(conn, entry, at=now)
+        return count
+
+
+def preview_unschedule(
+    engine: Engine, selection: Selection[uuid.UUID], *, now: datetime, max_ids: int, max_query_length: int
+) -> previews.Preview:
+    """What Unschedule with this selection would delete, and its token."""
+    selection.validate(max_ids=max_ids)
+    return previews.preview(
+        engine,
+        action=UNSCHEDULE,
+        digest=previews.digest(UNSCHEDULE, selection, SCHEDULED_JOBS, max_query_length=max_query_length),
+        query=previews.normalized_query(SCHEDULED_JOBS, selection.query, max_length=max_query_length),
+        now=now,
+        bound=lambda _conn: None,
+        changes=lambda at: _changes(selection, at, max_query_length=max_query_length),
+    )
+
+
+def _changes(selection: Selection[uuid.UUID], at: previews.Moment, *, max_query_length: int) -> previews.ChangeSet:
+    """The jobs the selection names (ids, or the query over what ScheduledJobs lists), less those requested after
+    a preview's moment; the ones that go are those that can be unscheduled."""
+    named: ColumnElement[bool]
+    if selection.ids is not None:
+        named = scheduled_job.c.id.in_(selection.distinct_ids())
+    else:
+        where = condition(SCHEDULED_JOBS, selection.query, now=at.at, max_length=max_query_length)
+        named = true() if where is None else where
+    jobs = and_(named, scheduled_job.c.requested_at <= at.at) if at.fixed else named
+    return previews.ChangeSet(SOURCE, scheduled_job.c.id, and_(jobs, unschedulable_job()), SOURCE, jobs)
 
 
 def _close_orphaned_runs(conn: Connection, *, now: datetime) -> None:

@@ -1,9 +1,10 @@
 """The few SQL expressions that differ between SQLite and PostgreSQL."""
 
 import json
+import zlib
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, Table, func, select, type_coerce
+from sqlalchemy import Connection, DateTime, Integer, String, Table, Uuid, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -88,3 +89,37 @@ def _json_group_array(element: json_array_agg, compiler: Any, **kw: Any) -> str:
 @compiles(json_array_agg, "postgresql")
 def _json_agg(element: json_array_agg, compiler: Any, **kw: Any) -> str:
     return f"coalesce(json_agg({compiler.process(element.clauses, **kw)}), '[]'::json)"
+
+
+# A prime below 2**31: each row's hash is folded below it, so a sum over millions of rows stays far from overflow.
+_HASH_MODULUS = 2_147_483_647
+
+
+class key_hash(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it renders
+    """A well-spread integer below 2**31 for a key (an integer id or a UUID), the same for the same key on one
+    database: the rows of a set summed into a checksum (store.fingerprints)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "key_hash"
+
+
+@compiles(key_hash)
+def _key_hash(element: key_hash, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    key = compiler.process(element.clauses, **kw)
+    if isinstance(column.type, Uuid):
+        if compiler.dialect.name == "postgresql":
+            return f"abs(hashtextextended(CAST({key} AS TEXT), 0) % {_HASH_MODULUS})"
+        return f"orchjobs_text_hash({key})"
+    # A multiplicative hash (Lehmer's multiplier): neighbouring ids land far apart.
+    return f"((({key}) % {_HASH_MODULUS}) * 48271 % {_HASH_MODULUS})"
+
+
+def install_sqlite_functions(dbapi_connection: Any) -> None:
+    """The functions SQLite lacks that `key_hash` renders to; called on every new connection."""
+    dbapi_connection.create_function("orchjobs_text_hash", 1, _text_hash, deterministic=True)
+
+
+def _text_hash(value: object) -> int:
+    return zlib.crc32(str(value).encode()) % _HASH_MODULUS

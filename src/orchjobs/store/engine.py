@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from orchjobs.errors import StatementTimeoutError, StoreUnavailableError
 from orchjobs.store.cancellation import current_token
+from orchjobs.store.dialects import install_sqlite_functions
 
 # Which time budget a connection's statements run under: "read" unless a write transaction says "write"; None lifts
 # it (migrations, housekeeping). Kept in the connection's execution options under this key.
@@ -142,6 +143,7 @@ def _sqlite_engine(url: str, budgets: StatementBudgets) -> Engine:
         # Writers queue for the lock instead of failing at once with "database is locked".
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        install_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUSES, JobStatus
 from orchjobs.query import JOB_HISTORY_FIELDS
@@ -48,6 +48,16 @@ def acknowledgeable() -> ColumnElement[bool]:
     )
 
 
+def acknowledged() -> ColumnElement[bool]:
+    """Rows an operator acknowledged, which Unacknowledge can give back their status."""
+    return and_(job_history.c.status == int(JobStatus.ACKNOWLEDGED), job_history.c.status_before_ack.is_not(None))
+
+
+def newest_history_id(conn: Connection) -> int:
+    """The highest history id so far (0 for none): ids only grow, so it bounds the rows recorded until now."""
+    return int(conn.execute(select(func.coalesce(func.max(job_history.c.id), 0))).scalar_one())
+
+
 def lock_history_states(conn: Connection, *, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """`{id: (status, result)}` for the given ids that exist, locked until the transaction ends."""
     stmt = (
@@ -85,7 +95,7 @@ def acknowledge_history(
 
 def unacknowledge_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:
     """Give acknowledged rows matching `where` back the status they had; returns the number changed."""
-    condition = and_(job_history.c.status == int(JobStatus.ACKNOWLEDGED), job_history.c.status_before_ack.is_not(None))
+    condition = acknowledged()
     if where is not None:
         condition = and_(where, condition)
     stmt = (

@@ -1,7 +1,6 @@
 """Rescheduling the jobs of failed runs: the job becomes due now, so the next Heartbeat or Register of its
 orchestrator hands it out. The history row stays as it is. Functions take a connection and never commit."""
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -38,12 +37,17 @@ def read_runs(conn: Connection, *, ids: Sequence[int]) -> dict[int, Record]:
     return found
 
 
+def reschedulable(jobs: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Those of the jobs `jobs` selects that Reschedule changes: no run in flight, and of a kind that can be."""
+    return and_(jobs, scheduled_job.c.running_history_id.is_(None), reschedulable_job())
+
+
 def reschedule_jobs(conn: Connection, *, jobs: ColumnElement[bool], now: datetime) -> int:
     """Make the jobs `jobs` selects due now (one already overdue keeps its time) with a fresh retry budget, in one
     statement; only those that can be rescheduled and have no run in flight. Returns how many changed."""
     stmt = (
         update(scheduled_job)
-        .where(jobs, scheduled_job.c.running_history_id.is_(None), reschedulable_job())
+        .where(reschedulable(jobs))
         .values(
             next_run_at=case(
                 (scheduled_job.c.next_run_at < now, scheduled_job.c.next_run_at),
@@ -53,8 +57,3 @@ def reschedule_jobs(conn: Connection, *, jobs: ColumnElement[bool], now: datetim
         )
     )
     return conn.execute(stmt).rowcount
-
-
-def reschedule_job_ids(conn: Connection, *, job_ids: Sequence[uuid.UUID], now: datetime) -> int:
-    """`reschedule_jobs` for jobs named by id."""
-    return sum(reschedule_jobs(conn, jobs=scheduled_job.c.id.in_(chunk), now=now) for chunk in chunks(job_ids))

@@ -104,21 +104,14 @@ def lock_jobs(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UU
     return found
 
 
-def delete_jobs(conn: Connection, *, jobs: ColumnElement[bool] | None) -> None:
+def delete_jobs(conn: Connection, *, jobs: ColumnElement[bool] | None) -> int:
     """Delete the jobs that `jobs` (a condition over SOURCE's columns; None: all) selects and that can be unscheduled,
     in one statement; their history stays. Their runs still in flight are closed next, by
-    `store.runs.close_orphaned_runs`."""
+    `store.runs.close_orphaned_runs`. Returns how many were deleted."""
     eligible = unschedulable_job() if jobs is None else and_(jobs, unschedulable_job())
     if conn.dialect.name == "postgresql":
         # DELETE … USING agent, job_type: as fast as a plain DELETE; an IN over the join reads the table twice.
-        conn.execute(delete(scheduled_job).where(_OF_AGENT, _OF_TYPE, eligible))
-        return
+        return conn.execute(delete(scheduled_job).where(_OF_AGENT, _OF_TYPE, eligible)).rowcount
     # SQLite has no DELETE … USING.
     selected = select(scheduled_job.c.id).select_from(SOURCE).where(eligible)
-    conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(selected)))
-
-
-def delete_job_ids(conn: Connection, *, job_ids: Sequence[uuid.UUID]) -> None:
-    """`delete_jobs` for jobs named by id."""
-    for chunk in chunks(job_ids):
-        delete_jobs(conn, jobs=scheduled_job.c.id.in_(chunk))
+    return conn.execute(delete(scheduled_job).where(scheduled_job.c.id.in_(selected))).rowcount

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
-from orchjobs.api.bulk import read_selection, run_bulk
+from orchjobs.api.bulk import read_selection, run_bulk, run_preview
 from orchjobs.api.listing import count_response, list_response
 from orchjobs.api.schemas import (
     AcknowledgeJobRequest,
@@ -15,6 +15,7 @@ from orchjobs.api.schemas import (
     CustomJobResultDataResponse,
     FailureCountResponse,
     JobHistoryResponse,
+    PreviewResponse,
 )
 from orchjobs.service import history
 from orchjobs.service.history import JOB_HISTORY
@@ -58,17 +59,35 @@ def get_job_status_data(
 
 @router.post("/Acknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
 async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
-    """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them)."""
+    """Acknowledge failed and warning runs by `JobAuditIds` or by `Query` (exactly one of them). Extension: with the
+    `PreviewToken` of a Preview, exactly the previewed runs change, or nothing (409)."""
     selection, payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
     note = body.optional_string(payload, "Note")
-    return await run_bulk(context, history.acknowledge_jobs, selection, user=user.name, note=note)
+    token = body.optional_string(payload, "PreviewToken")
+    return await run_bulk(context, history.acknowledge_jobs, selection, actor=user.name, note=note, preview_token=token)
+
+
+@router.post("/Acknowledge/Preview", response_model=PreviewResponse, openapi_extra=_ACKNOWLEDGE_BODY)
+async def preview_acknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Extension: what Acknowledge with this body would change (counts, the first ids, the normalized query), and
+    the token that makes it change exactly that."""
+    selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    return await run_preview(context, history.preview_acknowledge, selection)
 
 
 @router.post("/Unacknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
-async def unacknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def unacknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: undo acknowledgements; each run gets back the status it had."""
+    selection, payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    token = body.optional_string(payload, "PreviewToken")
+    return await run_bulk(context, history.unacknowledge_jobs, selection, actor=user.name, preview_token=token)
+
+
+@router.post("/Unacknowledge/Preview", response_model=PreviewResponse, openapi_extra=_ACKNOWLEDGE_BODY)
+async def preview_unacknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Extension: what Unacknowledge with this body would change, and its token."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
-    return await run_bulk(context, history.unacknowledge_jobs, selection)
+    return await run_preview(context, history.preview_unacknowledge, selection)
 
 
 def job_history_item(row: Any) -> dict[str, Any]:

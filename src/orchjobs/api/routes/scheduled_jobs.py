@@ -8,9 +8,15 @@ from starlette.responses import Response
 
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
-from orchjobs.api.bulk import read_selection, run_bulk
+from orchjobs.api.bulk import read_selection, run_bulk, run_preview
 from orchjobs.api.listing import count_response, list_response
-from orchjobs.api.schemas import CountResponse, RescheduleJobRequest, ScheduledJobResponse, UnscheduleJobRequest
+from orchjobs.api.schemas import (
+    CountResponse,
+    PreviewResponse,
+    RescheduleJobRequest,
+    ScheduledJobResponse,
+    UnscheduleJobRequest,
+)
 from orchjobs.service import reschedule, scheduled_jobs
 from orchjobs.service.scheduled_jobs import SCHEDULED_JOBS
 
@@ -35,19 +41,35 @@ def count_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) 
 
 
 @router.post("/Reschedule", status_code=204, response_class=Response, openapi_extra=_body(RescheduleJobRequest))
-async def reschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def reschedule_jobs(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Run the jobs of failed runs again as soon as their orchestrators check in: by `JobAuditIds` or by `Query`
-    over job history (exactly one of them)."""
+    over job history (exactly one of them). Extension: `PreviewToken`, as for Acknowledge."""
+    selection, payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
+    token = body.optional_string(payload, "PreviewToken")
+    return await run_bulk(context, reschedule.reschedule_jobs, selection, actor=user.name, preview_token=token)
+
+
+@router.post("/Reschedule/Preview", response_model=PreviewResponse, openapi_extra=_body(RescheduleJobRequest))
+async def preview_reschedule(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Extension: what Reschedule with this body would change (the jobs, by id), and its token."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
-    return await run_bulk(context, reschedule.reschedule_jobs, selection)
+    return await run_preview(context, reschedule.preview_reschedule, selection)
 
 
 @router.post("/Unschedule", status_code=204, response_class=Response, openapi_extra=_body(UnscheduleJobRequest))
-async def unschedule_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def unschedule_jobs(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Delete scheduled jobs by `JobIds` or by `Query` over the ScheduledJobs fields (exactly one of them); their
-    history stays, and a run still in flight is closed as failed."""
+    history stays, and a run still in flight is closed as failed. Extension: `PreviewToken`, as for Acknowledge."""
+    selection, payload = await read_selection(request, ids_name="JobIds", read_ids=body.optional_guid_list)
+    token = body.optional_string(payload, "PreviewToken")
+    return await run_bulk(context, scheduled_jobs.unschedule_jobs, selection, actor=user.name, preview_token=token)
+
+
+@router.post("/Unschedule/Preview", response_model=PreviewResponse, openapi_extra=_body(UnscheduleJobRequest))
+async def preview_unschedule(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Extension: which scheduled jobs Unschedule with this body would delete, and its token."""
     selection, _payload = await read_selection(request, ids_name="JobIds", read_ids=body.optional_guid_list)
-    return await run_bulk(context, scheduled_jobs.unschedule_jobs, selection)
+    return await run_preview(context, scheduled_jobs.preview_unschedule, selection)
 
 
 def scheduled_job_item(row: Any) -> dict[str, Any]:
