@@ -4,7 +4,7 @@ import json
 import zlib
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, String, Table, Uuid, func, select, type_coerce
+from sqlalchemy import Connection, DateTime, Integer, String, Table, Text, Uuid, cast, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -107,13 +107,16 @@ class key_hash(FunctionElement[int]):  # noqa: N801 - reads like the SQL functio
 @compiles(key_hash)
 def _key_hash(element: key_hash, compiler: Any, **kw: Any) -> str:
     (column,) = element.clauses
-    key = compiler.process(element.clauses, **kw)
+    hashed: Any
     if isinstance(column.type, Uuid):
         if compiler.dialect.name == "postgresql":
-            return f"abs(hashtextextended(CAST({key} AS TEXT), 0) % {_HASH_MODULUS})"
-        return f"orchjobs_text_hash({key})"
-    # A multiplicative hash (Lehmer's multiplier): neighbouring ids land far apart.
-    return f"((({key}) % {_HASH_MODULUS}) * 48271 % {_HASH_MODULUS})"
+            hashed = func.abs(func.hashtextextended(cast(column, Text()), 0) % _HASH_MODULUS)
+        else:
+            hashed = func.orchjobs_text_hash(column)
+    else:
+        # A multiplicative hash (Lehmer's multiplier): neighbouring ids land far apart.
+        hashed = (column % _HASH_MODULUS) * 48271 % _HASH_MODULUS
+    return str(compiler.process(hashed, **kw))
 
 
 def install_sqlite_functions(dbapi_connection: Any) -> None:
