@@ -71,7 +71,9 @@ def test_acknowledge_with_the_token_changes_exactly_the_previewed_rows(
     clock.advance(minutes=5)
 
     # The same request in another spelling: the normalized query is what the token binds to.
-    response = admin.post(f"{JOBS}/Acknowledge", json={"query": "RESULT -EQ Failure", "PreviewToken": token, "Note": "ok"})
+    response = admin.post(
+        f"{JOBS}/Acknowledge", json={"query": "RESULT -EQ Failure", "PreviewToken": token, "Note": "ok"}
+    )
 
     assert response.status_code == 204, response.text
     state = history_state(engine)

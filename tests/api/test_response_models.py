@@ -2,6 +2,7 @@
 speed), so this is what keeps the documentation and the wire from drifting apart."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -57,6 +58,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/Count"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"): {},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureGroups"): {},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Acknowledge/Preview"): {"json": {"JobAuditIds": ["{history_id}"]}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Unacknowledge/Preview"): {"json": {"JobAuditIds": ["{history_id}"]}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Reschedule/Preview"): {"json": {"JobAuditIds": ["{history_id}"]}},
@@ -249,6 +251,9 @@ def arrange(engine: Engine) -> dict[str, str]:
         engine, result=4, status=4, acknowledged_at=BASE_TIME, acknowledged_by="admin", acknowledge_note="seen"
     )
     add_history(engine, result=0, status=1, operation_end=None, message=None, target_path=None, schedule=None)
+    # An open failure of the failure count, whose group FailureGroups answers.
+    recently = datetime.now(UTC) - timedelta(hours=1)
+    add_history(engine, result=4, status=3, operation_start=recently, message_group="Inventory failed: <n>")
     add_result_data(engine, full, "uploaded")
     weekly = {"Weekly": {"Days": [1, 3], "Time": "2026-11-30T08:30:00Z"}}
     add_job(engine, AGENT_ID, next_run_at=BASE_TIME, requested_at=BASE_TIME, schedule=weekly)

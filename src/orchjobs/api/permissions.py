@@ -36,6 +36,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobHistory/Count"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobHistory/FailureCount"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/JobHistory/FailureGroups"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobStatus/Data"): (READ_AGENTS,),
     # Command asks /agents/management/modify/ here; its narrower extension lets an Operator acknowledge and no more.
     ("POST", f"{_JOBS}/Acknowledge"): (ACKNOWLEDGE_JOBS,),

@@ -106,6 +106,23 @@ class FailureCountResponse(Wire):
     Query: str
 
 
+class FailureGroupResponse(Wire):
+    """Extension: open failures that are the same failure, and the query that selects exactly them."""
+
+    Count: int
+    JobType: str
+    AgentId: uuid.UUID
+    ClientMachine: str
+    TargetPath: str | None = Field(None, description="Absent for jobs without a target.")
+    MessageGroup: str | None = Field(
+        None, description="The message with numbers, ids, addresses, paths and thumbprints folded; absent for none."
+    )
+    FirstSeen: datetime
+    LastSeen: datetime
+    LastMessage: str | None = Field(None, description="The message of the group's latest run.")
+    Query: str = Field(description="Selects exactly the group's runs: pass it to JobHistory, Preview or Acknowledge.")
+
+
 class CountResponse(Wire):
     """Extension: how many rows a query matches."""
 

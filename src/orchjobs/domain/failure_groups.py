@@ -39,3 +39,16 @@ def message_group(message: str | None) -> str | None:
     for pattern, placeholder in _FOLDS:
         folded = pattern.sub(placeholder, folded)
     return folded.strip()[:MAX_GROUP_LENGTH]
+
+
+def group_query(base: str, *, job_type: str, agent_id: str, target_path: str | None, group: str | None) -> str:
+    """The query that selects exactly one failure group's runs: `base` (the failure count's query, narrowed by the
+    request's own) and the group's values, text compared without regard to case as the grouping does."""
+    return (
+        f"({base}) AND JobType -eq {_quoted(job_type)} AND AgentId -eq {agent_id}"
+        f" AND TargetPath -eq {_quoted(target_path)} AND MessageGroup -eq {_quoted(group)}"
+    )
+
+
+def _quoted(value: str | None) -> str:
+    return "NULL" if value is None else '"' + value.replace('"', '""') + '"'

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
 from orchjobs.domain.audit import AuditAction, AuditEntry
+from orchjobs.domain.failure_groups import group_query
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.service import previews
@@ -24,8 +25,10 @@ from orchjobs.store.tables import job_history
 __all__ = [
     "JOB_HISTORY",
     "FailureCount",
+    "FailureGroup",
     "acknowledge_jobs",
     "failure_count",
+    "failure_groups",
     "get_job_result_data",
     "preview_acknowledge",
     "preview_unacknowledge",
@@ -210,6 +213,60 @@ def failure_count(engine: Engine, *, now: datetime) -> FailureCount:
         query = failure_count_query(days)
         where = condition(JOB_HISTORY, query, now=now, max_length=len(query))
         return FailureCount(count=listing.count_rows(conn, JOB_HISTORY, where=where), age_out_days=days, query=query)
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    """Open failures that are the same failure: same job type, orchestrator, target and folded message."""
+
+    count: int
+    job_type: str
+    agent_id: str
+    client_machine: str
+    target_path: str | None
+    message_group: str | None
+    first_seen: datetime
+    last_seen: datetime
+    last_message: str | None
+    query: str
+
+
+def failure_groups(
+    engine: Engine, *, query: str | None, page: int, limit: int, now: datetime, max_query_length: int
+) -> list[FailureGroup]:
+    """The open failures of the failure count (narrowed by `query`, if any) in groups, largest first, each with the
+    query that selects exactly its runs (to preview and acknowledge it in one step)."""
+    narrowing = condition(JOB_HISTORY, query, now=now, max_length=max_query_length)
+    with read_transaction(engine) as conn:
+        base = failure_count_query(read_service_settings(conn).age_out_days)
+        where = condition(JOB_HISTORY, base, now=now, max_length=len(base))
+        assert where is not None
+        if narrowing is not None:
+            where = and_(narrowing, where)
+            base = f"({query}) AND {base}"
+        rows = store.failure_groups(conn, where=where, limit=limit, offset=(page - 1) * limit)
+        messages = store.messages_of(conn, ids=[row.last_id for row in rows])
+    return [
+        FailureGroup(
+            count=row.run_count,
+            job_type=row.job_type,
+            agent_id=row.agent_id,
+            client_machine=row.client_machine,
+            target_path=row.target_path,
+            message_group=row.message_group,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            last_message=messages.get(row.last_id),
+            query=group_query(
+                base,
+                job_type=row.job_type,
+                agent_id=row.agent_id,
+                target_path=row.target_path,
+                group=row.message_group,
+            ),
+        )
+        for row in rows
+    ]
 
 
 def _refuse_ineligible(states: dict[int, tuple[int, int]], ids: Sequence[int]) -> None:

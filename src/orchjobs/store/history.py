@@ -9,6 +9,7 @@ from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUS
 from orchjobs.query import JOB_HISTORY_FIELDS
 from orchjobs.store.dialects import raw_datetime, uuid_text
 from orchjobs.store.listing import ListResource
+from orchjobs.store.rows import Record
 from orchjobs.store.tables import job_history, job_result_data
 
 # Column order is what api.wire unpacks. A page of history is read for serialization only: ids
@@ -110,6 +111,38 @@ def unacknowledge_history(conn: Connection, *, where: ColumnElement[bool] | None
         )
     )
     return conn.execute(stmt).rowcount
+
+
+def failure_groups(conn: Connection, *, where: ColumnElement[bool], limit: int, offset: int) -> Sequence[Record]:
+    """Groups of the rows `where` selects, by job type, orchestrator, target and folded message (text without regard
+    to case, as the query language compares it), largest first: each with its count, first and last start, and the
+    latest run's message as an example."""
+    text_keys = [func.lower(job_history.c.job_type), func.lower(job_history.c.target_path)]
+    stmt = (
+        select(
+            func.count().label("run_count"),
+            func.min(job_history.c.job_type).label("job_type"),
+            uuid_text(job_history.c.agent_id).label("agent_id"),
+            func.min(job_history.c.client_machine).label("client_machine"),
+            func.min(job_history.c.target_path).label("target_path"),
+            func.min(job_history.c.message_group).label("message_group"),
+            func.min(job_history.c.operation_start).label("first_seen"),
+            func.max(job_history.c.operation_start).label("last_seen"),
+            func.max(job_history.c.id).label("last_id"),
+        )
+        .where(where)
+        .group_by(*text_keys, job_history.c.agent_id, func.lower(job_history.c.message_group))
+        .order_by(func.count().desc(), func.max(job_history.c.operation_start).desc(), func.max(job_history.c.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return conn.execute(stmt).all()
+
+
+def messages_of(conn: Connection, *, ids: Sequence[int]) -> dict[int, str | None]:
+    """`{id: message}` of the given runs."""
+    stmt = select(job_history.c.id, job_history.c.message).where(job_history.c.id.in_(ids))
+    return {row.id: row.message for row in conn.execute(stmt)}
 
 
 def get_result_data(conn: Connection, *, job_history_id: int) -> tuple[bool, str | None]:

@@ -8,12 +8,13 @@ from starlette.responses import Response
 from orchjobs.api import body, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.bulk import read_selection, run_bulk, run_preview
-from orchjobs.api.listing import count_response, list_response
+from orchjobs.api.listing import count_response, list_response, page_request
 from orchjobs.api.schemas import (
     AcknowledgeJobRequest,
     CountResponse,
     CustomJobResultDataResponse,
     FailureCountResponse,
+    FailureGroupResponse,
     JobHistoryResponse,
     PreviewResponse,
 )
@@ -44,6 +45,22 @@ def get_failure_count(context: ContextDep, _user: UserDep) -> Response:
     query that selects them (pass it to JobHistory to list exactly those rows)."""
     result = history.failure_count(context.engine, now=context.clock())
     return wire.json_response({"Count": result.count, "AgeOutDays": result.age_out_days, "Query": result.query})
+
+
+@router.get("/JobHistory/FailureGroups", response_model=list[FailureGroupResponse])
+def get_failure_groups(request: Request, context: ContextDep, _user: UserDep) -> Response:
+    """Extension: the failure count's runs grouped by job type, orchestrator, target and folded message, largest
+    first (paged like JobHistory; `pq.queryString` narrows the runs), each with the query that selects it."""
+    page = page_request(request, max_limit=context.settings.max_return_limit)
+    groups = history.failure_groups(
+        context.engine,
+        query=page.query,
+        page=page.page,
+        limit=page.limit,
+        now=context.clock(),
+        max_query_length=context.settings.max_query_length,
+    )
+    return wire.json_response([failure_group_item(group) for group in groups])
 
 
 @router.get("/JobStatus/Data", response_model=CustomJobResultDataResponse)
@@ -88,6 +105,25 @@ async def preview_unacknowledge(request: Request, context: ContextDep, _user: Us
     """Extension: what Unacknowledge with this body would change, and its token."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
     return await run_preview(context, history.preview_unacknowledge, selection)
+
+
+def failure_group_item(group: history.FailureGroup) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "Count": group.count,
+        "JobType": group.job_type,
+        "AgentId": group.agent_id,
+        "ClientMachine": group.client_machine,
+    }
+    if group.target_path is not None:
+        item["TargetPath"] = group.target_path
+    if group.message_group is not None:
+        item["MessageGroup"] = group.message_group
+    item["FirstSeen"] = group.first_seen
+    item["LastSeen"] = group.last_seen
+    if group.last_message is not None:
+        item["LastMessage"] = group.last_message
+    item["Query"] = group.query
+    return item
 
 
 def job_history_item(row: Any) -> dict[str, Any]:
