@@ -11,7 +11,7 @@ from orchjobs.errors import InvalidRequestError
 _SHORT_NAME = "short_name"
 
 
-_TRUE = frozenset({"true", "1", "yes", "on"})
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
@@ -28,7 +28,7 @@ def _switch(short_name: str, default: bool) -> bool:
 def read_bool(text: str) -> bool | None:
     """True or False from a Bool setting's text (true/false, 1/0, yes/no, on/off in any case), None otherwise."""
     word = text.strip().lower()
-    return True if word in _TRUE else False if word in _FALSE else None
+    return True if word in TRUE_WORDS else False if word in _FALSE else None
 
 
 def bool_text(value: bool) -> str:

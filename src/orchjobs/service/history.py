@@ -1,13 +1,14 @@
 """Job-history use cases: read result data, acknowledge and un-acknowledge, the failure count. History lists and
 counts through `service.listing` as the resource `JOB_HISTORY`."""
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
-from orchjobs.domain.audit import AuditAction, AuditEntry
+from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditEntry
 from orchjobs.domain.failure_groups import group_query
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
@@ -18,6 +19,7 @@ from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_acknowledgement
 from orchjobs.store import audit, listing
 from orchjobs.store import history as store
+from orchjobs.store.app_settings import switched_on
 from orchjobs.store.engine import read_transaction, write_transaction
 from orchjobs.store.history import JOB_HISTORY, acknowledgeable, acknowledged
 from orchjobs.store.tables import job_history
@@ -27,6 +29,7 @@ __all__ = [
     "FailureCount",
     "FailureGroup",
     "acknowledge_jobs",
+    "auto_acknowledge",
     "failure_count",
     "failure_groups",
     "get_job_result_data",
@@ -127,6 +130,36 @@ def preview_unacknowledge(
     return _preview(
         engine, UNACKNOWLEDGE, _unacknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
     )
+
+
+AUTO_ACKNOWLEDGE_SETTING = "AutoAcknowledgeFailures"
+
+
+def auto_acknowledge(conn: Connection, *, job_id: uuid.UUID, succeeded_run: int, now: datetime) -> int:
+    """When AutoAcknowledgeFailures is on: a run of the job succeeded, so its earlier open failures and warnings are
+    acknowledged by the system, in the success's own transaction, with a webhook event and an audit entry like any
+    acknowledgement. One statement when there is nothing to do; returns how many changed."""
+    note = f"Acknowledged automatically: run {succeeded_run} of the same job succeeded."
+    count = store.acknowledge_earlier_failures(
+        conn,
+        job_id=job_id,
+        before_id=succeeded_run,
+        when=switched_on(AUTO_ACKNOWLEDGE_SETTING),
+        acknowledged_by=SYSTEM_ACTOR,
+        note=note,
+        at=now,
+    )
+    if count:
+        record_acknowledgement(conn, count=count, acknowledged_by=SYSTEM_ACTOR, note=note, at=now)
+        entry = AuditEntry(
+            actor=SYSTEM_ACTOR,
+            action=AuditAction.AUTO_ACKNOWLEDGE,
+            resource="JobHistory",
+            row_count=count,
+            details={"JobId": str(job_id), "SucceededRun": succeeded_run},
+        )
+        audit.record(conn, entry, at=now)
+    return count
 
 
 def history_selection(selection: Selection[int], *, at: datetime, max_query_length: int) -> ColumnElement[bool]:

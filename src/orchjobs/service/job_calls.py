@@ -33,6 +33,7 @@ from orchjobs.errors import (
 )
 from orchjobs.service import events
 from orchjobs.service.app_settings import read_service_settings
+from orchjobs.service.history import auto_acknowledge
 from orchjobs.service.orchestrator_ca import cached_ca
 from orchjobs.service.runs import OpenRun, close_runs
 from orchjobs.settings import Settings
@@ -204,6 +205,8 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
         if job.run_note:  # what the run noted while in flight: the orchestrator's message does not know it
             message = f"{message} {job.run_note}" if message else job.run_note
         close_runs(conn, runs=[run], result=completion.result, message=message, now=now, policy=policy)
+        if completion.result == JobResult.SUCCESS:
+            auto_acknowledge(conn, job_id=job.id, succeeded_run=job.running_history_id, now=now)
         if completion.data is not None:
             store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
     events.completed(
