@@ -36,7 +36,7 @@ def test_the_readme_curl_session_works(engine: Engine, live_server: str) -> None
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
 
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count("204\n") == 2, run.stdout
+    assert run.stdout.count("204\n") == 3, run.stdout
     assert '"Count":' in run.stdout and '"ErrorCode"' not in run.stdout
     assert acknowledged_by_admin(engine) >= before + 2
 
