@@ -57,11 +57,12 @@ class ListResource:
             return self.table.c
         return select(*self.table.c, *self.joined_columns).selected_columns
 
-    def condition(self, node: Node | None, *, now: datetime) -> ColumnElement[bool] | None:
-        """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY%."""
+    def condition(self, node: Node | None, *, now: datetime, user: str | None = None) -> ColumnElement[bool] | None:
+        """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY% and
+        %NOW%, `user` is what %ME% stands for."""
         if node is None:
             return self.scope
-        where = compile_where(node, self.fields, self.field_columns, now=now, related=self.related)
+        where = compile_where(node, self.fields, self.field_columns, now=now, related=self.related, user=user)
         return where if self.scope is None else and_(self.scope, where)
 
     def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
