@@ -19,7 +19,8 @@ Grammar (EBNF; keywords and operators are case-insensitive, whitespace separates
     bare       = char but whitespace, quote or parenthesis , { same } ;   (not AND, OR, NOT)
 
 AND binds tighter than OR; NOT binds tighter than AND (`NOT`, `-in` and `-notin` are extensions beyond
-Command). A bare NULL is the null value; a quoted "NULL" is the text NULL. The parser knows no fields: names are resolved by the compiler.
+Command). A bare NULL is the null value; a quoted "NULL" is the text NULL. The parser knows no fields: names are
+resolved by the compiler.
 
 Every failure is a QuerySyntaxError with a 0-based character position; no other exception
 escapes `parse`, whatever the input.

@@ -107,6 +107,16 @@ _DATE_FORMATS = (
 )
 
 
+def operators_of(kind: FieldKind) -> tuple[str, ...]:
+    """The operators a field of `kind` takes (besides `-eq NULL` and `-ne NULL`, which every kind takes)."""
+    return _OPERATORS_BY_KIND[kind]
+
+
+def kind_word(kind: FieldKind) -> str:
+    """How messages and Explain name a kind: text, number, enumeration, date, identifier, text list, hexadecimal."""
+    return _KIND_WORDS[kind]
+
+
 @dataclass(frozen=True)
 class RelatedValues:
     """Where a TEXT_SET field's values live: `value` in a child table whose `foreign_key` column
