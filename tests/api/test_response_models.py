@@ -58,6 +58,9 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/Count"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobStatus/Data"): {"params": {"jobHistoryId": "{history_id}"}},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/Query/Explain"): {
+        "params": {"resource": "JobHistory", "query": "OperationStart -ge %NOW-4h% AND Result -in (4, 3)"}
+    },
     ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs/Count"): {},
     ("GET", "/KeyfactorAPI/Agents"): {},
