@@ -5,11 +5,14 @@ whole. One app and one database per module."""
 import csv
 import io
 import json
+import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import insert
 from starlette.testclient import TestClient
@@ -19,11 +22,14 @@ from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import job_history
 from tests.conftest import api_client
 from tests.factories import BASE_TIME, history_row
-from tests.live import ADMIN
+from tests.live import ADMIN, API_HEADERS
 
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
 EXPORT = f"{HISTORY}/Export"
 BULK_ROWS = 5000
+# Rows of the export a client abandons: more bytes (24 MB) than the sockets between it and the server hold, so that the
+# server is still sending (its cursor open) when the client goes.
+BIG_ROWS, BIG_MESSAGE = 3000, "m" * 8000
 SPECIAL = 'Agent -startswith "special-"'
 
 
@@ -55,9 +61,11 @@ def client(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         history_row(client_machine="bulk", operation_start=BASE_TIME + timedelta(seconds=index % 977))
         for index in range(BULK_ROWS)
     ]
+    big = [history_row(client_machine="big", message=BIG_MESSAGE) for _ in range(BIG_ROWS)]
     with engine.begin() as conn:
         conn.execute(insert(job_history), special)
         conn.execute(insert(job_history), bulk)  # one executemany
+        conn.execute(insert(job_history), big)
     engine.dispose()
     with api_client(settings) as test_client:
         yield test_client
@@ -176,3 +184,26 @@ def test_a_bad_request_is_commands_400_and_nothing_else(
     assert set(body) == {"ErrorCode", "Message"}
     assert body["ErrorCode"] == code
     assert message in body["Message"]
+
+
+def connections_in_use(base_url: str) -> int:
+    """The server's pool connections checked out right now (the metrics scrape gives its own back before it counts)."""
+    scrape = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found = re.search(r"^orchjobs_db_pool_checked_out (\S+)$", scrape, re.MULTILINE)
+    assert found, scrape
+    return int(float(found.group(1)))
+
+
+def test_a_client_that_hangs_up_mid_export_gives_the_connection_back(client: TestClient, shared_server: str) -> None:
+    url = f"{shared_server}{EXPORT}"
+    params = {"format": "jsonl", "pq.queryString": "Agent -eq big"}
+    with httpx.stream("GET", url, params=params, headers=API_HEADERS, auth=ADMIN, timeout=30) as response:
+        assert response.status_code == 200
+        chunks = response.iter_raw()  # kept: dropping the iterator would close the response
+        assert next(chunks).startswith(b'{"JobHistoryId":')
+        # The server is blocked sending the rest: its export holds a connection, and the cursor in it.
+        assert connections_in_use(shared_server) == 1
+    deadline = time.monotonic() + 15
+    while connections_in_use(shared_server) != 0:
+        assert time.monotonic() < deadline, "the abandoned export still holds its connection"
+        time.sleep(0.05)

@@ -18,6 +18,7 @@ import orjson
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from orchjobs.api import paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
@@ -60,6 +61,20 @@ _EXPORT_DOC = {
 Batch = Sequence[Any]
 
 
+class _ClosingStreamingResponse(StreamingResponse):
+    """A StreamingResponse that closes its body iterator however the answer ends: Starlette stops iterating when the
+    client disconnects but leaves closing the (async generator) iterator to garbage collection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+
+
 @router.get("/JobHistory/Export", response_class=StreamingResponse, openapi_extra=_EXPORT_DOC)
 def export_job_history(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Every history row the query selects, as `format=csv` or `format=jsonl`, sorted as JobHistory sorts."""
@@ -81,7 +96,7 @@ def export_job_history(request: Request, context: ContextDep, user: UserDep) -> 
     render = _csv_chunk if kind == "csv" else _jsonl_chunk
     header = _csv_line(COLUMNS) if kind == "csv" else b""
     chunks = _chunks(header, first, batches, render)
-    return StreamingResponse(
+    return _ClosingStreamingResponse(
         _streamed(chunks, batches),
         media_type=_FORMATS[kind],
         headers={"Content-Disposition": f'attachment; filename="JobHistory.{kind}"'},
