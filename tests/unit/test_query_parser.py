@@ -314,6 +314,7 @@ class TestDescribe:
             ("Nope -le 3", "Nope is at most 3"),
             ("Result -in (4, warning)", "Result is one of (Failure, Warning)"),
             ("Agent -notin (a, b)", "Agent is none of (a, b)"),
+            ('Agent -in ("a,b", c)', 'Agent is one of ("a,b", c)'),
         ],
     )
     def test_phrases(self, text: str, english: str) -> None:

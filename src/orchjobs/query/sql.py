@@ -529,8 +529,13 @@ def _describe_membership(node: Membership, registry: FieldRegistry | None) -> st
     query_field = registry.find(node.field) if registry else None
     name = query_field.name if query_field else node.field
     phrase = "is one of" if node.op == "-in" else "is none of"
-    values = ", ".join(_describe_value(item.value, query_field) for item in node.values)
+    values = ", ".join(_describe_list_value(item.value, query_field) for item in node.values)
     return f"{name} {phrase} ({values})"
+
+
+def _describe_list_value(value: str, query_field: QueryField | None) -> str:
+    text = _describe_value(value, query_field)
+    return '"' + text.replace('"', '""') + '"' if "," in text and not text.startswith('"') else text
 
 
 def _describe_value(value: str, query_field: QueryField | None) -> str:
