@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert
 from starlette.testclient import TestClient
 
+from orchjobs.service.users import create_user
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import job_history
@@ -20,6 +21,7 @@ from tests.live import ADMIN
 from tests.unit.test_query_parser import INVALID
 from tests.unit.test_query_sql import REFUSED
 
+CAROL = ("carol", "carol-password")
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
 EXPLAIN = "/KeyfactorAPI/OrchestratorJobs/Query/Explain"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -35,6 +37,14 @@ ROWS: dict[str, dict[str, Any]] = {
         "client_machine": "db01",
         "acknowledged_by": ADMIN[0],
         "acknowledged_at": NOW - timedelta(days=2),
+    },
+    "carols_acknowledgement": {
+        "operation_start": NOW - timedelta(days=20),
+        "result": 4,
+        "status": 4,
+        "client_machine": "db03",
+        "acknowledged_by": "CAROL",
+        "acknowledged_at": NOW - timedelta(days=19),
     },
     "old_success": {
         "operation_start": NOW - timedelta(days=10),
@@ -68,6 +78,7 @@ def ids(client: TestClient, module_database_url: str) -> dict[str, int]:
             found[name] = int(
                 conn.execute(insert(job_history).values(history_row(**overrides))).inserted_primary_key[0]
             )
+    create_user(engine, username=CAROL[0], password=CAROL[1], roles=["Operator"], now=NOW)
     engine.dispose()
     return found
 
@@ -83,17 +94,17 @@ def selected(client: TestClient, ids: dict[str, int], query: str) -> set[str]:
 
 SELECTIONS: list[tuple[str, set[str]]] = [
     # -in / -notin
-    ("Result -in (Failure, Warning)", {"recent_failure", "older_failure", "acknowledged_warning"}),
-    ('Result -in ("4")', {"recent_failure", "older_failure"}),
+    ("Result -in (Failure, Warning) AND Status -ne 4", {"recent_failure", "older_failure"}),
+    ('Result -in ("4")', {"recent_failure", "older_failure", "carols_acknowledgement"}),
     ("Result -notin (4, 3)", {"old_success", "recent_success"}),
     ("Agent -in ('WEB01', web02, nowhere)", {"recent_failure", "older_failure"}),
-    ("ClientMachine -notin (web01, WEB02, DB01)", {"old_success", "recent_success"}),
+    ("ClientMachine -notin (web01, WEB02, DB01, db03)", {"old_success", "recent_success"}),
     ("Message -notin ('Inventory completed: 12 certificates')", {"old_success"}),  # -notin matches NULL
-    ("Status -in (CompletedWillRetry, Acknowledged)", {"older_failure", "acknowledged_warning"}),
+    ("Status -in (CompletedWillRetry, 5) AND Result -in (failure)", {"older_failure"}),
     # relative instants: the app's clock is 2026-11-30 12:00 UTC
     ("OperationStart -ge %NOW-4h%", {"recent_failure", "recent_success"}),
     ("OperationStart -ge %NOW-300m% AND OperationStart -lt %NOW-45m%", {"recent_failure", "older_failure"}),
-    ("OperationStart -lt %NOW-1w%", {"old_success"}),
+    ("OperationStart -lt %NOW-1w% AND OperationStart -ge %NOW-2w%", {"old_success"}),
     ("OperationStart -ge %NOW-4d% AND OperationStart -lt %NOW-1d%", {"acknowledged_warning"}),
     ("OperationStart -gt %NOW+1s%", set()),
     ("OperationStart -eq %TODAY-3d%", {"acknowledged_warning"}),
@@ -102,8 +113,11 @@ SELECTIONS: list[tuple[str, set[str]]] = [
     ("AcknowledgedBy -eq %ME%", {"acknowledged_warning"}),
     ("AcknowledgedBy -in (%me%, someone)", {"acknowledged_warning"}),
     # NOT
-    ("NOT Result -in (2)", {"recent_failure", "older_failure", "acknowledged_warning"}),
-    ("NOT AcknowledgedBy -eq %ME% AND Result -ne 2", {"recent_failure", "older_failure"}),
+    (
+        "NOT Result -in (2) AND OperationStart -ge %TODAY-7%",
+        {"recent_failure", "older_failure", "acknowledged_warning"},
+    ),
+    ("NOT AcknowledgedBy -eq %ME% AND Result -eq 4", {"recent_failure", "older_failure", "carols_acknowledgement"}),
     ("NOT (Agent -startswith web OR Agent -startswith db)", {"recent_success"}),
 ]
 
@@ -115,9 +129,19 @@ def test_each_extension_selects_the_right_rows(
     assert selected(client, ids, query) == expected
 
 
+def test_me_is_whoever_asks(client: TestClient, ids: dict[str, int]) -> None:
+    # The same query text, two callers: each gets their own rows (a compiled %ME% query is never shared between them).
+    query = {"pq.queryString": "AcknowledgedBy -eq %ME%"}
+    as_admin = client.get(HISTORY, params=query).json()
+    as_carol = client.get(HISTORY, params=query, auth=CAROL).json()
+    assert [item["JobHistoryId"] for item in as_admin] == [ids["acknowledged_warning"]]
+    assert [item["JobHistoryId"] for item in as_carol] == [ids["carols_acknowledgement"]]
+    assert client.get(HISTORY, params=query).json() == as_admin
+
+
 def test_count_takes_the_extensions_and_the_caller(client: TestClient, ids: dict[str, int]) -> None:
     response = client.get(f"{HISTORY}/Count", params={"QueryString": "AcknowledgedBy -eq %ME% OR Result -in (4)"})
-    assert response.json() == {"Count": 3}
+    assert response.json() == {"Count": 4}
 
 
 @pytest.mark.parametrize(
