@@ -15,7 +15,7 @@ from orchjobs.service.users import create_user
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
 from orchjobs.store.tables import job_history
-from tests.conftest import api_client
+from tests.conftest import SteppingClock, api_client
 from tests.factories import history_row
 from tests.live import ADMIN
 from tests.unit.test_query_parser import INVALID
@@ -25,6 +25,8 @@ CAROL = ("carol", "carol-password")
 HISTORY = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
 EXPLAIN = "/KeyfactorAPI/OrchestratorJobs/Query/Explain"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+# The app's clock: NOW, unless a test moves it (and puts it back).
+CLOCK = SteppingClock(NOW)
 
 # name -> the row's overrides of tests.factories.history_row
 ROWS: dict[str, dict[str, Any]] = {
@@ -65,7 +67,7 @@ def client(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         db_pool_size=2,
         ca_key_file=str(key_file),
     )
-    with api_client(settings, clock=lambda: NOW) as test_client:
+    with api_client(settings, clock=CLOCK) as test_client:
         yield test_client
 
 
@@ -137,6 +139,18 @@ def test_me_is_whoever_asks(client: TestClient, ids: dict[str, int]) -> None:
     assert [item["JobHistoryId"] for item in as_admin] == [ids["acknowledged_warning"]]
     assert [item["JobHistoryId"] for item in as_carol] == [ids["carols_acknowledgement"]]
     assert client.get(HISTORY, params=query).json() == as_admin
+
+
+def test_now_is_the_moment_of_each_request(client: TestClient, ids: dict[str, int]) -> None:
+    # A condition with %NOW% is never reused from an earlier request of the same day.
+    query = "OperationStart -ge %NOW-1h%"
+    assert selected(client, ids, query) == {"recent_failure", "recent_success"}
+    try:
+        CLOCK.advance(minutes=31)
+        assert selected(client, ids, query) == set()
+    finally:
+        CLOCK.now = NOW
+    assert selected(client, ids, query) == {"recent_failure", "recent_success"}
 
 
 def test_count_takes_the_extensions_and_the_caller(client: TestClient, ids: dict[str, int]) -> None:
