@@ -28,9 +28,11 @@ from orchjobs.api.routes import (
     certificates,
     containers,
     custom_jobs,
+    job_history_export,
     job_types,
     operations,
     orchestrator_jobs,
+    query,
     scheduled_jobs,
     security_identities,
     security_roles,
@@ -71,6 +73,8 @@ ROUTERS = (
     agent_pools.router,
     security_roles.router,
     security_identities.router,
+    query.router,
+    job_history_export.router,
 )
 
 

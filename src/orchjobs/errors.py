@@ -157,6 +157,8 @@ class StatementTimeoutError(OrchjobsError):
             message = "The statement was cancelled; try again."
         elif budget == "write":
             message = f"The change took longer than {seconds:g} s, the limit for a write; change fewer items at once."
+        elif budget == "export":
+            message = f"A batch of the export took longer than {seconds:g} s, the limit for an export; narrow it."
         else:
             message = f"The query took longer than {seconds:g} s, the limit for a read; narrow it."
         super().__init__(message)

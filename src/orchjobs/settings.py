@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         description="How long one statement of a change (e.g. acknowledging a million history rows) may run before "
         "the database stops it, rolls the change back and the request gets a 400; 0 is no limit.",
     )
+    export_statement_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long an export (JobHistory/Export) may take to fetch one batch of rows from its cursor "
+        "(the first batch includes running the query); 0 is no limit.",
+    )
     session_hours: float = Field(
         24.0, gt=0, description="How long an orchestrator session token stays valid after its registration."
     )

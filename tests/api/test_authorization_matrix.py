@@ -29,6 +29,7 @@ ROLES = {role.name: role.permissions for role in BUILT_IN_ROLES} | {"(no role)":
 
 # A request that answers 2xx, for each route the response-model test does not already call.
 EXTRA_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/JobHistory/Export"): {"params": {"format": "csv"}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Acknowledge"): {"json": {"JobAuditIds": ["{history_id}"]}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Unacknowledge"): {"json": {"JobAuditIds": ["{history_id}"]}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Reschedule"): {"json": {"JobAuditIds": ["{failed_run_id}"]}},

@@ -237,3 +237,17 @@ def test_a_preview_of_a_bad_request_is_refused_like_the_request(admin: TestClien
 
     assert bad_query.status_code == 400 and bad_query.json()["ErrorCode"] == "0xA0110040"
     assert both.status_code == 400
+
+
+def test_me_in_a_bulk_query_is_the_caller(admin: TestClient, engine: Engine) -> None:
+    mine = add_history(engine, result=4, status=4, status_before_ack=3, acknowledged_by="admin")
+    theirs = add_history(engine, result=4, status=4, status_before_ack=3, acknowledged_by="someone")
+    body = {"Query": "AcknowledgedBy -eq %ME%"}
+
+    answer = _preview(admin, "Unacknowledge", body)
+    response = admin.post(f"{JOBS}/Unacknowledge", json={**body, "PreviewToken": answer["PreviewToken"]})
+
+    assert answer["Ids"] == [mine]
+    assert response.status_code == 204, response.text
+    state = history_state(engine)
+    assert (state[mine][0], state[theirs][0]) == (3, 4)

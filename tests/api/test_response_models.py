@@ -64,6 +64,9 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Reschedule/Preview"): {"json": {"JobAuditIds": ["{history_id}"]}},
     ("POST", "/KeyfactorAPI/OrchestratorJobs/Unschedule/Preview"): {"json": {"Query": 'JobType -eq "FetchLogs"'}},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/JobStatus/Data"): {"params": {"jobHistoryId": "{history_id}"}},
+    ("GET", "/KeyfactorAPI/OrchestratorJobs/Query/Explain"): {
+        "params": {"resource": "JobHistory", "query": "OperationStart -ge %NOW-4h% AND Result -in (4, 3)"}
+    },
     ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs"): {},
     ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs/Count"): {},
     ("GET", "/KeyfactorAPI/Agents"): {},

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from orchjobs.errors import QuerySyntaxError
 from orchjobs.query import JOB_HISTORY_FIELDS, And, Comparison, FieldRegistry, Node, Not, Or, compile_where, parse
 from orchjobs.query import fields as field_catalogue
-from orchjobs.query.parser import KEYWORDS, MAX_NESTING, MAX_TERMS, OPERATORS
+from orchjobs.query.ast import ListValue, Membership
+from orchjobs.query.parser import KEYWORDS, LIST_OPERATORS, MAX_NESTING, MAX_TERMS, OPERATORS
 from orchjobs.query.printer import to_text
 from orchjobs.store.tables import job_history
 
@@ -46,12 +47,26 @@ bare_values = st.text(
 field_names = st.sampled_from(FIELD_NAMES).flatmap(
     lambda name: st.sampled_from([name, name.lower(), name.upper()])  # names ignore case; the tree keeps it
 )
+SCALAR_OPERATORS = [op for op in OPERATORS if op not in LIST_OPERATORS]
+# A bare value in a list also ends at a comma; the printer quotes one that holds a comma, so any bare value may do.
+list_values = st.one_of(
+    st.builds(lambda v: ListValue(v, quoted=True), quoted_values), st.builds(ListValue, bare_values)
+)
 comparisons = st.one_of(
     st.builds(
-        lambda f, op, v: Comparison(f, op, v, quoted=True), field_names, st.sampled_from(OPERATORS), quoted_values
+        lambda f, op, v: Comparison(f, op, v, quoted=True),
+        field_names,
+        st.sampled_from(SCALAR_OPERATORS),
+        quoted_values,
     ),
-    st.builds(lambda f, op, v: Comparison(f, op, v), field_names, st.sampled_from(OPERATORS), bare_values),
+    st.builds(lambda f, op, v: Comparison(f, op, v), field_names, st.sampled_from(SCALAR_OPERATORS), bare_values),
     st.builds(lambda f, op: Comparison(f, op, None), field_names, st.sampled_from(["-eq", "-ne"])),
+    st.builds(
+        lambda f, op, values: Membership(f, op, tuple(values)),
+        field_names,
+        st.sampled_from(LIST_OPERATORS),
+        st.lists(list_values, min_size=1, max_size=5),
+    ),
 )
 
 
@@ -65,7 +80,7 @@ trees = st.recursive(comparisons, _combined, max_leaves=10)
 
 def _nesting(node: Node, *, group: bool = False) -> int:
     """Levels the parser counts: each NOT, and each parenthesized group the printer writes."""
-    if isinstance(node, Comparison):
+    if isinstance(node, Comparison | Membership):
         return 0
     if isinstance(node, Not):
         return 1 + _nesting(node.item, group=True)
@@ -74,7 +89,7 @@ def _nesting(node: Node, *, group: bool = False) -> int:
 
 
 def _terms(node: Node) -> int:
-    if isinstance(node, Comparison):
+    if isinstance(node, Comparison | Membership):
         return 1
     if isinstance(node, Not):
         return _terms(node.item)
@@ -107,8 +122,8 @@ def test_with_a_registry_the_text_reads_back_under_canonical_names(tree: Node, r
         assert known is None or comparison.field == known.name
 
 
-def _comparisons(node: Node) -> list[Comparison]:
-    if isinstance(node, Comparison):
+def _comparisons(node: Node) -> list[Comparison | Membership]:
+    if isinstance(node, Comparison | Membership):
         return [node]
     if isinstance(node, Not):
         return _comparisons(node.item)
@@ -120,6 +135,7 @@ def _comparisons(node: Node) -> list[Comparison]:
 TOKENS = [
     *OPERATORS, "AND", "OR", "NOT", "NULL", "and", "not", "(", ")", '"', "'", '""', "''", " ", "\t", "\0",
     "\ud800", "-", "-eq", "%TODAY%", "%TODAY-1%", "2025-01-01", "9" * 25, "é", "€", "😀", "\u2028", "\u00a0",
+    "-in", "-notin", "(1, 2)", ",", "%NOW-4h%", "%NOW-4y%", "%ME%",
 ]  # fmt: skip
 # Every code point: lone surrogates (category Cs, left out by default) and NUL included, the syntax's own often.
 any_char = st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\0()\"' -"))

@@ -20,6 +20,7 @@ from orchjobs.query import (
     parse,
     to_text,
 )
+from orchjobs.query.ast import ListValue, Membership
 from orchjobs.store.tables import job_history
 
 
@@ -76,6 +77,20 @@ VALID: list[tuple[str, Node]] = [
         ),
     ),
     ('A -eq "x"AND B -eq 2', And((eq("A", "x", quoted=True), eq("B", "2")))),
+    # -in / -notin (extensions): a parenthesized list; a bare value ends at a comma there
+    (
+        'Result -in (Failure, "3", 4)',
+        Membership("Result", "-in", (ListValue("Failure"), ListValue("3", quoted=True), ListValue("4"))),
+    ),
+    ("Agent -NOTIN(a,b)", Membership("Agent", "-notin", (ListValue("a"), ListValue("b")))),
+    ("Agent -in ( 'x, y' )", Membership("Agent", "-in", (ListValue("x, y", quoted=True),))),
+    ('Message -in ("NULL", "")', Membership("Message", "-in", (ListValue("NULL", True), ListValue("", True)))),
+    (
+        "NOT Status -in (1) OR A -eq 1",
+        Or((Not(Membership("Status", "-in", (ListValue("1"),))), eq("A", "1"))),
+    ),
+    ("OperationStart -ge %NOW-4h%", Comparison("OperationStart", "-ge", "%NOW-4h%")),
+    ("AcknowledgedBy -eq %ME%", eq("AcknowledgedBy", "%ME%")),
 ]
 
 
@@ -136,6 +151,20 @@ INVALID: list[tuple[str, int, str]] = [
     ("A -eq 1 B -eq 2", 8, "unexpected 'B'"),
     ("A -eq x)", 7, "unmatched closing parenthesis"),
     ("Android -eq 1 ORACLE", 14, "unexpected 'ORACLE'"),
+    # -in / -notin lists
+    ("Result -in ()", 11, "empty list after -in"),
+    ("Result -notin (  )", 14, "empty list after -notin"),
+    ("Result -in 4", 11, "-in needs a list of values in parentheses"),
+    ("Result -in", 10, "-in needs a list of values in parentheses"),
+    ("Result -in (1, 2", 16, "the list opened at position 11 is not closed"),
+    ("Result -in (1 2)", 14, "unexpected '2' in the list"),
+    ("Result -in (1, NULL)", 15, "NULL cannot be in the list"),
+    ("Result -in (null)", 12, "NULL cannot be in the list"),
+    ("Result -in (1,)", 14, "missing value in the list"),
+    ("Result -in (,1)", 12, "missing value in the list"),
+    ("Message -in (AND)", 13, "AND is a keyword"),
+    ('Message -in ("a)', 13, "unterminated quoted value"),
+    ("Result -in (" + ", ".join(["1"] * 101) + ")", 12 + 3 * 100, "more than 100 values"),
     # characters the database could not take
     ('Message -eq "a\0b"', 14, "NUL character"),
     ('Message -eq "\ud800"', 13, "invalid character"),
@@ -152,7 +181,7 @@ def test_rejects(text: str, position: int, message: str) -> None:
 
 def test_unknown_operator_lists_the_operators() -> None:
     with pytest.raises(QuerySyntaxError) as raised:
-        parse("Result -in 4")
+        parse("Result -like 4")
     assert raised.value.expected is not None
     assert "-eq" in raised.value.expected and "-notcontains" in raised.value.expected
 
@@ -243,6 +272,9 @@ class TestCanonicalText:
             ("((a -eq 1))", "a -eq 1"),
             ("not (a -eq 1 or b -eq 2)", "NOT (a -eq 1 OR b -eq 2)"),
             ("not not a -eq 1", "NOT NOT a -eq 1"),
+            ("a -IN(1,'x y',\"b\")", 'a -in (1, "x y", "b")'),
+            ('a -notin ("p,q", r)', 'a -notin ("p,q", r)'),
+            ("not a -in (1)", "NOT a -in (1)"),
         ],
     )
     def test_prints(self, text: str, canonical: str) -> None:
@@ -280,6 +312,9 @@ class TestDescribe:
             ("OperationStart -lt %TODAY%", "OperationStart is before %TODAY%"),
             ("ClientMachine -startswith web", "Agent starts with web"),
             ("Nope -le 3", "Nope is at most 3"),
+            ("Result -in (4, warning)", "Result is one of (Failure, Warning)"),
+            ("Agent -notin (a, b)", "Agent is none of (a, b)"),
+            ('Agent -in ("a,b", c)', 'Agent is one of ("a,b", c)'),
         ],
     )
     def test_phrases(self, text: str, english: str) -> None:
@@ -349,6 +384,13 @@ FRAGMENTS = [
     ";",
     "=",
     ",",
+    "-in",
+    "-notin",
+    "(1, 2)",
+    "(Failure,",
+    "%NOW%",
+    "%NOW-4h%",
+    "%ME%",
 ]
 
 
@@ -374,6 +416,8 @@ OPERATORS = [
     "-notcontains",
     "-startswith",
     "-endswith",
+    "-in",
+    "-notin",
 ]
 VALUES = [
     "4",
@@ -396,6 +440,12 @@ VALUES = [
     '"50%_off"',
     "'it''s'",
     "x",
+    "%NOW%",
+    "%NOW-4h%",
+    "%now+99999999999w%",
+    "%NOW-4y%",
+    "%TODAY-1w%",
+    "%ME%",
 ]
 
 
@@ -413,7 +463,11 @@ def random_structured(rng: random.Random) -> str:
     for index in range(rng.randrange(1, 5)):
         if index:
             parts.append(rng.choice(["AND", "OR", "and", "OR NOT"]))
-        condition = f"{rng.choice(FIELDS)} {rng.choice(OPERATORS)} {rng.choice(VALUES)}"
+        op = rng.choice(OPERATORS)
+        value = rng.choice(VALUES)
+        if op in ("-in", "-notin"):
+            value = "(" + ", ".join(rng.choice(VALUES) for _ in range(rng.randrange(1, 4))) + ")"
+        condition = f"{rng.choice(FIELDS)} {op} {value}"
         parts.append(f"({condition})" if rng.random() < 0.3 else condition)
     if rng.random() < 0.3:  # corrupt it
         parts.insert(rng.randrange(len(parts) + 1), rng.choice(FRAGMENTS))

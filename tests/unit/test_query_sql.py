@@ -101,17 +101,17 @@ def loaded(engine: Engine) -> Engine:
     return engine
 
 
-def selected(engine: Engine, query: str) -> set[int]:
-    condition = compile_where(parse(query), JOB_HISTORY_FIELDS, job_history.c, now=FIXED_NOW)
+def selected(engine: Engine, query: str, *, user: str | None = None) -> set[int]:
+    condition = compile_where(parse(query), JOB_HISTORY_FIELDS, job_history.c, now=FIXED_NOW, user=user)
     with engine.connect() as conn:
         return set(conn.scalars(select(job_history.c.id).where(condition)))
 
 
-def mismatches(engine: Engine, cases: list[tuple[str, set[int]]]) -> list[str]:
+def mismatches(engine: Engine, cases: list[tuple[str, set[int]]], *, user: str | None = None) -> list[str]:
     """One database per group of cases keeps the suite fast; report every wrong case at once."""
     wrong = []
     for query, expected in cases:
-        actual = selected(engine, query)
+        actual = selected(engine, query, user=user)
         if actual != expected:
             wrong.append(f"{query!r}: expected {sorted(expected)}, got {sorted(actual)}")
     return wrong
@@ -233,6 +233,73 @@ def test_dates(loaded: Engine) -> None:
     assert mismatches(loaded, DATE_CASES) == []
 
 
+# FIXED_NOW is 2025-06-15 12:00 UTC: %NOW-4h% is 08:00 (row 1 exactly), %NOW-12h% midnight, %NOW-1d% the 14th noon.
+RELATIVE_CASES = [
+    ("OperationStart -ge %NOW-4h%", {1, 5}),
+    ("OperationStart -gt %NOW-4h%", {5}),
+    ("OperationStart -eq %now-240m%", {1}),
+    ("OperationStart -ge %NOW-43200s%", {1, 5}),
+    ("OperationStart -lt %NOW-12h%", {2, 3, 4}),
+    ("OperationStart -ge %NOW-1d%", {1, 2, 5}),
+    ("OperationStart -lt %NOW-2w%", {4}),
+    ("OperationStart -ge %NOW+12h%", {5}),
+    ("OperationStart -lt %NOW%", {1, 2, 3, 4}),
+    ("OperationStart -eq %TODAY-1d%", {2, 3}),
+    ("OperationStart -eq %TODAY-2w%", {4}),
+    ("OperationStart -ge %TODAY-1w% AND OperationStart -lt %TODAY%", {2, 3}),
+]
+
+
+def test_relative_times(loaded: Engine) -> None:
+    assert mismatches(loaded, RELATIVE_CASES) == []
+
+
+IN_CASES = [
+    ("Result -in (Failure, 3)", {2, 3, 4}),
+    ('Result -in ("4")', {2, 3}),
+    ("Result -notin (Failure, Warning)", {1, 5}),
+    ("Status -in (completedwillretry, 2)", {3, 5}),
+    ("JobHistoryId -in (1, 3, 99)", {1, 3}),
+    ("JobHistoryId -notin (1, 3)", {2, 4, 5}),
+    ("Agent -in (DB01, 'web02.EXAMPLE.com', nowhere)", {2, 3}),
+    ("Message -in (TIMEOUT, 'Inventory complete')", {1, 3}),
+    ("Message -notin (timeout)", {1, 2, 4, 5}),  # 4 has no message: -notin matches NULL, as -ne does
+    ("NOT Message -in (timeout)", {1, 2, 4, 5}),
+    ("NOT Message -notin (timeout)", {3}),
+    (f"AgentId -in ({AGENT_B}, {uuid.UUID(int=7)})", {3, 4}),
+    (f"AgentId -notin ({AGENT_B.hex.upper()})", {1, 2, 5}),
+    ("Result -in (Failure) AND Status -notin (5)", {2}),
+    ('Message -in ("\'; DROP TABLE job_history; --")', set()),
+]
+
+
+def test_in_lists(loaded: Engine) -> None:
+    assert mismatches(loaded, IN_CASES) == []
+
+
+ME_CASES = [
+    ("AcknowledgedBy -eq %ME%", {4}),
+    ('AcknowledgedBy -eq "%me%"', {4}),
+    ("AcknowledgedBy -ne %ME%", {1, 2, 3, 5}),
+    ("AcknowledgedBy -in (%ME%, nobody)", {4}),
+    ("AcknowledgedBy -startswith %ME%", {4}),
+]
+
+
+def test_me_is_the_user_who_asks(loaded: Engine) -> None:
+    assert mismatches(loaded, ME_CASES, user="ADMIN") == []
+    assert selected(loaded, "AcknowledgedBy -eq %ME%", user="someone") == set()
+
+
+def test_me_without_a_user_is_refused() -> None:
+    with pytest.raises(QuerySyntaxError) as raised:
+        compile_where(
+            parse("Result -eq 4 AND AcknowledgedBy -eq %ME%"), JOB_HISTORY_FIELDS, job_history.c, now=FIXED_NOW
+        )
+    assert raised.value.position == 36
+    assert "%ME%" in raised.value.reason
+
+
 UUID_CASES = [
     (f'AgentId -eq "{AGENT_A}"', {1, 2, 5}),
     (f"AgentId -eq {str(AGENT_B).upper()}", {3, 4}),
@@ -286,6 +353,21 @@ REFUSED = [
     ("OperationStart -eq 9999-12-31", 19, "is not a valid date"),
     ("OperationStart -eq %TODAY-9999999%", 19, "is not a valid date"),
     ("Message -gt NULL", 12, "NULL can only be compared with -eq or -ne"),
+    # relative times: a unit that does not exist, none, or a date out of range
+    ("OperationStart -ge %NOW-4y%", 19, "the unit 'y' is not one of s, m, h, d, w"),
+    ("OperationStart -ge %NOW-4%", 19, "it has no unit"),
+    ("OperationStart -ge %TODAY-4h%", 19, "the unit 'h' is not one of d, w"),
+    ("OperationStart -ge %NOW-4M%", 19, "the unit 'M' is not one of"),
+    ("OperationStart -ge %NOW+999999999999w%", 19, "outside the years 1 to 9999"),
+    ("OperationStart -ge %NOW-9999999999999999%", 19, "it has no unit"),
+    ("OperationStart -ge %NOW-99999999999999999s%", 19, "outside the years 1 to 9999"),
+    ("OperationStart -ge %TODAY+9999999d%", 19, "outside the years 1 to 9999"),
+    # -in: values of another kind than the field's, at the value; not on dates
+    ('Result -in (Failure, "abc")', 21, "'abc' is not a value of Result"),
+    ('JobHistoryId -in (1, "x")', 21, "'x' is not a whole number"),
+    ("AgentId -in (not-a-guid)", 13, "is not a GUID"),
+    ("OperationStart -in (2025-06-14)", 15, "-in does not apply to date field"),
+    ("JobHistoryId -notin (1, 99999999999999999999)", 24, "is not a whole number"),
     ("Result -eq 4 AND (Status -eq 3 OR Nope -eq 1)", 34, "unknown field"),
 ]
 

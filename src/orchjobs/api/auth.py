@@ -82,7 +82,15 @@ async def permitted_principal(request: Request) -> Principal:
     reason = permissions.refusal(principal, permissions.required(request.method, route.path))
     if reason is not None:
         raise PermissionDeniedError(reason)
+    # For what the request does with the caller's name beyond this dependency: %ME% in a list's query.
+    request.state.user_name = principal.name
     return principal
+
+
+def caller_name(request: Request) -> str | None:
+    """The name of the caller `UserDep` admitted for this request, or None before (or without) it."""
+    name = getattr(request.state, "user_name", None)
+    return name if isinstance(name, str) else None
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]

@@ -45,14 +45,18 @@ async def run_bulk(
     return Response(status_code=204)
 
 
-async def run_preview(context: AppContext, preview: Callable[..., Preview], selection: Selection[Id]) -> Response:
-    """Run a bulk action's preview over the selection, bounded as the action is; its answer as PreviewResponse."""
+async def run_preview(
+    context: AppContext, preview: Callable[..., Preview], selection: Selection[Id], *, actor: str
+) -> Response:
+    """Run a bulk action's preview over the selection, bounded as the action is (`actor` is who %ME% is); its answer
+    as PreviewResponse."""
     settings = context.settings
     result = await run_in_threadpool(
         partial(
             preview,
             context.engine,
             selection,
+            actor=actor,
             now=context.clock(),
             max_ids=settings.max_bulk_ids,
             max_query_length=settings.max_query_length,

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from orchjobs.api import wire
+from orchjobs.api.auth import caller_name
 from orchjobs.api.context import AppContext
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
@@ -30,10 +31,15 @@ def list_response(
     prefixes: tuple[str, ...] = DEFAULT_PREFIXES,
 ) -> Response:
     """A page of `resource` as a JSON array, each row rendered by `item`; the list parameters may carry any of
-    `prefixes` (as well as none)."""
+    `prefixes` (as well as none). %ME% in the query is the caller that `UserDep` admitted."""
     page = page_request(request, max_limit=context.settings.max_return_limit, prefixes=prefixes)
     rows = listing.list_page(
-        context.engine, resource, page, now=context.clock(), max_query_length=context.settings.max_query_length
+        context.engine,
+        resource,
+        page,
+        now=context.clock(),
+        max_query_length=context.settings.max_query_length,
+        user=caller_name(request),
     )
     return wire.json_response([item(row) for row in rows])
 
@@ -42,7 +48,12 @@ def count_response(request: Request, context: AppContext, resource: ListResource
     """How many rows of `resource` the request's query matches, as `{"Count": n}`."""
     query = page_request(request, max_limit=context.settings.max_return_limit).query
     count = listing.count_rows(
-        context.engine, resource, query=query, now=context.clock(), max_query_length=context.settings.max_query_length
+        context.engine,
+        resource,
+        query=query,
+        now=context.clock(),
+        max_query_length=context.settings.max_query_length,
+        user=caller_name(request),
     )
     return wire.json_response({"Count": count})
 

@@ -37,7 +37,10 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{_JOBS}/JobHistory/Count"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobHistory/FailureCount"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobHistory/FailureGroups"): (READ_AGENTS,),
+    ("GET", f"{_JOBS}/JobHistory/Export"): (READ_AGENTS,),
     ("GET", f"{_JOBS}/JobStatus/Data"): (READ_AGENTS,),
+    # Extension: explains a query for any resource; reads no data, so the plain read permission of this area.
+    ("GET", f"{_JOBS}/Query/Explain"): (READ_AGENTS,),
     # Command asks /agents/management/modify/ here; its narrower extension lets an Operator acknowledge and no more.
     ("POST", f"{_JOBS}/Acknowledge"): (ACKNOWLEDGE_JOBS,),
     ("POST", f"{_JOBS}/Unacknowledge"): (ACKNOWLEDGE_JOBS,),

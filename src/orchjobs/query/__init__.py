@@ -6,7 +6,7 @@
 The grammar and semantics are documented in docs/query-language.md.
 """
 
-from orchjobs.query.ast import And, Comparison, Node, Not, Or
+from orchjobs.query.ast import And, Comparison, ListValue, Membership, Node, Not, Or
 from orchjobs.query.fields import JOB_HISTORY_FIELDS, FieldKind, FieldRegistry, QueryField
 from orchjobs.query.parser import parse
 from orchjobs.query.printer import to_text
@@ -18,6 +18,8 @@ __all__ = [
     "Comparison",
     "FieldKind",
     "FieldRegistry",
+    "ListValue",
+    "Membership",
     "Node",
     "Not",
     "Or",

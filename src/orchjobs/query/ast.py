@@ -23,6 +23,28 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class ListValue:
+    """One value of a `-in` / `-notin` list; never NULL (a list holds values only)."""
+
+    value: str
+    quoted: bool = False
+    position: int = dataclasses.field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """`Field -in (v1, v2, ...)` or `-notin`: the field equals one (none) of the values. An extension beyond
+    Command's documented syntax; `value_position` is that of the opening parenthesis."""
+
+    field: str
+    op: str
+    values: tuple[ListValue, ...]
+    position: int = dataclasses.field(default=0, compare=False)
+    op_position: int = dataclasses.field(default=0, compare=False)
+    value_position: int = dataclasses.field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class And:
     """All items hold. Items appear in source order; chains are flattened within one group."""
 
@@ -43,4 +65,5 @@ class Not:
     item: "Node"
 
 
-Node = Comparison | And | Or | Not
+Node = Comparison | Membership | And | Or | Not
+"""A condition (`Comparison`, `Membership`) or a connective over conditions."""

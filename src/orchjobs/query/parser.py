@@ -7,17 +7,20 @@ Grammar (EBNF; keywords and operators are case-insensitive, whitespace separates
     and_expr   = unary , { "AND" , unary } ;
     unary      = "NOT" , unary | primary ;
     primary    = "(" , or_expr , ")" | comparison ;
-    comparison = field , operator , value ;
+    comparison = field , operator , value
+               | field , ( "-in" | "-notin" ) , "(" , item , { "," , item } , ")" ;   (at most 100 items)
     field      = ( letter | "_" ) , { letter | digit | "_" } ;
     operator   = "-eq" | "-ne" | "-contains" | "-notcontains" | "-startswith" | "-endswith"
                | "-lt" | "-le" | "-gt" | "-ge" ;
     value      = quoted | "NULL" | bare ;
+    item       = quoted | bare but no comma ;   (not NULL: a list holds values)
     quoted     = '"' , { any char but '"' | '""' } , '"'
                | "'" , { any char but "'" | "''" } , "'" ;
     bare       = char but whitespace, quote or parenthesis , { same } ;   (not AND, OR, NOT)
 
-AND binds tighter than OR; NOT binds tighter than AND. A bare NULL is the null value; a quoted
-"NULL" is the text NULL. The parser knows no fields: names are resolved by the compiler.
+AND binds tighter than OR; NOT binds tighter than AND (`NOT`, `-in` and `-notin` are extensions beyond
+Command). A bare NULL is the null value; a quoted "NULL" is the text NULL. The parser knows no fields: names are
+resolved by the compiler.
 
 Every failure is a QuerySyntaxError with a 0-based character position; no other exception
 escapes `parse`, whatever the input.
@@ -26,7 +29,7 @@ escapes `parse`, whatever the input.
 from typing import NoReturn
 
 from orchjobs.errors import QuerySyntaxError
-from orchjobs.query.ast import And, Comparison, Node, Not, Or
+from orchjobs.query.ast import And, Comparison, ListValue, Membership, Node, Not, Or
 
 DEFAULT_MAX_LENGTH = 8192
 # Complexity bounds, apart from length: each condition is one more test of every candidate row (a `-contains` one
@@ -34,6 +37,8 @@ DEFAULT_MAX_LENGTH = 8192
 # and in the SQL compiler. Real filters use a handful of conditions and two or three levels.
 MAX_TERMS = 64
 MAX_NESTING = 32
+# A `-in` list is one condition (one IN with a bound parameter per value); the cap keeps it one cheap test.
+MAX_LIST_VALUES = 100
 
 OPERATORS: tuple[str, ...] = (
     "-eq",
@@ -46,7 +51,10 @@ OPERATORS: tuple[str, ...] = (
     "-le",
     "-gt",
     "-ge",
+    "-in",
+    "-notin",
 )
+LIST_OPERATORS: tuple[str, ...] = ("-in", "-notin")
 KEYWORDS = frozenset({"AND", "OR", "NOT", "NULL"})
 
 _QUOTES = "\"'"
@@ -55,6 +63,8 @@ _EXPECTED_OPERATOR = "an operator (one of: " + ", ".join(OPERATORS) + ")"
 _EXPECTED_CONDITION = "a condition such as Field -eq value, NOT or an opening parenthesis"
 _EXPECTED_FIELD = "a field name"
 _EXPECTED_VALUE = 'a value (a quoted string such as "text", a number, a bare word or NULL)'
+_EXPECTED_LIST = 'a parenthesized list of values such as ("a", "b", 3)'
+_EXPECTED_ITEM = 'a value (a quoted string such as "text", a number or a bare word)'
 
 
 def parse(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Node | None:
@@ -151,7 +161,7 @@ class _Parser:
         self.depth -= 1
         return node
 
-    def _comparison(self) -> Comparison:
+    def _comparison(self) -> Comparison | Membership:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise QuerySyntaxError(
@@ -159,8 +169,82 @@ class _Parser:
             )
         field, field_position = self._field()
         op, op_position = self._operator(field)
+        if op in LIST_OPERATORS:
+            open_position = self._open_list(op)
+            values = self._list_items(op, open_position)
+            return Membership(field, op, values, field_position, op_position, open_position)
         value, quoted, value_position = self._value(op)
         return Comparison(field, op, value, quoted, field_position, op_position, value_position)
+
+    def _open_list(self, op: str) -> int:
+        self._skip_whitespace()
+        start = self.pos
+        if self._peek_char() != "(":
+            raise QuerySyntaxError(
+                f"{op} needs a list of values in parentheses, not {self._describe_next()}",
+                position=start,
+                expected=_EXPECTED_LIST,
+            )
+        self.pos += 1
+        self._skip_whitespace()
+        if self._peek_char() == ")":
+            raise QuerySyntaxError(f"empty list after {op}", position=start, expected=_EXPECTED_ITEM)
+        return start
+
+    def _list_items(self, op: str, opened_at: int) -> tuple[ListValue, ...]:
+        items: list[ListValue] = []
+        while True:
+            self._skip_whitespace()
+            if len(items) == MAX_LIST_VALUES:
+                raise QuerySyntaxError(
+                    f"the list after {op} has more than {MAX_LIST_VALUES} values; split the query",
+                    position=self.pos,
+                )
+            items.append(self._list_item(op))
+            self._skip_whitespace()
+            char = self._peek_char()
+            if char == ")":
+                self.pos += 1
+                return tuple(items)
+            if char == ",":
+                self.pos += 1
+                continue
+            if not char:
+                raise QuerySyntaxError(
+                    f"the list opened at position {opened_at} is not closed",
+                    position=self.pos,
+                    expected="a comma or a closing parenthesis",
+                )
+            raise QuerySyntaxError(
+                f"unexpected {self._describe_next()} in the list after {op}",
+                position=self.pos,
+                expected="a comma or a closing parenthesis",
+            )
+
+    def _list_item(self, op: str) -> ListValue:
+        start = self.pos
+        char = self._peek_char()
+        if char and char in _QUOTES:
+            return ListValue(self._read_quoted(), True, start)
+        word = self._read_bare_word(stops="(),")
+        if not word:
+            raise QuerySyntaxError(
+                f"missing value in the list after {op} (unexpected {self._describe_next()})",
+                position=start,
+                expected=_EXPECTED_ITEM,
+            )
+        upper = word.upper()
+        if upper == "NULL":
+            raise QuerySyntaxError(
+                f"NULL cannot be in the list after {op}; write Field -eq NULL or Field -ne NULL",
+                position=start,
+                expected=_EXPECTED_ITEM,
+            )
+        if upper in KEYWORDS:
+            raise QuerySyntaxError(
+                f"{upper} is a keyword; quote it to use it as text", position=start, expected=_EXPECTED_ITEM
+            )
+        return ListValue(word, False, start)
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -235,11 +319,11 @@ class _Parser:
             self.pos = end + 1
             return "".join(parts)
 
-    def _read_bare_word(self) -> str:
+    def _read_bare_word(self, stops: str = "()") -> str:
         start = self.pos
         while not self._at_end():
             char = self.text[self.pos]
-            if char.isspace() or char in "()" or char in _QUOTES:
+            if char.isspace() or char in stops or char in _QUOTES:
                 break
             self.pos += 1
         return self.text[start : self.pos]

@@ -7,15 +7,18 @@ Keywords are upper-case and operators lower-case, tokens are separated by one sp
 double-quoted (a `"` in it doubled), and parentheses appear only where the tree needs them. Whether a value was
 quoted is kept (it is part of the tree): a bare value stays bare. With a field registry, fields are written under
 their canonical names (an alias or another case resolved), so two queries that differ only in spelling print the
-same; a field the registry does not know is written as it is.
+same; a field the registry does not know is written as it is. A `-in` list is written `Field -in (a, "b c", 3)`:
+one comma and one space between values.
 """
 
-from orchjobs.query.ast import And, Comparison, Node, Not, Or
+from orchjobs.query.ast import And, Comparison, Membership, Node, Not, Or
 from orchjobs.query.fields import FieldRegistry
 from orchjobs.query.parser import KEYWORDS
 
 # What ends a bare value when it is read back (docs/query-language.md, `bare`).
 _BARE_STOPS = frozenset("()\"'")
+# What ends a bare value inside a `-in` list.
+_LIST_STOPS = _BARE_STOPS | {","}
 
 
 def to_text(node: Node | None, registry: FieldRegistry | None = None) -> str:
@@ -28,6 +31,9 @@ def to_text(node: Node | None, registry: FieldRegistry | None = None) -> str:
 def _node(node: Node, registry: FieldRegistry | None) -> str:
     if isinstance(node, Comparison):
         return _comparison(node, registry)
+    if isinstance(node, Membership):
+        items = ", ".join(_literal(item.value, item.quoted, _LIST_STOPS) for item in node.values)
+        return f"{_field_name(node.field, registry)} {node.op.lower()} ({items})"
     if isinstance(node, Not):
         operand = node.item
         inner = _node(operand, registry)
@@ -44,24 +50,22 @@ def _grouped(node: Node, registry: FieldRegistry | None, parenthesize: bool) -> 
     return f"({text})" if parenthesize else text
 
 
+def _field_name(name: str, registry: FieldRegistry | None) -> str:
+    field = registry.find(name) if registry is not None else None
+    return field.name if field is not None else name
+
+
 def _comparison(node: Comparison, registry: FieldRegistry | None) -> str:
-    field = registry.find(node.field) if registry is not None else None
-    name = field.name if field is not None else node.field
-    return f"{name} {node.op.lower()} {_value(node)}"
+    value = "NULL" if node.value is None else _literal(node.value, node.quoted, _BARE_STOPS)
+    return f"{_field_name(node.field, registry)} {node.op.lower()} {value}"
 
 
-def _value(node: Comparison) -> str:
-    if node.value is None:
-        return "NULL"
-    if not node.quoted and _reads_back_bare(node.value):
-        return node.value
-    return '"' + node.value.replace('"', '""') + '"'
+def _literal(value: str, quoted: bool, stops: frozenset[str]) -> str:
+    if not quoted and _reads_back_bare(value, stops):
+        return value
+    return '"' + value.replace('"', '""') + '"'
 
 
-def _reads_back_bare(value: str) -> bool:
+def _reads_back_bare(value: str, stops: frozenset[str]) -> bool:
     """Whether `value`, written unquoted, is read back as the same bare value (not cut short, not a keyword)."""
-    return (
-        bool(value)
-        and value.upper() not in KEYWORDS
-        and not any(char.isspace() or char in _BARE_STOPS for char in value)
-    )
+    return bool(value) and value.upper() not in KEYWORDS and not any(char.isspace() or char in stops for char in value)

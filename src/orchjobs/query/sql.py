@@ -7,7 +7,11 @@ field kind, and always reach the database as bound parameters. Rules worth knowi
 * `-ne` and `-notcontains` also match rows where the column is NULL ("is not X" holds for
   an empty column), unlike SQL's three-valued logic; likewise `NOT` of any comparison is
   true for a NULL column, so `NOT Message -eq x` equals `Message -ne x`;
-* a date without a time (and `%TODAY%`, `%TODAY-N%`, `%TODAY+N%`) stands for the whole UTC day;
+* a date without a time (and `%TODAY%`, `%TODAY-N%`, `%TODAY+N%`) stands for the whole UTC day; `%NOW%` and
+  `%NOW-4h%` (units s, m, h, d, w) stand for one instant;
+* `%ME%` as the value of a text field is the name of the user who asks (an error when there is none);
+* `-in` / `-notin` compare with each value of a list as `-eq` / `-ne` would (text ignores case, `-notin`
+  also matches NULL), as one SQL IN with a bound parameter per value; they do not apply to dates;
 * a TEXT_SET field (an agent's capabilities) holds when *some* value of the row's set matches:
   `EXISTS (SELECT 1 FROM child WHERE child.fk = row.key AND <text test>)`; `-ne` and
   `-notcontains` hold when *no* value matches (so also for an empty set), `-eq NULL` means
@@ -29,7 +33,7 @@ from orchjobs.domain.numbers import INT64_MAX as _INT64_MAX
 from orchjobs.domain.numbers import INT64_MIN as _INT64_MIN
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import QuerySyntaxError
-from orchjobs.query.ast import And, Comparison, Node, Not, Or
+from orchjobs.query.ast import And, Comparison, ListValue, Membership, Node, Not, Or
 from orchjobs.query.fields import FieldKind, FieldRegistry, QueryField
 from orchjobs.query.parser import KEYWORDS
 
@@ -39,17 +43,19 @@ Condition = ColumnElement[bool]
 _EQUALITY = ("-eq", "-ne")
 _ORDERING = ("-lt", "-le", "-gt", "-ge")
 _TEXT_MATCH = ("-contains", "-notcontains", "-startswith", "-endswith")
+_LIST = ("-in", "-notin")
 # Operators whose condition already holds for a NULL column.
-_NULL_MATCHING = ("-ne", "-notcontains")
+_NULL_MATCHING = ("-ne", "-notcontains", "-notin")
 
 _OPERATORS_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
-    FieldKind.STRING: _EQUALITY + _TEXT_MATCH,
-    FieldKind.INTEGER: _EQUALITY + _ORDERING,
-    FieldKind.ENUM: _EQUALITY + _ORDERING,
+    FieldKind.STRING: _EQUALITY + _TEXT_MATCH + _LIST,
+    FieldKind.INTEGER: _EQUALITY + _ORDERING + _LIST,
+    FieldKind.ENUM: _EQUALITY + _ORDERING + _LIST,
+    # A list of days and instants has no one meaning for IN: ranges (-ge ... AND -lt ...) say what is meant.
     FieldKind.DATE: _EQUALITY + _ORDERING,
-    FieldKind.UUID: _EQUALITY,
-    FieldKind.TEXT_SET: _EQUALITY + _TEXT_MATCH,
-    FieldKind.HEX: _EQUALITY + _TEXT_MATCH,
+    FieldKind.UUID: _EQUALITY + _LIST,
+    FieldKind.TEXT_SET: _EQUALITY + _TEXT_MATCH + _LIST,
+    FieldKind.HEX: _EQUALITY + _TEXT_MATCH + _LIST,
 }
 _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.STRING: "text",
@@ -61,7 +67,7 @@ _KIND_WORDS: dict[FieldKind, str] = {
     FieldKind.HEX: "hexadecimal",
 }
 # A TEXT_SET's negative operators are "no value matches the positive one".
-_SET_NEGATIONS = {"-ne": "-eq", "-notcontains": "-contains"}
+_SET_NEGATIONS = {"-ne": "-eq", "-notcontains": "-contains", "-notin": "-in"}
 _COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
     "-eq": operator.eq,
     "-lt": operator.lt,
@@ -72,7 +78,21 @@ _COMPARE: dict[str, Callable[[Any, Any], Condition]] = {
 
 # What people paste into a thumbprint besides its digits: spaces (Windows shows them) and colons (openssl does).
 _HEX_NOISE = re.compile(r"[\s:\u200e\u200f]")
-_TODAY = re.compile(r"%TODAY(?:([+-])([0-9]{1,6}))?%", re.IGNORECASE | re.ASCII)
+# %TODAY%, %TODAY-7%, %TODAY-7d%, %NOW%, %NOW-4h%... (the unit checked apart, so that a wrong one can be named).
+_RELATIVE = re.compile(r"%(TODAY|NOW)(?:([+-])([0-9]+)([A-Za-z]*))?%", re.IGNORECASE | re.ASCII)
+_NOW_UNITS: dict[str, timedelta] = {
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_TODAY_UNITS: dict[str, int] = {"": 1, "d": 1, "w": 7}
+_NOW_UNITS_EXPECTED = "a unit: s (seconds), m (minutes), h (hours), d (days) or w (weeks), as in %NOW-4h%"
+_TODAY_UNITS_EXPECTED = "a number of days (%TODAY-7% or %TODAY-7d%) or weeks (%TODAY-1w%)"
+# More digits than any date within the years 1-9999 needs (in seconds): refused before any arithmetic.
+_MAX_OFFSET_DIGITS = 12
+ME = "%ME%"
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # date
@@ -82,8 +102,19 @@ _DATE_TIME = re.compile(
 )
 _DATE_FORMATS = (
     "a date such as 2025-01-01, a date and time such as 2025-01-01T10:00:00Z, "
-    "2025-01-01 10:00 or 2025-01-01T10:00:00+02:00 (UTC when no offset), or %TODAY%, %TODAY-N%, %TODAY+N%"
+    "2025-01-01 10:00 or 2025-01-01T10:00:00+02:00 (UTC when no offset), %TODAY%, %TODAY-N%, %TODAY+N% "
+    "(whole days), or %NOW%, %NOW-4h%, %NOW+30m% (instants; units s, m, h, d, w)"
 )
+
+
+def operators_of(kind: FieldKind) -> tuple[str, ...]:
+    """The operators a field of `kind` takes (besides `-eq NULL` and `-ne NULL`, which every kind takes)."""
+    return _OPERATORS_BY_KIND[kind]
+
+
+def kind_word(kind: FieldKind) -> str:
+    """How messages and Explain name a kind: text, number, enumeration, date, identifier, text list, hexadecimal."""
+    return _KIND_WORDS[kind]
 
 
 @dataclass(frozen=True)
@@ -103,28 +134,33 @@ def compile_where(
     *,
     now: datetime,
     related: Mapping[str, RelatedValues] | None = None,
+    user: str | None = None,
 ) -> Condition:
-    """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY%,
-    `related` gives the child table of each TEXT_SET field by the field's `column` name.
+    """The WHERE condition for `node`; `columns` is e.g. `job_history.c`, `now` anchors %TODAY% and %NOW%,
+    `related` gives the child table of each TEXT_SET field by the field's `column` name, `user` is what %ME%
+    stands for (None: %ME% is refused).
 
     A None node (blank query) selects everything. Raises QuerySyntaxError for unknown fields,
     operators that do not apply to a field and values of the wrong form.
     """
     if node is None:
         return true()
-    return _Compiler(registry, columns, _as_utc(now).date(), related or {}).compile(node)
+    return _Compiler(registry, columns, _as_utc(now), related or {}, user).compile(node)
 
 
 @dataclass(frozen=True)
 class _Compiler:
     registry: FieldRegistry
     columns: Columns
-    today: date
+    now: datetime
     related: Mapping[str, RelatedValues] = field(default_factory=dict)
+    user: str | None = None
 
     def compile(self, node: Node, *, negated: bool = False) -> Condition:
         if isinstance(node, Comparison):
             return self._comparison(node, negated=negated)
+        if isinstance(node, Membership):
+            return self._membership(node, negated=negated)
         if isinstance(node, And):
             return and_(*(self.compile(item, negated=negated) for item in node.items))
         if isinstance(node, Or):
@@ -141,11 +177,44 @@ class _Compiler:
             return _null_test(node, column)
         _check_operator(node, query_field)
         condition = self._value_test(node, query_field, column)
-        if negated and node.op not in _NULL_MATCHING and getattr(column, "nullable", True):
-            # SQL's NOT of an unknown (NULL) comparison is still unknown; make it false so
-            # that `NOT Message -eq x` selects the same rows as `Message -ne x`.
-            condition = and_(column.is_not(None), condition)
-        return condition
+        return _guard_null(condition, column, op=node.op, negated=negated)
+
+    def _membership(self, node: Membership, *, negated: bool) -> Condition:
+        query_field = self.registry.resolve(node.field, node.position)
+        _check_operator(node, query_field)
+        if query_field.kind is FieldKind.TEXT_SET:
+            related = self.related[query_field.column]
+            texts = [_lower_value(self._text(item.value, item.position)) for item in node.values]
+            match = _exists(related, _lower(related.value).in_(texts))
+            return not_(match) if node.op == "-notin" else match
+        column = self.columns[query_field.column]
+        values = [self._list_value(item, query_field) for item in node.values]
+        tested = _lower(column) if query_field.kind is FieldKind.STRING else column
+        condition = tested.in_(values)
+        if node.op == "-notin":
+            condition = or_(not_(condition), column.is_(None))
+        return _guard_null(condition, column, op=node.op, negated=negated)
+
+    def _list_value(self, item: ListValue, query_field: QueryField) -> Any:
+        """One list value as the column holds it; a value of another kind is refused at its own position."""
+        if query_field.kind is FieldKind.STRING:
+            return _lower_value(self._text(item.value, item.position))
+        if query_field.kind is FieldKind.HEX:
+            return _HEX_NOISE.sub("", item.value).upper()
+        probe = Comparison(query_field.name, "-in", item.value, item.quoted, value_position=item.position)
+        return _read_scalar(probe, query_field)
+
+    def _text(self, value: str, position: int) -> str:
+        """A text value, with %ME% (the whole value, any case) standing for the user who asks."""
+        if value.strip().upper() != ME:
+            return value
+        if self.user is None:
+            raise QuerySyntaxError(
+                "%ME% (the current user) has no user to stand for here",
+                position=position,
+                expected="a value other than %ME%",
+            )
+        return self.user
 
     def _set_comparison(self, node: Comparison, query_field: QueryField) -> Condition:
         related = self.related[query_field.column]
@@ -161,15 +230,23 @@ class _Compiler:
     def _value_test(self, node: Comparison, query_field: QueryField, column: Any) -> Condition:
         assert node.value is not None
         if query_field.kind is FieldKind.STRING:
-            return _text_condition(node.op, column, node.value)
+            return _text_condition(node.op, column, self._text(node.value, node.value_position))
         if query_field.kind is FieldKind.HEX:
             return _hex_condition(node.op, column, _HEX_NOISE.sub("", node.value).upper())
         if query_field.kind is FieldKind.DATE:
-            return _date_condition(node.op, column, _read_date(node, self.today))
+            return _date_condition(node.op, column, read_date(node, self.now))
         return _value_condition(node.op, column, _read_scalar(node, query_field))
 
 
 # -- operators -------------------------------------------------------------------------------
+
+
+def _guard_null(condition: Condition, column: Any, *, op: str, negated: bool) -> Condition:
+    if negated and op not in _NULL_MATCHING and getattr(column, "nullable", True):
+        # SQL's NOT of an unknown (NULL) comparison is still unknown; make it false so
+        # that `NOT Message -eq x` selects the same rows as `Message -ne x`.
+        return and_(column.is_not(None), condition)
+    return condition
 
 
 def _null_test(node: Comparison, column: ColumnElement[Any]) -> Condition:
@@ -191,7 +268,7 @@ def _exists(related: RelatedValues, condition: Condition) -> Condition:
     return select(literal_column("1")).where(related.foreign_key == related.parent_key, condition).exists()
 
 
-def _check_operator(node: Comparison, query_field: QueryField) -> None:
+def _check_operator(node: Comparison | Membership, query_field: QueryField) -> None:
     allowed = _OPERATORS_BY_KIND[query_field.kind]
     if node.op not in allowed:
         raise QuerySyntaxError(
@@ -250,14 +327,14 @@ def _lower_value(value: str) -> ColumnElement[str]:
 
 
 @dataclass(frozen=True)
-class _Day:
+class Day:
     """A whole UTC day: start <= t < end."""
 
     start: datetime
     end: datetime
 
 
-def _date_condition(op: str, column: Any, when: "_Day | datetime") -> Condition:
+def _date_condition(op: str, column: Any, when: "Day | datetime") -> Condition:
     if isinstance(when, datetime):
         return _value_condition(op, column, when)
     by_operator: dict[str, Callable[[], Condition]] = {
@@ -336,10 +413,14 @@ def _read_uuid(node: Comparison, query_field: QueryField) -> uuid.UUID:
         ) from None
 
 
-def _read_date(node: Comparison, today: date) -> "_Day | datetime":
+def read_date(node: Comparison, now: datetime) -> "Day | datetime":
+    """What a date value stands for at `now`: a whole UTC day or one instant; QuerySyntaxError at the value."""
     text = (node.value or "").strip()
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        return _relative_date(relative, node, _as_utc(now))
     try:
-        when = _parse_date(text, today)
+        when = _parse_date(text)
     except (ValueError, OverflowError):
         when = None
     if when is None:
@@ -349,13 +430,34 @@ def _read_date(node: Comparison, today: date) -> "_Day | datetime":
     return when
 
 
-def _parse_date(text: str, today: date) -> "_Day | datetime | None":
+def _relative_date(match: "re.Match[str]", node: Comparison, now: datetime) -> "Day | datetime":
+    anchor, sign, digits, unit = match.groups()
+    is_now = anchor.upper() == "NOW"
+    units: Mapping[str, object] = _NOW_UNITS if is_now else _TODAY_UNITS
+    if digits is not None and unit not in units:
+        reason = f"the unit '{unit}' is not one of {', '.join(u for u in units if u)}" if unit else "it has no unit"
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a valid relative time: {reason}",
+            position=node.value_position,
+            expected=_NOW_UNITS_EXPECTED if is_now else _TODAY_UNITS_EXPECTED,
+        )
+    try:
+        if len(digits or "") > _MAX_OFFSET_DIGITS:
+            raise OverflowError
+        count = int(digits or 0) * (-1 if sign == "-" else 1)
+        if is_now:
+            return now + count * _NOW_UNITS[unit or "s"]
+        return _whole_day(now.date() + timedelta(days=count * _TODAY_UNITS[unit or ""]))
+    except (ValueError, OverflowError):
+        raise QuerySyntaxError(
+            f"'{node.value}' is not a valid date: it lies outside the years 1 to 9999",
+            position=node.value_position,
+            expected=_DATE_FORMATS,
+        ) from None
+
+
+def _parse_date(text: str) -> "Day | datetime | None":
     """A whole day, an exact instant, or None; ValueError/OverflowError for impossible dates."""
-    relative = _TODAY.fullmatch(text)
-    if relative:
-        sign, days = relative.groups()
-        offset = int(days or 0) * (-1 if sign == "-" else 1)
-        return _whole_day(today + timedelta(days=offset))
     if _DATE_ONLY.fullmatch(text):
         return _whole_day(date.fromisoformat(text))
     if _DATE_TIME.fullmatch(text):
@@ -363,9 +465,9 @@ def _parse_date(text: str, today: date) -> "_Day | datetime | None":
     return None
 
 
-def _whole_day(day: date) -> _Day:
+def _whole_day(day: date) -> Day:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return _Day(start, start + timedelta(days=1))
+    return Day(start, start + timedelta(days=1))
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -399,6 +501,8 @@ def describe(node: Node | None, registry: FieldRegistry | None = None) -> str:
         return "everything"
     if isinstance(node, Comparison):
         return _describe_comparison(node, registry)
+    if isinstance(node, Membership):
+        return _describe_membership(node, registry)
     if isinstance(node, Not):
         return f"not ({describe(node.item, registry)})"
     joiner = " and " if isinstance(node, And) else " or "
@@ -419,6 +523,19 @@ def _describe_comparison(node: Comparison, registry: FieldRegistry | None) -> st
     if query_field and query_field.kind is FieldKind.DATE:
         phrase = _DATE_PHRASES.get(node.op, phrase)
     return f"{name} {phrase} {_describe_value(node.value, query_field)}"
+
+
+def _describe_membership(node: Membership, registry: FieldRegistry | None) -> str:
+    query_field = registry.find(node.field) if registry else None
+    name = query_field.name if query_field else node.field
+    phrase = "is one of" if node.op == "-in" else "is none of"
+    values = ", ".join(_describe_list_value(item.value, query_field) for item in node.values)
+    return f"{name} {phrase} ({values})"
+
+
+def _describe_list_value(value: str, query_field: QueryField | None) -> str:
+    text = _describe_value(value, query_field)
+    return '"' + text.replace('"', '""') + '"' if "," in text and not text.startswith('"') else text
 
 
 def _describe_value(value: str, query_field: QueryField | None) -> str:

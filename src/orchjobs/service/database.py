@@ -25,7 +25,9 @@ __all__ = [
 
 def open_engine(settings: Settings) -> Engine:
     budgets = StatementBudgets(
-        read_seconds=settings.read_statement_seconds or None, write_seconds=settings.write_statement_seconds or None
+        read_seconds=settings.read_statement_seconds or None,
+        write_seconds=settings.write_statement_seconds or None,
+        export_seconds=settings.export_statement_seconds or None,
     )
     return make_engine(settings.database_url, pool_size=settings.db_pool_size, budgets=budgets)
 

@@ -78,7 +78,7 @@ def acknowledge_jobs(
     selection.validate(max_ids=max_ids)
     key = previews.digest(ACKNOWLEDGE, selection, JOB_HISTORY, max_query_length=max_query_length)
     at = previews.moment(engine, action=ACKNOWLEDGE, digest=key, token=preview_token, now=now)
-    change_set = _acknowledge_changes(_selected(selection, at, max_query_length=max_query_length), at)
+    change_set = _acknowledge_changes(_selected(selection, at, max_query_length=max_query_length, user=actor), at)
     with write_transaction(engine) as conn:
         if selection.ids is not None:
             ids = selection.distinct_ids()
@@ -92,11 +92,11 @@ def acknowledge_jobs(
 
 
 def preview_acknowledge(
-    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[int], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Acknowledge with this selection would change; its token makes Acknowledge change exactly that."""
     return _preview(
-        engine, ACKNOWLEDGE, _acknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
+        engine, actor, ACKNOWLEDGE, _acknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
     )
 
 
@@ -114,7 +114,7 @@ def unacknowledge_jobs(
     selection.validate(max_ids=max_ids)
     key = previews.digest(UNACKNOWLEDGE, selection, JOB_HISTORY, max_query_length=max_query_length)
     at = previews.moment(engine, action=UNACKNOWLEDGE, digest=key, token=preview_token, now=now)
-    change_set = _unacknowledge_changes(_selected(selection, at, max_query_length=max_query_length), at)
+    change_set = _unacknowledge_changes(_selected(selection, at, max_query_length=max_query_length, user=actor), at)
     with write_transaction(engine) as conn:
         previews.hold_unchanged(conn, change_set, at)
         count = store.unacknowledge_history(conn, where=change_set.selected)
@@ -124,11 +124,18 @@ def unacknowledge_jobs(
 
 
 def preview_unacknowledge(
-    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[int], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Unacknowledge with this selection would change, and its token."""
     return _preview(
-        engine, UNACKNOWLEDGE, _unacknowledge_changes, selection, now=now, max_ids=max_ids, limit=max_query_length
+        engine,
+        actor,
+        UNACKNOWLEDGE,
+        _unacknowledge_changes,
+        selection,
+        now=now,
+        max_ids=max_ids,
+        limit=max_query_length,
     )
 
 
@@ -162,11 +169,13 @@ def auto_acknowledge(conn: Connection, *, job_id: uuid.UUID, succeeded_run: int,
     return count
 
 
-def history_selection(selection: Selection[int], *, at: datetime, max_query_length: int) -> ColumnElement[bool]:
-    """The history rows a selection names: its ids, or its query resolved at `at`."""
+def history_selection(
+    selection: Selection[int], *, at: datetime, max_query_length: int, user: str
+) -> ColumnElement[bool]:
+    """The history rows a selection names: its ids, or its query resolved at `at` (and %ME% as `user`)."""
     if selection.ids is not None:
         return job_history.c.id.in_(selection.distinct_ids())
-    where = condition(JOB_HISTORY, selection.query, now=at, max_length=max_query_length)
+    where = condition(JOB_HISTORY, selection.query, now=at, max_length=max_query_length, user=user)
     return true() if where is None else where
 
 
@@ -175,8 +184,10 @@ def newest_history_id(conn: Connection) -> int:
     return store.newest_history_id(conn)
 
 
-def _selected(selection: Selection[int], at: previews.Moment, *, max_query_length: int) -> ColumnElement[bool]:
-    return history_selection(selection, at=at.at, max_query_length=max_query_length)
+def _selected(
+    selection: Selection[int], at: previews.Moment, *, max_query_length: int, user: str
+) -> ColumnElement[bool]:
+    return history_selection(selection, at=at.at, max_query_length=max_query_length, user=user)
 
 
 def _acknowledge_changes(selected: ColumnElement[bool], at: previews.Moment) -> previews.ChangeSet:
@@ -191,6 +202,7 @@ def _unacknowledge_changes(selected: ColumnElement[bool], at: previews.Moment) -
 
 def _preview(
     engine: Engine,
+    actor: str,
     action: str,
     changes: Callable[[ColumnElement[bool], previews.Moment], previews.ChangeSet],
     selection: Selection[int],
@@ -207,7 +219,7 @@ def _preview(
         query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=limit),
         now=now,
         bound=newest_history_id,
-        changes=lambda at: changes(_selected(selection, at, max_query_length=limit), at),
+        changes=lambda at: changes(_selected(selection, at, max_query_length=limit, user=actor), at),
     )
 
 
@@ -265,11 +277,11 @@ class FailureGroup:
 
 
 def failure_groups(
-    engine: Engine, *, query: str | None, page: int, limit: int, now: datetime, max_query_length: int
+    engine: Engine, *, query: str | None, page: int, limit: int, now: datetime, max_query_length: int, user: str
 ) -> list[FailureGroup]:
     """The open failures of the failure count (narrowed by `query`, if any) in groups, largest first, each with the
     query that selects exactly its runs (to preview and acknowledge it in one step)."""
-    narrowing = condition(JOB_HISTORY, query, now=now, max_length=max_query_length)
+    narrowing = condition(JOB_HISTORY, query, now=now, max_length=max_query_length, user=user)
     with read_transaction(engine) as conn:
         base = failure_count_query(read_service_settings(conn).age_out_days)
         where = condition(JOB_HISTORY, base, now=now, max_length=len(base))

@@ -29,10 +29,17 @@ class PageRequest:
 
 
 def list_page(
-    engine: Engine, resource: ListResource, request: PageRequest, *, now: datetime, max_query_length: int
+    engine: Engine,
+    resource: ListResource,
+    request: PageRequest,
+    *,
+    now: datetime,
+    max_query_length: int,
+    user: str | None = None,
 ) -> Sequence[Record]:
-    """One page of the resource, filtered and sorted; QuerySyntaxError or InvalidSortFieldError for a bad request."""
-    where = condition(resource, request.query, now=now, max_length=max_query_length)
+    """One page of the resource, filtered and sorted; QuerySyntaxError or InvalidSortFieldError for a bad request.
+    `user` is the caller's name, what %ME% stands for."""
+    where = condition(resource, request.query, now=now, max_length=max_query_length, user=user)
     order = resource.order_by(request.sort_field, descending=request.descending)
     with single_read(engine) as conn:
         return store.list_page(
@@ -41,9 +48,15 @@ def list_page(
 
 
 def count_rows(
-    engine: Engine, resource: ListResource, *, query: str | None, now: datetime, max_query_length: int
+    engine: Engine,
+    resource: ListResource,
+    *,
+    query: str | None,
+    now: datetime,
+    max_query_length: int,
+    user: str | None = None,
 ) -> int:
-    where = condition(resource, query, now=now, max_length=max_query_length)
+    where = condition(resource, query, now=now, max_length=max_query_length, user=user)
     with single_read(engine) as conn:
         return store.count_rows(conn, resource, where=where)
 
@@ -54,16 +67,30 @@ def get_row(engine: Engine, resource: ListResource, *, key: object) -> Record | 
 
 
 def condition(
-    resource: ListResource, query: str | None, *, now: datetime, max_length: int
+    resource: ListResource, query: str | None, *, now: datetime, max_length: int, user: str | None = None
 ) -> ColumnElement[bool] | None:
-    """The SQL condition of a query string, or None for no filter. Raises QuerySyntaxError."""
-    return _compiled(resource, query or "", max_length, now.astimezone(UTC).date())
+    """The SQL condition of a query string, or None for no filter. Raises QuerySyntaxError. `user` is the name
+    %ME% stands for (the caller); without one, a query that uses %ME% is refused."""
+    text = query or ""
+    upper = text.upper()
+    if "%NOW" in upper:
+        # An instant changes every request: nothing to share.
+        return _compile(resource, text, max_length, now.astimezone(UTC), user)
+    # The user is part of the key only for queries that name %ME%: every other query is shared by all callers.
+    return _compiled(resource, text, max_length, now.astimezone(UTC).date(), user if "%ME%" in upper else None)
 
 
 @lru_cache(maxsize=512)
-def _compiled(resource: ListResource, text: str, max_length: int, today: date) -> ColumnElement[bool] | None:
+def _compiled(
+    resource: ListResource, text: str, max_length: int, today: date, user: str | None
+) -> ColumnElement[bool] | None:
     # Clients repeat the same few queries (kfutil repeats `ClientMachine -eq "X"` for a few machines), and a
     # condition depends only on its text and on the day (%TODAY%); SQLAlchemy expressions are immutable, so one
     # serves every request that day.
-    node = parse(text, max_length=max_length)
-    return resource.condition(node, now=datetime.combine(today, time(), UTC))
+    return _compile(resource, text, max_length, datetime.combine(today, time(), UTC), user)
+
+
+def _compile(
+    resource: ListResource, text: str, max_length: int, now: datetime, user: str | None
+) -> ColumnElement[bool] | None:
+    return resource.condition(parse(text, max_length=max_length), now=now, user=user)

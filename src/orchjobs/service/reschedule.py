@@ -47,7 +47,7 @@ def reschedule_jobs(
     selection.validate(max_ids=max_ids)
     key = previews.digest(RESCHEDULE, selection, JOB_HISTORY, max_query_length=max_query_length)
     at = previews.moment(engine, action=RESCHEDULE, digest=key, token=preview_token, now=now)
-    change_set = _changes(selection, at, max_query_length=max_query_length)
+    change_set = _changes(selection, at, max_query_length=max_query_length, user=actor)
     with write_transaction(engine) as conn:
         if selection.ids is not None:
             ids = selection.distinct_ids()
@@ -70,7 +70,7 @@ def reschedule_jobs(
 
 
 def preview_reschedule(
-    engine: Engine, selection: Selection[int], *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[int], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Reschedule with this selection would change (the jobs, by id), and its token."""
     selection.validate(max_ids=max_ids)
@@ -81,14 +81,14 @@ def preview_reschedule(
         query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=max_query_length),
         now=now,
         bound=newest_history_id,
-        changes=lambda at: _changes(selection, at, max_query_length=max_query_length),
+        changes=lambda at: _changes(selection, at, max_query_length=max_query_length, user=actor),
     )
 
 
-def _changes(selection: Selection[int], at: previews.Moment, *, max_query_length: int) -> previews.ChangeSet:
+def _changes(selection: Selection[int], at: previews.Moment, *, max_query_length: int, user: str) -> previews.ChangeSet:
     """Selected: the history rows; changed: the jobs of those that failed for good."""
     runs = previews.bounded(
-        history_selection(selection, at=at.at, max_query_length=max_query_length), job_history.c.id, at.bound
+        history_selection(selection, at=at.at, max_query_length=max_query_length, user=user), job_history.c.id, at.bound
     )
     jobs = store.reschedulable(store.jobs_of_failed_runs(runs))
     return previews.ChangeSet(scheduled_job, scheduled_job.c.id, jobs, job_history, runs)

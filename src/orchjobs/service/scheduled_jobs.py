@@ -50,7 +50,7 @@ def unschedule_jobs(
     selection.validate(max_ids=max_ids)
     key = previews.digest(UNSCHEDULE, selection, SCHEDULED_JOBS, max_query_length=max_query_length)
     at = previews.moment(engine, action=UNSCHEDULE, digest=key, token=preview_token, now=now)
-    change_set = _changes(selection, at, max_query_length=max_query_length)
+    change_set = _changes(selection, at, max_query_length=max_query_length, user=actor)
     with write_transaction(engine) as conn:
         if selection.ids is not None:
             ids = selection.distinct_ids()
@@ -72,7 +72,7 @@ def unschedule_jobs(
 
 
 def preview_unschedule(
-    engine: Engine, selection: Selection[uuid.UUID], *, now: datetime, max_ids: int, max_query_length: int
+    engine: Engine, selection: Selection[uuid.UUID], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Unschedule with this selection would delete, and its token."""
     selection.validate(max_ids=max_ids)
@@ -83,18 +83,20 @@ def preview_unschedule(
         query=previews.normalized_query(SCHEDULED_JOBS, selection.query, max_length=max_query_length),
         now=now,
         bound=lambda _conn: None,
-        changes=lambda at: _changes(selection, at, max_query_length=max_query_length),
+        changes=lambda at: _changes(selection, at, max_query_length=max_query_length, user=actor),
     )
 
 
-def _changes(selection: Selection[uuid.UUID], at: previews.Moment, *, max_query_length: int) -> previews.ChangeSet:
+def _changes(
+    selection: Selection[uuid.UUID], at: previews.Moment, *, max_query_length: int, user: str
+) -> previews.ChangeSet:
     """The jobs the selection names (ids, or the query over what ScheduledJobs lists), less those requested after
     a preview's moment; the ones that go are those that can be unscheduled."""
     named: ColumnElement[bool]
     if selection.ids is not None:
         named = scheduled_job.c.id.in_(selection.distinct_ids())
     else:
-        where = condition(SCHEDULED_JOBS, selection.query, now=at.at, max_length=max_query_length)
+        where = condition(SCHEDULED_JOBS, selection.query, now=at.at, max_length=max_query_length, user=user)
         named = true() if where is None else where
     jobs = and_(named, scheduled_job.c.requested_at <= at.at) if at.fixed else named
     return previews.ChangeSet(SOURCE, scheduled_job.c.id, and_(jobs, unschedulable_job()), SOURCE, jobs)

@@ -16,9 +16,9 @@ from orchjobs.errors import StatementTimeoutError, StoreUnavailableError
 from orchjobs.store.cancellation import current_token
 from orchjobs.store.dialects import install_sqlite_functions
 
-# Which time budget a connection's statements run under: "read" unless a write transaction says "write"; None lifts
-# it (migrations, housekeeping). Kept in the connection's execution options under this key.
-Budget = Literal["read", "write"] | None
+# Which time budget a connection's statements run under: "read" unless a write transaction says "write" or an export
+# "export"; None lifts it (migrations, housekeeping). Kept in the connection's execution options under this key.
+Budget = Literal["read", "write", "export"] | None
 _BUDGET = "orchjobs_budget"
 # Set on a write transaction's connection: a change is never cancelled half-way because its client went away.
 _WRITING = "orchjobs_writing"
@@ -34,10 +34,14 @@ class StatementBudgets:
 
     read_seconds: float | None = None
     write_seconds: float | None = None
+    # An export streams every matching row from one cursor: the budget of each batch it fetches (store_rows).
+    export_seconds: float | None = None
 
     def seconds(self, budget: Budget) -> float | None:
         if budget is None:
             return None
+        if budget == "export":
+            return self.export_seconds
         return self.read_seconds if budget == "read" else self.write_seconds
 
 
@@ -209,6 +213,30 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside a read transaction, rolled back at the end."""
     with _translated_errors(engine, "read"), engine.connect() as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def export_read(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a read transaction for streaming many rows from one cursor, under the export budget. On
+    PostgreSQL the budget is the transaction's statement_timeout, which each FETCH of a server-side cursor gets anew;
+    on SQLite, where a statement's deadline covers fetching all its rows, `renew_budget` restarts it per batch.
+    Not attached to the request's cancel token: a streamed answer ends by closing its generator, which ends this."""
+    with _translated_errors(engine, "export"), engine.connect() as conn:
+        conn.execution_options(**{_BUDGET: "export"})
+        with conn.begin():
+            seconds = _budgets(engine).export_seconds
+            if conn.dialect.name == "postgresql" and seconds != _budgets(engine).read_seconds:
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {_milliseconds(seconds)}")
+            yield conn
+
+
+def renew_budget(conn: Connection) -> None:
+    """Give the running statement its budget afresh from now (SQLite: its deadline covers fetching every row, and an
+    export fetches batch after batch, as fast as its client reads). PostgreSQL times each FETCH by itself."""
+    deadline: _Deadline | None = conn.info.get("orchjobs_deadline")
+    if deadline is not None and deadline.at is not None:
+        seconds = _budgets(conn.engine).seconds(conn.get_execution_options().get(_BUDGET, "read"))
+        deadline.at = None if seconds is None else time.monotonic() + seconds
 
 
 @contextmanager

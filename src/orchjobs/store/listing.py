@@ -2,7 +2,7 @@
 resource is declared once as a `ListResource`; the functions here read a page, a count or one row of any of them.
 Functions take a connection and never commit."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -13,6 +13,7 @@ from sqlalchemy.sql.base import ColumnCollection
 
 from orchjobs.query import FieldRegistry, Node, compile_where
 from orchjobs.query.sql import RelatedValues
+from orchjobs.store.engine import renew_budget
 from orchjobs.store.rows import Record
 
 
@@ -57,11 +58,12 @@ class ListResource:
             return self.table.c
         return select(*self.table.c, *self.joined_columns).selected_columns
 
-    def condition(self, node: Node | None, *, now: datetime) -> ColumnElement[bool] | None:
-        """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY%."""
+    def condition(self, node: Node | None, *, now: datetime, user: str | None = None) -> ColumnElement[bool] | None:
+        """The WHERE condition of a parsed query within the scope (None: no filter); `now` anchors %TODAY% and
+        %NOW%, `user` is what %ME% stands for."""
         if node is None:
             return self.scope
-        where = compile_where(node, self.fields, self.field_columns, now=now, related=self.related)
+        where = compile_where(node, self.fields, self.field_columns, now=now, related=self.related, user=user)
         return where if self.scope is None else and_(self.scope, where)
 
     def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
@@ -97,6 +99,29 @@ def list_page(
     if where is not None:
         stmt = stmt.where(where)
     return conn.execute(stmt).all()
+
+
+def stream_rows(
+    conn: Connection,
+    resource: ListResource,
+    *,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+    batch_rows: int,
+) -> Iterator[Sequence[Record]]:
+    """Every matching row (its `columns`), in batches of `batch_rows`, from one server-side cursor (a named cursor
+    on PostgreSQL): memory holds one batch, whatever the count. Closing the generator closes the cursor."""
+    stmt = select(*resource.columns).select_from(resource.from_clause).order_by(*order_by)
+    if where is not None:
+        stmt = stmt.where(where)
+    result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(stmt)
+    try:
+        for batch in result.partitions():
+            yield batch
+            # The next batch is fetched when the consumer asks: its own budget starts then.
+            renew_budget(conn)
+    finally:
+        result.close()
 
 
 def count_rows(conn: Connection, resource: ListResource, *, where: ColumnElement[bool] | None) -> int:

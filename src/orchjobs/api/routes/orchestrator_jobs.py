@@ -48,7 +48,7 @@ def get_failure_count(context: ContextDep, _user: UserDep) -> Response:
 
 
 @router.get("/JobHistory/FailureGroups", response_model=list[FailureGroupResponse])
-def get_failure_groups(request: Request, context: ContextDep, _user: UserDep) -> Response:
+def get_failure_groups(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: the failure count's runs grouped by job type, orchestrator, target and folded message, largest
     first (paged like JobHistory; `pq.queryString` narrows the runs), each with the query that selects it."""
     page = page_request(request, max_limit=context.settings.max_return_limit)
@@ -59,6 +59,7 @@ def get_failure_groups(request: Request, context: ContextDep, _user: UserDep) ->
         limit=page.limit,
         now=context.clock(),
         max_query_length=context.settings.max_query_length,
+        user=user.name,
     )
     return wire.json_response([failure_group_item(group) for group in groups])
 
@@ -85,11 +86,11 @@ async def acknowledge(request: Request, context: ContextDep, user: UserDep) -> R
 
 
 @router.post("/Acknowledge/Preview", response_model=PreviewResponse, openapi_extra=_ACKNOWLEDGE_BODY)
-async def preview_acknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def preview_acknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: what Acknowledge with this body would change (counts, the first ids, the normalized query), and
     the token that makes it change exactly that."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
-    return await run_preview(context, history.preview_acknowledge, selection)
+    return await run_preview(context, history.preview_acknowledge, selection, actor=user.name)
 
 
 @router.post("/Unacknowledge", status_code=204, response_class=Response, openapi_extra=_ACKNOWLEDGE_BODY)
@@ -101,10 +102,10 @@ async def unacknowledge(request: Request, context: ContextDep, user: UserDep) ->
 
 
 @router.post("/Unacknowledge/Preview", response_model=PreviewResponse, openapi_extra=_ACKNOWLEDGE_BODY)
-async def preview_unacknowledge(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def preview_unacknowledge(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: what Unacknowledge with this body would change, and its token."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
-    return await run_preview(context, history.preview_unacknowledge, selection)
+    return await run_preview(context, history.preview_unacknowledge, selection, actor=user.name)
 
 
 def failure_group_item(group: history.FailureGroup) -> dict[str, Any]:

@@ -50,10 +50,10 @@ async def reschedule_jobs(request: Request, context: ContextDep, user: UserDep) 
 
 
 @router.post("/Reschedule/Preview", response_model=PreviewResponse, openapi_extra=_body(RescheduleJobRequest))
-async def preview_reschedule(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def preview_reschedule(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: what Reschedule with this body would change (the jobs, by id), and its token."""
     selection, _payload = await read_selection(request, ids_name="JobAuditIds", read_ids=body.optional_int_list)
-    return await run_preview(context, reschedule.preview_reschedule, selection)
+    return await run_preview(context, reschedule.preview_reschedule, selection, actor=user.name)
 
 
 @router.post("/Unschedule", status_code=204, response_class=Response, openapi_extra=_body(UnscheduleJobRequest))
@@ -66,10 +66,10 @@ async def unschedule_jobs(request: Request, context: ContextDep, user: UserDep) 
 
 
 @router.post("/Unschedule/Preview", response_model=PreviewResponse, openapi_extra=_body(UnscheduleJobRequest))
-async def preview_unschedule(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def preview_unschedule(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: which scheduled jobs Unschedule with this body would delete, and its token."""
     selection, _payload = await read_selection(request, ids_name="JobIds", read_ids=body.optional_guid_list)
-    return await run_preview(context, scheduled_jobs.preview_unschedule, selection)
+    return await run_preview(context, scheduled_jobs.preview_unschedule, selection, actor=user.name)
 
 
 def scheduled_job_item(row: Any) -> dict[str, Any]:
