@@ -23,6 +23,7 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    audit,
     certificate_store_inventory,
     certificate_stores,
     certificates,
@@ -71,6 +72,7 @@ ROUTERS = (
     agent_pools.router,
     security_roles.router,
     security_identities.router,
+    audit.router,
 )
 
 

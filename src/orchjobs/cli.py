@@ -245,7 +245,9 @@ def user_add(
         console.print("[red]Give the user at least one --role (it could do nothing without one).[/red]")
         raise typer.Exit(2)
     created = _run_user_change(
-        lambda engine: create_user(engine, username=username, password=password, roles=roles, now=datetime.now(UTC))
+        lambda engine: create_user(
+            engine, username=username, password=password, roles=roles, actor=_actor(), now=datetime.now(UTC)
+        )
     )
     console.print(f"[green]Added user[/green] {created.username} with the roles {', '.join(created.roles)}.")
 
@@ -261,7 +263,9 @@ def user_password(
     """Give a user a new password; the old one stops working at once, on every server process."""
     from orchjobs.service.users import set_password
 
-    _run_user_change(lambda engine: set_password(engine, username=username, password=password))
+    _run_user_change(
+        lambda engine: set_password(engine, username=username, password=password, actor=_actor(), now=datetime.now(UTC))
+    )
     console.print(f"[green]Changed the password of[/green] {username}.")
 
 
@@ -270,8 +274,21 @@ def user_remove(username: Annotated[str, typer.Argument(help="The user to remove
     """Remove a user and its roles; its credentials stop working at once. The last administrator stays."""
     from orchjobs.service.users import remove_user
 
-    _run_user_change(lambda engine: remove_user(engine, username=username))
+    _run_user_change(lambda engine: remove_user(engine, username=username, actor=_actor(), now=datetime.now(UTC)))
     console.print(f"[green]Removed user[/green] {username}.")
+
+
+def _actor() -> str:
+    """Who the audit log names for a change made with this command: the operating-system user running it."""
+    import getpass
+
+    from orchjobs.domain.audit import cli_actor
+
+    try:
+        return cli_actor(getpass.getuser())
+    except (KeyError, OSError):
+        # No name for this uid (a container's arbitrary user).
+        return cli_actor(None)
 
 
 def _run_user_change(change: Callable[[Any], _T]) -> _T:

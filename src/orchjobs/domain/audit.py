@@ -10,6 +10,12 @@ from enum import StrEnum
 SYSTEM_ACTOR = "(system)"
 
 
+def cli_actor(os_user: str | None) -> str:
+    """The actor of a change made with the `orchjobs` command: the operating-system user who ran it, marked so that
+    it is not taken for an API user of that name."""
+    return f"(cli:{os_user})" if os_user else "(cli)"
+
+
 class AuditAction(StrEnum):
     """The kinds of change. Values are what GET /Audit shows and its `Action` field matches."""
 
@@ -23,8 +29,39 @@ class AuditAction(StrEnum):
     APPROVE = "Approve"
     DISAPPROVE = "Disapprove"
     RESET = "Reset"
+    SET_REENROLLMENT = "SetAuthCertificateReenrollment"
+    FETCH_LOGS = "FetchLogs"
     CREATE_USER = "CreateUser"
+    SET_PASSWORD = "SetPassword"
+    REMOVE_USER = "RemoveUser"
+    CREATE_IDENTITY = "CreateIdentity"
+    DELETE_IDENTITY = "DeleteIdentity"
+    CREATE_ROLE = "CreateRole"
+    UPDATE_ROLE = "UpdateRole"
+    DELETE_ROLE = "DeleteRole"
+    COPY_ROLE = "CopyRole"
+    SET_ROLE_IDENTITIES = "SetRoleIdentities"
+    ADD_ROLE_PERMISSIONS = "AddRolePermissions"
+    SET_ROLE_PERMISSIONS = "SetRolePermissions"
+    ADD_CERTIFICATE = "AddCertificate"
+    REMOVE_CERTIFICATE = "RemoveCertificate"
+    SCHEDULE_REENROLLMENT = "ScheduleReenrollment"
+    SCHEDULE_DISCOVERY = "ScheduleDiscovery"
+    SCHEDULE_CUSTOM_JOB = "ScheduleCustomJob"
     PRUNE = "PruneHistory"
+
+
+class AuditResource(StrEnum):
+    """What a change touched: GET /Audit's `Resource` field."""
+
+    APP_SETTING = "AppSetting"
+    AGENTS = "Agents"
+    USERS = "Users"
+    SECURITY_IDENTITIES = "SecurityIdentities"
+    SECURITY_ROLES = "SecurityRoles"
+    CERTIFICATE_STORES = "CertificateStores"
+    SCHEDULED_JOBS = "ScheduledJobs"
+    JOB_HISTORY = "JobHistory"
 
 
 @dataclass(frozen=True)

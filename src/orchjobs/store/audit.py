@@ -6,7 +6,18 @@ from datetime import datetime
 from sqlalchemy import Connection, insert
 
 from orchjobs.domain.audit import AuditEntry
+from orchjobs.query.fields import AUDIT_FIELDS
+from orchjobs.store.listing import ListResource
 from orchjobs.store.tables import audit_log
+
+# GET /Audit: every entry, newest first unless the request sorts otherwise.
+AUDIT = ListResource(
+    table=audit_log,
+    fields=AUDIT_FIELDS,
+    columns=tuple(audit_log.c),
+    default_sort="At",
+    default_descending=True,
+)
 
 
 def record(conn: Connection, entry: AuditEntry, *, at: datetime) -> None:
@@ -16,7 +27,7 @@ def record(conn: Connection, entry: AuditEntry, *, at: datetime) -> None:
             at=at,
             actor=entry.actor,
             action=str(entry.action),
-            resource=entry.resource,
+            resource=str(entry.resource),
             query=entry.query,
             ids=None if entry.ids is None else json.dumps([_plain(value) for value in entry.ids]),
             row_count=entry.row_count,
