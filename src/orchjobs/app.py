@@ -46,6 +46,7 @@ from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
 from orchjobs.service.password_pool import PasswordPool
+from orchjobs.service.retention import start_pruner
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.service.webhook_worker import start_webhook_worker
@@ -114,9 +115,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         webhook_worker = start_webhook_worker(
             context, sender=HttpxSender(timeout_seconds=settings.webhook_timeout_seconds)
         )
+        # Deletes job history past its retention, once a day in one of the processes (docs/retention.md).
+        pruner = start_pruner(context)
         try:
             yield
         finally:
+            if pruner is not None:
+                pruner.stop()
             webhook_worker.stop()
             sweeper.stop()
             password_pool.close()

@@ -1,4 +1,4 @@
-"""The `orchjobs` command: serve, migrate, seed, user add."""
+"""The `orchjobs` command: serve, migrate, seed, prune, user add."""
 
 import os
 import shutil
@@ -220,6 +220,53 @@ def seed(
     )
 
 
+@app.command()
+def prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Delete runs older than this many days (default: JobHistoryRetentionDays; 0 keeps all)."
+        ),
+    ] = None,
+    keep_runs: Annotated[
+        int | None,
+        typer.Option(min=0, help="Always keep this many latest runs of each job (default: JobHistoryKeepRuns)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only count the runs that would be deleted.")] = False,
+) -> None:
+    """Delete old job history (docs/retention.md). Runs in flight, unacknowledged failures and warnings inside the
+    age-out window and the latest runs of each job always stay; the prune goes in short batches and is audited."""
+    from rich.table import Table
+
+    from orchjobs.service.retention import prune_history
+
+    engine = database.open_engine(load_settings())
+    try:
+        result = prune_history(
+            engine,
+            now=datetime.now(UTC),
+            actor=_actor(),
+            older_than_days=older_than_days,
+            keep_runs=keep_runs,
+            dry_run=dry_run,
+        )
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if result.rule is None:
+        console.print("Retention is off (0 days): nothing to prune. Set JobHistoryRetentionDays or --older-than-days.")
+        return
+    table = Table(title="Job history prune (dry run)" if dry_run else "Job history prune", show_header=False)
+    table.add_row("Runs older than", f"{result.retention_days} days ({result.rule.cutoff:%Y-%m-%d %H:%M} UTC)")
+    table.add_row("Latest runs kept per job", str(result.rule.keep_runs))
+    table.add_row("Open failures kept from", f"{result.rule.age_out_start:%Y-%m-%d} UTC")
+    table.add_row("Would delete" if dry_run else "Deleted", f"{result.deleted:,} runs")
+    table.add_row("Batches", str(result.batches))
+    console.print(table)
+
+
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Name to log in with.")],
@@ -279,16 +326,10 @@ def user_remove(username: Annotated[str, typer.Argument(help="The user to remove
 
 
 def _actor() -> str:
-    """Who the audit log names for a change made with this command: the operating-system user running it."""
-    import getpass
+    """Who the audit log names for a change made with this command."""
+    from orchjobs.service.audit import cli_actor
 
-    from orchjobs.domain.audit import cli_actor
-
-    try:
-        return cli_actor(getpass.getuser())
-    except (KeyError, OSError):
-        # No name for this uid (a container's arbitrary user).
-        return cli_actor(None)
+    return cli_actor()
 
 
 def _run_user_change(change: Callable[[Any], _T]) -> _T:

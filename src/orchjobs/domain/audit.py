@@ -10,12 +10,6 @@ from enum import StrEnum
 SYSTEM_ACTOR = "(system)"
 
 
-def cli_actor(os_user: str | None) -> str:
-    """The actor of a change made with the `orchjobs` command: the operating-system user who ran it, marked so that
-    it is not taken for an API user of that name."""
-    return f"(cli:{os_user})" if os_user else "(cli)"
-
-
 class AuditAction(StrEnum):
     """The kinds of change. Values are what GET /Audit shows and its `Action` field matches."""
 
