@@ -1,6 +1,6 @@
 """Application settings (Command's AppSetting): read them, change one or several with their values checked, and read
-the ones the service acts on as one typed value. Every change writes an audit entry per setting whose value it
-changed (docs/audit.md), in the change's transaction."""
+the ones the service acts on as one typed value. Every change writes an audit entry per setting it sets
+(docs/audit.md), in the change's transaction."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,17 +101,18 @@ def set_app_settings(engine: Engine, entries: Sequence[SettingEntry], *, actor: 
 
 
 def _change(conn: Connection, row: Record, text: str, *, actor: str, now: datetime) -> None:
-    """Store the value; an audit entry with the old and the new value when it differs from the old."""
-    if text == row.value:
-        return
-    store.set_app_setting(conn, setting_id=row.id, value=text)
+    """Store the value, and an audit entry with the old and the new value (RowCount 0 when they are the same: the
+    operator's act is recorded all the same)."""
+    changed = text != row.value
+    if changed:
+        store.set_app_setting(conn, setting_id=row.id, value=text)
     audit.record(
         conn,
         AuditEntry(
             actor=actor,
             action=AuditAction.SET_SETTING,
             resource=AuditResource.APP_SETTING,
-            row_count=1,
+            row_count=int(changed),
             ids=[row.id],
             details={"ShortName": row.short_name, "OldValue": row.value, "NewValue": text},
         ),
