@@ -233,6 +233,9 @@ def prune(
         typer.Option(min=0, help="Always keep this many latest runs of each job (default: JobHistoryKeepRuns)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Only count the runs that would be deleted.")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=50000, help="Runs looked at per batch, each batch its own short transaction.")
+    ] = 5000,
 ) -> None:
     """Delete old job history (docs/retention.md). Runs in flight, unacknowledged failures and warnings inside the
     age-out window and the latest runs of each job always stay; the prune goes in short batches and is audited."""
@@ -249,6 +252,7 @@ def prune(
             older_than_days=older_than_days,
             keep_runs=keep_runs,
             dry_run=dry_run,
+            batch=batch_size,
         )
     except OrchjobsError as exc:
         console.print(f"[red]{exc.message}[/red]")
