@@ -78,7 +78,7 @@ RANGES = {
     "JobFailuresAndWarningsAgeOut": (1, 3650),
     "JobRetries": (0, 100),
     "JobRetryDelay": (0, 10080),
-    "JobInProcessTimeout": (1, 10080),
+    "JobInProcessTimeout": (0, 10080),
     "JobHistoryRetentionDays": (0, 36500),
     "JobHistoryKeepRuns": (0, 100000),
 }

@@ -41,12 +41,13 @@ def bool_text(value: bool) -> str:
 class ServiceSettings:
     """Every application setting the service acts on, read together."""
 
-    # Ranges: a day to ten years; a minute to a day or a week; 0 retention days keeps history for ever.
+    # Ranges: a day to ten years; a minute to a day or a week. A timeout of 0 turns the sweeper off, 0 retention days
+    # keeps history for ever.
     age_out_days: int = _setting("JobFailuresAndWarningsAgeOut", 7, low=1, high=3650)
     heartbeat_minutes: int = _setting("AgentHeartbeatInterval", 5, low=1, high=1440)
     job_retries: int = _setting("JobRetries", 3, low=0, high=100)
     retry_delay_minutes: int = _setting("JobRetryDelay", 5, low=0, high=10080)
-    in_process_timeout_minutes: int = _setting("JobInProcessTimeout", 60, low=1, high=10080)
+    in_process_timeout_minutes: int = _setting("JobInProcessTimeout", 60, low=0, high=10080)
     auto_acknowledge: bool = _switch("AutoAcknowledgeFailures", False)
     retention_days: int = _setting("JobHistoryRetentionDays", 0, low=0, high=36500)
     keep_runs: int = _setting("JobHistoryKeepRuns", 10, low=0, high=100000)
