@@ -50,7 +50,7 @@ def get_app_setting(engine: Engine, *, key: str) -> Record:
 
 def set_app_setting(engine: Engine, *, key: str, value: object, actor: str, now: datetime) -> Record:
     with write_transaction(engine) as conn:
-        row = _find(conn, key)
+        row = _find(conn, key, lock=True)
         text = checked_value(short_name=row.short_name, value_type=row.value_type, value=value)
         _change(conn, row, text, actor=actor, now=now)
         return _find(conn, str(row.id))
@@ -65,7 +65,7 @@ def set_app_settings(engine: Engine, entries: Sequence[SettingEntry], *, actor: 
     if len(entries) > MAX_BULK_SETTINGS:
         raise InvalidRequestError(f"The request body may name at most {MAX_BULK_SETTINGS} settings.")
     with write_transaction(engine) as conn:
-        rows = {row.id: row for row in store.list_app_settings(conn)}
+        rows = {row.id: row for row in store.list_app_settings(conn, lock=True)}
         failed: list[FailedOperation] = []
         changes: list[tuple[Record, str]] = []
         seen: set[int] = set()
@@ -120,12 +120,12 @@ def _change(conn: Connection, row: Record, text: str, *, actor: str, now: dateti
     )
 
 
-def _find(conn: Connection, key: str) -> Record:
+def _find(conn: Connection, key: str, *, lock: bool = False) -> Record:
     text = key.strip()
     row = (
-        store.get_app_setting(conn, setting_id=int(text))
+        store.get_app_setting(conn, setting_id=int(text), lock=lock)
         if text.isascii() and text.isdigit()
-        else store.get_app_setting(conn, short_name=text)
+        else store.get_app_setting(conn, short_name=text, lock=lock)
     )
     if row is None:
         raise NotFoundError(f"Application setting {key!r} was not found.")
