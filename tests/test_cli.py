@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from orchjobs.cli import app
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
-from orchjobs.store.tables import agent, job_history, user_account
+from orchjobs.store.tables import agent, audit_log, job_history, user_account
 from tests.conftest import api_client
 from tests.live import ADMIN, free_port
 
@@ -185,3 +185,26 @@ def test_serve_refuses_a_bootstrap_administrator_it_could_not_create(database_ur
     result = runner.invoke(app, ["serve"], env=env)
     assert result.exit_code == 2
     assert "ORCHJOBS_BOOTSTRAP_ADMIN: A password must be at least 8 characters long." in result.output
+
+
+def test_user_changes_are_audited_with_the_cli_actor(database_url: str) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    steps = [
+        ["user", "add", "auditor", "--password", "s3cret-pass", "--role", "Auditor"],
+        ["user", "password", "auditor", "--password", "an0ther-pass"],
+        ["user", "remove", "auditor"],
+        ["user", "remove", "auditor"],
+    ]
+    codes = [runner.invoke(app, step, env=env).exit_code for step in steps]
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        entries = conn.execute(select(audit_log).order_by(audit_log.c.id)).all()
+    engine.dispose()
+    assert codes == [0, 0, 0, 1]
+    assert [(entry.action, entry.resource, entry.ids) for entry in entries] == [
+        ("CreateUser", "Users", '["auditor"]'),
+        ("SetPassword", "Users", '["auditor"]'),
+        ("RemoveUser", "Users", '["auditor"]'),
+    ]
+    assert all(entry.actor.startswith("(cli") for entry in entries)
+    assert "s3cret" not in entries[0].details and '"Auditor"' in entries[0].details

@@ -23,6 +23,7 @@ from orchjobs.api.routes import (
     agent_session,
     agents,
     app_settings,
+    audit,
     certificate_store_inventory,
     certificate_stores,
     certificates,
@@ -47,6 +48,7 @@ from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
 from orchjobs.service.password_pool import PasswordPool
+from orchjobs.service.retention import start_pruner
 from orchjobs.service.sweeper import start_sweeper
 from orchjobs.service.users import Authenticator, ensure_bootstrap_admin
 from orchjobs.service.webhook_worker import start_webhook_worker
@@ -75,6 +77,7 @@ ROUTERS = (
     security_identities.router,
     query.router,
     job_history_export.router,
+    audit.router,
 )
 
 
@@ -116,9 +119,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         webhook_worker = start_webhook_worker(
             context, sender=HttpxSender(timeout_seconds=settings.webhook_timeout_seconds)
         )
+        # Deletes job history past its retention, once a day in one of the processes (docs/retention.md).
+        pruner = start_pruner(context)
         try:
             yield
         finally:
+            if pruner is not None:
+                pruner.stop()
             webhook_worker.stop()
             sweeper.stop()
             password_pool.close()

@@ -1,4 +1,4 @@
-"""The `orchjobs` command: serve, migrate, seed, user add."""
+"""The `orchjobs` command: serve, migrate, seed, prune, user add."""
 
 import os
 import shutil
@@ -220,6 +220,57 @@ def seed(
     )
 
 
+@app.command()
+def prune(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Delete runs older than this many days (default: JobHistoryRetentionDays; 0 keeps all)."
+        ),
+    ] = None,
+    keep_runs: Annotated[
+        int | None,
+        typer.Option(min=0, help="Always keep this many latest runs of each job (default: JobHistoryKeepRuns)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only count the runs that would be deleted.")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=50000, help="Runs looked at per batch, each batch its own short transaction.")
+    ] = 5000,
+) -> None:
+    """Delete old job history (docs/retention.md). Runs in flight, unacknowledged failures and warnings inside the
+    age-out window and the latest runs of each job always stay; the prune goes in short batches and is audited."""
+    from rich.table import Table
+
+    from orchjobs.service.retention import prune_history
+
+    engine = database.open_engine(load_settings())
+    try:
+        result = prune_history(
+            engine,
+            now=datetime.now(UTC),
+            actor=_actor(),
+            older_than_days=older_than_days,
+            keep_runs=keep_runs,
+            dry_run=dry_run,
+            batch=batch_size,
+        )
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if result.rule is None:
+        console.print("Retention is off (0 days): nothing to prune. Set JobHistoryRetentionDays or --older-than-days.")
+        return
+    table = Table(title="Job history prune (dry run)" if dry_run else "Job history prune", show_header=False)
+    table.add_row("Runs older than", f"{result.retention_days} days ({result.rule.cutoff:%Y-%m-%d %H:%M} UTC)")
+    table.add_row("Latest runs kept per job", str(result.rule.keep_runs))
+    table.add_row("Open failures kept from", f"{result.rule.age_out_start:%Y-%m-%d} UTC")
+    table.add_row("Would delete" if dry_run else "Deleted", f"{result.deleted:,} runs")
+    table.add_row("Batches", str(result.batches))
+    console.print(table)
+
+
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Name to log in with.")],
@@ -245,7 +296,9 @@ def user_add(
         console.print("[red]Give the user at least one --role (it could do nothing without one).[/red]")
         raise typer.Exit(2)
     created = _run_user_change(
-        lambda engine: create_user(engine, username=username, password=password, roles=roles, now=datetime.now(UTC))
+        lambda engine: create_user(
+            engine, username=username, password=password, roles=roles, actor=_actor(), now=datetime.now(UTC)
+        )
     )
     console.print(f"[green]Added user[/green] {created.username} with the roles {', '.join(created.roles)}.")
 
@@ -261,7 +314,9 @@ def user_password(
     """Give a user a new password; the old one stops working at once, on every server process."""
     from orchjobs.service.users import set_password
 
-    _run_user_change(lambda engine: set_password(engine, username=username, password=password))
+    _run_user_change(
+        lambda engine: set_password(engine, username=username, password=password, actor=_actor(), now=datetime.now(UTC))
+    )
     console.print(f"[green]Changed the password of[/green] {username}.")
 
 
@@ -270,8 +325,15 @@ def user_remove(username: Annotated[str, typer.Argument(help="The user to remove
     """Remove a user and its roles; its credentials stop working at once. The last administrator stays."""
     from orchjobs.service.users import remove_user
 
-    _run_user_change(lambda engine: remove_user(engine, username=username))
+    _run_user_change(lambda engine: remove_user(engine, username=username, actor=_actor(), now=datetime.now(UTC)))
     console.print(f"[green]Removed user[/green] {username}.")
+
+
+def _actor() -> str:
+    """Who the audit log names for a change made with this command."""
+    from orchjobs.service.audit import cli_actor
+
+    return cli_actor()
 
 
 def _run_user_change(change: Callable[[Any], _T]) -> _T:

@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(
         30.0, gt=0, description="How often each server process fails runs whose orchestrator did not report back."
     )
+    prune_interval_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="How often the service prunes job history by the retention settings (docs/retention.md); one "
+        "process of all prunes per interval; 0 never.",
+    )
     webhook_poll_seconds: float = Field(
         1.0, gt=0, description="How often each server process looks for webhook events to fan out and deliveries due."
     )

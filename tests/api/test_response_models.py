@@ -30,6 +30,7 @@ from orchjobs.store.tables import (
     agent_capability,
     agent_pool,
     agent_pool_agent,
+    audit_log,
     certificate,
     certificate_store,
     certificate_store_container,
@@ -77,6 +78,9 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/AppSetting"): {},
     ("GET", "/KeyfactorAPI/AppSetting/{key}"): {},
     ("PUT", "/KeyfactorAPI/AppSetting/{key}/Set"): {"json": {"Value": "7"}},
+    ("PUT", "/KeyfactorAPI/AppSetting"): {"json": [{"Id": 1, "Value": "8"}]},
+    ("GET", "/KeyfactorAPI/Audit"): {},
+    ("GET", "/KeyfactorAPI/Audit/Count"): {},
     ("GET", "/KeyfactorAPI/Status/Endpoints"): {},
     ("GET", "/KeyfactorAPI/JobTypes/Custom"): {},
     ("GET", "/KeyfactorAPI/JobTypes/Custom/{job_type_id}"): {},
@@ -241,6 +245,10 @@ def arrange(engine: Engine) -> dict[str, str]:
             insert(agent_capability), [{"agent_id": AGENT_ID, "capability": name} for name in ("LOGS", "Custom.Audit")]
         )
         conn.execute(insert(job_type).values(id=JOB_TYPE_ID, name="Audit", description="", is_custom=True))
+        full_entry = {"query": "Status -eq 3", "ids": "[1]", "details": '{"Note": "seen"}'}
+        for optional in (full_entry, {}):
+            entry = {"at": BASE_TIME, "actor": "admin", "action": "Acknowledge", "resource": "JobHistory"}
+            conn.execute(insert(audit_log).values(**entry, row_count=1, **optional))
         fields = [("Partition", 1, None, True), ("Deep", 4, "false", False)]
         conn.execute(
             insert(job_type_field),

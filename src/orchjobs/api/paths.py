@@ -22,6 +22,7 @@ CONTAINERS = f"{API}/CertificateStoreContainers"
 AGENT_POOLS = f"{API}/AgentPools"
 SECURITY = f"{API}/Security"
 SECURITY_ROLES = f"{SECURITY}/Roles"
+AUDIT = f"{API}/Audit"
 
 # Orchestrator protocol: routers, and the endpoints relative to AGENTS that answers hand out.
 SESSION = f"{AGENTS}/Session"

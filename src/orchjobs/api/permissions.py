@@ -15,6 +15,7 @@ from orchjobs.domain.permissions import (
     MODIFY_SETTINGS,
     MODIFY_STORES,
     READ_AGENTS,
+    READ_AUDITING,
     READ_CERTIFICATES,
     READ_SECURITY,
     READ_SETTINGS,
@@ -72,6 +73,10 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", paths.APP_SETTINGS): (READ_SETTINGS,),
     ("GET", f"{paths.APP_SETTINGS}/{{key}}"): (READ_SETTINGS,),
     ("PUT", f"{paths.APP_SETTINGS}/{{key}}/Set"): (MODIFY_SETTINGS,),
+    ("PUT", paths.APP_SETTINGS): (MODIFY_SETTINGS,),
+    # Extension: the audit log (docs/audit.md).
+    ("GET", paths.AUDIT): (READ_AUDITING,),
+    ("GET", f"{paths.AUDIT}/Count"): (READ_AUDITING,),
     # Webhooks (an extension) are settings of the service: a webhook makes it call an address its creator chose.
     ("GET", _HOOKS): (READ_SETTINGS,),
     ("GET", f"{_HOOKS}/{{webhook_id}}"): (READ_SETTINGS,),

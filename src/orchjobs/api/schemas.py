@@ -265,6 +265,20 @@ class AppSettingResponse(Wire):
     ValueType: str
 
 
+class AuditEntryResponse(Wire):
+    """One entry of the audit log (extension, docs/audit.md)."""
+
+    Id: int
+    At: datetime
+    Actor: str
+    Action: str
+    Resource: str
+    Query: str | None = None
+    Ids: list[Any] | None = None
+    RowCount: int
+    Details: dict[str, Any] | None = None
+
+
 class ErrorResponse(Wire):
     ErrorCode: str
     Message: str

@@ -9,15 +9,16 @@ from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 
 _SHORT_NAME = "short_name"
+_RANGE = "range"
 
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
-def _setting(short_name: str, default: int) -> int:
-    """A dataclass field for the integer setting `short_name`."""
-    return field(default=default, metadata={_SHORT_NAME: short_name})
+def _setting(short_name: str, default: int, *, low: int, high: int) -> int:
+    """A dataclass field for the integer setting `short_name`, whose values run from `low` to `high`."""
+    return field(default=default, metadata={_SHORT_NAME: short_name, _RANGE: (low, high)})
 
 
 def _switch(short_name: str, default: bool) -> bool:
@@ -40,18 +41,27 @@ def bool_text(value: bool) -> str:
 class ServiceSettings:
     """Every application setting the service acts on, read together."""
 
-    age_out_days: int = _setting("JobFailuresAndWarningsAgeOut", 7)
-    heartbeat_minutes: int = _setting("AgentHeartbeatInterval", 5)
-    job_retries: int = _setting("JobRetries", 3)
-    retry_delay_minutes: int = _setting("JobRetryDelay", 5)
-    in_process_timeout_minutes: int = _setting("JobInProcessTimeout", 60)
+    # Ranges: a day to ten years; a minute to a day or a week. A timeout of 0 turns the sweeper off, 0 retention days
+    # keeps history for ever.
+    age_out_days: int = _setting("JobFailuresAndWarningsAgeOut", 7, low=1, high=3650)
+    heartbeat_minutes: int = _setting("AgentHeartbeatInterval", 5, low=1, high=1440)
+    job_retries: int = _setting("JobRetries", 3, low=0, high=100)
+    retry_delay_minutes: int = _setting("JobRetryDelay", 5, low=0, high=10080)
+    in_process_timeout_minutes: int = _setting("JobInProcessTimeout", 60, low=0, high=10080)
     auto_acknowledge: bool = _switch("AutoAcknowledgeFailures", False)
-    retention_days: int = _setting("JobHistoryRetentionDays", 0)
-    keep_runs: int = _setting("JobHistoryKeepRuns", 10)
+    retention_days: int = _setting("JobHistoryRetentionDays", 0, low=0, high=36500)
+    keep_runs: int = _setting("JobHistoryKeepRuns", 10, low=0, high=100000)
 
     @classmethod
     def short_names(cls) -> tuple[str, ...]:
         return tuple(item.metadata[_SHORT_NAME] for item in fields(cls))
+
+    @classmethod
+    def ranges(cls) -> dict[str, tuple[int, int]]:
+        """The allowed values of each integer setting, by short name (lower case)."""
+        return {
+            item.metadata[_SHORT_NAME].lower(): item.metadata[_RANGE] for item in fields(cls) if _RANGE in item.metadata
+        }
 
     @classmethod
     def from_values(cls, values: Mapping[str, str]) -> "ServiceSettings":
@@ -84,8 +94,8 @@ def _text(value: object) -> str:
 
 
 def checked_value(*, short_name: str, value_type: str, value: object) -> str:
-    """The text to store for a new value of a setting: an `Int` setting takes a whole number of at least 0, a `Bool`
-    one true or false, any other a non-blank value. InvalidRequestError otherwise."""
+    """The text to store for a new value of a setting: an `Int` setting takes a whole number in its range (at least
+    0 when it has none), a `Bool` one true or false, any other a non-blank value. InvalidRequestError otherwise."""
     if value_type == "Bool":
         switch = value if isinstance(value, bool) else read_bool(str(value)) if value is not None else None
         if switch is None:
@@ -94,8 +104,10 @@ def checked_value(*, short_name: str, value_type: str, value: object) -> str:
     text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
     if value_type == "Int":
         number = lenient_int(text)
-        if number is None or number < 0:
-            raise InvalidRequestError(f"{short_name} must be a whole number of at least 0; got {value!r}.")
+        low, high = ServiceSettings.ranges().get(short_name.lower(), (0, None))
+        if number is None or number < low or (high is not None and number > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise InvalidRequestError(f"{short_name} must be a whole number {bounds}; got {value!r}.")
         return str(number)
     if not text:
         raise InvalidRequestError(f"{short_name} needs a value.")

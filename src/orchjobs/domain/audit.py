@@ -23,8 +23,39 @@ class AuditAction(StrEnum):
     APPROVE = "Approve"
     DISAPPROVE = "Disapprove"
     RESET = "Reset"
+    SET_REENROLLMENT = "SetAuthCertificateReenrollment"
+    FETCH_LOGS = "FetchLogs"
     CREATE_USER = "CreateUser"
+    SET_PASSWORD = "SetPassword"
+    REMOVE_USER = "RemoveUser"
+    CREATE_IDENTITY = "CreateIdentity"
+    DELETE_IDENTITY = "DeleteIdentity"
+    CREATE_ROLE = "CreateRole"
+    UPDATE_ROLE = "UpdateRole"
+    DELETE_ROLE = "DeleteRole"
+    COPY_ROLE = "CopyRole"
+    SET_ROLE_IDENTITIES = "SetRoleIdentities"
+    ADD_ROLE_PERMISSIONS = "AddRolePermissions"
+    SET_ROLE_PERMISSIONS = "SetRolePermissions"
+    ADD_CERTIFICATE = "AddCertificate"
+    REMOVE_CERTIFICATE = "RemoveCertificate"
+    SCHEDULE_REENROLLMENT = "ScheduleReenrollment"
+    SCHEDULE_DISCOVERY = "ScheduleDiscovery"
+    SCHEDULE_CUSTOM_JOB = "ScheduleCustomJob"
     PRUNE = "PruneHistory"
+
+
+class AuditResource(StrEnum):
+    """What a change touched: GET /Audit's `Resource` field."""
+
+    APP_SETTING = "AppSetting"
+    AGENTS = "Agents"
+    USERS = "Users"
+    SECURITY_IDENTITIES = "SecurityIdentities"
+    SECURITY_ROLES = "SecurityRoles"
+    CERTIFICATE_STORES = "CertificateStores"
+    SCHEDULED_JOBS = "ScheduledJobs"
+    JOB_HISTORY = "JobHistory"
 
 
 @dataclass(frozen=True)

@@ -304,3 +304,20 @@ SECURITY_IDENTITY_FIELDS = FieldRegistry(
         QueryField("IdentityType", "identity_type", FieldKind.STRING),
     ],
 )
+
+# GET /Audit (extension): the audit log, newest first by default (docs/audit.md). Ids and Details are the JSON text
+# they are kept as, so `-contains` finds a GUID or a value in them.
+AUDIT_FIELDS = FieldRegistry(
+    "Audit",
+    [
+        QueryField("Id", "id", FieldKind.INTEGER),
+        QueryField("At", "at", FieldKind.DATE),
+        QueryField("Actor", "actor", FieldKind.STRING),
+        QueryField("Action", "action", FieldKind.STRING),
+        QueryField("Resource", "resource", FieldKind.STRING),
+        QueryField("Query", "query", FieldKind.STRING),
+        QueryField("Ids", "ids", FieldKind.STRING),
+        QueryField("RowCount", "row_count", FieldKind.INTEGER),
+        QueryField("Details", "details", FieldKind.STRING),
+    ],
+)

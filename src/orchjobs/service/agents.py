@@ -12,12 +12,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.audit import AuditAction, AuditEntry, AuditResource
 from orchjobs.domain.capabilities import FETCH_LOGS
 from orchjobs.domain.job_types import FETCH_LOGS_JOB_TYPE
 from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
-from orchjobs.service import events, webhook_events
+from orchjobs.service import audit, events, webhook_events
 from orchjobs.service.listing import get_row
 from orchjobs.store import agent_admin as store
 from orchjobs.store import runs
@@ -58,44 +59,50 @@ def get_agent(engine: Engine, *, agent_id: uuid.UUID) -> Record:
     return row
 
 
-def approve_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int) -> None:
+def approve_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, actor: str, now: datetime) -> None:
     """Approved orchestrators get jobs at their next session. Approving an approved one is a no-op."""
     ids = _distinct_ids(agent_ids, max_ids=max_ids)
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="approved")
         store.set_status(conn, agent_ids=ids, status=AgentStatus.APPROVED)
+        _audit(conn, AuditAction.APPROVE, ids, actor=actor, now=now)
     events.approval_changed("approved", ids)
 
 
-def disapprove_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int) -> None:
+def disapprove_agents(
+    engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, actor: str, now: datetime
+) -> None:
     """Disapproved orchestrators stop at once: their sessions end, and registering again is refused."""
     ids = _distinct_ids(agent_ids, max_ids=max_ids)
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="disapproved")
         store.set_status(conn, agent_ids=ids, status=AgentStatus.DISAPPROVED)
         store.delete_sessions(conn, agent_ids=ids)
+        _audit(conn, AuditAction.DISAPPROVE, ids, actor=actor, now=now)
     events.approval_changed("disapproved", ids)
 
 
-def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, now: datetime) -> None:
+def reset_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, actor: str, now: datetime) -> None:
     """Command's Reset of orchestrators (see `_reset`); all or nothing."""
     ids = _distinct_ids(agent_ids, max_ids=max_ids)
     with write_transaction(engine) as conn:
         _refuse_unknown(conn, ids, action="reset")
         _reset(conn, ids, now=now)
+        _audit(conn, AuditAction.RESET, ids, actor=actor, now=now)
     events.approval_changed("reset", ids)
 
 
-def reset_agent(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> None:
+def reset_agent(engine: Engine, *, agent_id: uuid.UUID, actor: str, now: datetime) -> None:
     """Reset one agent; an unknown id is a 404 (the id is the resource in the path)."""
     with write_transaction(engine) as conn:
         if not store.lock_agent_statuses(conn, agent_ids=[agent_id]):
             raise _not_found(agent_id)
         _reset(conn, [agent_id], now=now)
+        _audit(conn, AuditAction.RESET, [agent_id], actor=actor, now=now)
     events.approval_changed("reset", [agent_id])
 
 
-def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UUID:
+def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, actor: str, now: datetime) -> uuid.UUID:
     """Schedule a FetchLogs job, due now, for an approved agent that can run it; returns the job id."""
     with write_transaction(engine) as conn:
         status = store.lock_agent_statuses(conn, agent_ids=[agent_id]).get(agent_id)
@@ -115,13 +122,15 @@ def fetch_logs(engine: Engine, *, agent_id: uuid.UUID, now: datetime) -> uuid.UU
             raise InvalidRequestError(
                 "The FetchLogs job type is missing from the database; run `orchjobs migrate` to restore it."
             )
-        return store.insert_immediate_job(
+        job_id = store.insert_immediate_job(
             conn, agent_id=agent_id, job_type_id=job_type_id, capability=FETCH_LOGS, now=now
         )
+        _audit(conn, AuditAction.FETCH_LOGS, [agent_id], actor=actor, now=now, details={"JobId": str(job_id)})
+        return job_id
 
 
 def set_auth_certificate_reenrollment(
-    engine: Engine, *, agent_ids: Sequence[uuid.UUID], status: int, max_ids: int
+    engine: Engine, *, agent_ids: Sequence[uuid.UUID], status: int, max_ids: int, actor: str, now: datetime
 ) -> ReenrollmentResult:
     """Set AuthCertificateReenrollment (0 None, 1 Requested, 2 Required) on the known agents; unknown
     ids are reported back rather than refused, as Command's FailedOrchestratorIds does."""
@@ -132,6 +141,8 @@ def set_auth_certificate_reenrollment(
         known = store.lock_agent_statuses(conn, agent_ids=ids)
         if known:
             store.set_auth_certificate_reenrollment(conn, agent_ids=list(known), value=status)
+            changed = [agent_id for agent_id in ids if agent_id in known]
+            _audit(conn, AuditAction.SET_REENROLLMENT, changed, actor=actor, now=now, details={"Status": status})
     return ReenrollmentResult(status=status, failed_ids=[agent_id for agent_id in ids if agent_id not in known])
 
 
@@ -146,6 +157,21 @@ def _reset(conn: Connection, agent_ids: Sequence[uuid.UUID], *, now: datetime) -
         conn, runs=closed, status=int(JobStatus.COMPLETED), result=int(JobResult.FAILURE), at=now
     )
     store.make_new(conn, agent_ids=agent_ids)
+
+
+def _audit(
+    conn: Connection,
+    action: AuditAction,
+    ids: Sequence[uuid.UUID],
+    *,
+    actor: str,
+    now: datetime,
+    details: dict[str, object] | None = None,
+) -> None:
+    entry = AuditEntry(
+        actor=actor, action=action, resource=AuditResource.AGENTS, row_count=len(ids), ids=ids, details=details
+    )
+    audit.record(conn, entry, at=now)
 
 
 def _distinct_ids(

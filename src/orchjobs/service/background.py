@@ -28,11 +28,15 @@ class BackgroundContext(Protocol):
 
 
 class Periodic:
-    """Calls `task` every `interval` seconds until `stop()`. A task that returns True has more work waiting and is
-    called again at once. The task logs its own failures: one that raises ends the thread."""
+    """Calls `task` every `interval` seconds until `stop()`, the first time after `first_delay` (default: one
+    interval). A task that returns True has more work waiting and is called again at once. The task logs its own
+    failures: one that raises ends the thread."""
 
-    def __init__(self, *, name: str, interval: float, task: Callable[[], bool]) -> None:
+    def __init__(
+        self, *, name: str, interval: float, task: Callable[[], bool], first_delay: float | None = None
+    ) -> None:
         self.interval = interval
+        self.first_delay = interval if first_delay is None else first_delay
         self._task = task
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -48,7 +52,9 @@ class Periodic:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        # The first call waits one interval: a starting process has nothing urgent to do.
-        while not self._stopping.wait(self.interval):
+        # The first call waits (one interval unless told): a starting process has nothing urgent to do.
+        delay = self.first_delay
+        while not self._stopping.wait(delay):
             while self._task() and not self._stopping.is_set():
                 pass
+            delay = self.interval

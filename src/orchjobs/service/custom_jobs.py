@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine
 
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.capabilities import FETCH_LOGS, FETCH_LOGS_NAMES, custom_capability
 from orchjobs.domain.job_types import FETCH_LOGS_FIELDS, FETCH_LOGS_JOB_TYPE, Scalar, checked_job_fields, is_name
 from orchjobs.domain.jobs import AgentStatus
 from orchjobs.domain.schedules import ScheduleError, canonical_schedule, first_run_at, next_run_after, schedule_type
 from orchjobs.errors import InvalidRequestError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
+from orchjobs.service import audit
 from orchjobs.service.listing import condition
 from orchjobs.store import custom_jobs as store
 from orchjobs.store import job_types
@@ -67,7 +69,7 @@ class _Plan:
 
 
 def schedule_custom_job(
-    engine: Engine, *, agent_id: uuid.UUID, request: CustomJobRequest, now: datetime
+    engine: Engine, *, agent_id: uuid.UUID, request: CustomJobRequest, actor: str, now: datetime
 ) -> ScheduledCustomJobs:
     """Schedule the job on one orchestrator; a 400 when it does not exist, is not Approved or lacks the capability."""
     schedule = _canonical(request.schedule, now=now)
@@ -79,6 +81,7 @@ def schedule_custom_job(
             raise InvalidRequestError(refusal)
         pairs = [(uuid.uuid4(), agent_id)]
         store.insert_jobs(conn, jobs=pairs, spec=plan.spec)
+        _audit(conn, plan, pairs, failed=[], query=None, actor=actor, now=now)
     return _scheduled(plan, pairs, failed_ids=[])
 
 
@@ -88,6 +91,7 @@ def schedule_bulk_custom_jobs(
     agent_ids: Sequence[uuid.UUID] | None,
     query: str | None,
     request: CustomJobRequest,
+    actor: str,
     now: datetime,
     max_orchestrators: int,
     max_query_length: int,
@@ -105,7 +109,36 @@ def schedule_bulk_custom_jobs(
         refused = set(failed)
         pairs = [(uuid.uuid4(), agent_id) for agent_id in chosen if agent_id not in refused]
         store.insert_jobs(conn, jobs=pairs, spec=plan.spec)
+        _audit(conn, plan, pairs, failed=failed, query=query, actor=actor, now=now)
     return _scheduled(plan, pairs, failed_ids=failed)
+
+
+def _audit(
+    conn: Connection,
+    plan: _Plan,
+    pairs: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    *,
+    failed: Sequence[uuid.UUID],
+    query: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """One entry for the request: the jobs made, the orchestrators they went to and those that could not take one."""
+    details = {
+        "JobTypeName": plan.job_type_name,
+        "AgentIds": [str(agent_id) for _job_id, agent_id in pairs],
+        "FailedAgentIds": [str(agent_id) for agent_id in failed],
+    }
+    audit.note(
+        conn,
+        AuditAction.SCHEDULE_CUSTOM_JOB,
+        AuditResource.SCHEDULED_JOBS,
+        actor=actor,
+        at=now,
+        ids=[job_id for job_id, _agent_id in pairs],
+        query=query,
+        details=details,
+    )
 
 
 def _distinct_ids(agent_ids: Sequence[uuid.UUID] | None, *, query: str | None, max_ids: int) -> list[uuid.UUID]:

@@ -12,6 +12,7 @@ from orchjobs.query.timewindow import TimeWindow, time_windows
 from orchjobs.service.listing import condition
 from orchjobs.store.agent_admin import AGENTS
 from orchjobs.store.agent_pools import AGENT_POOLS, DEFAULT_POOL_AGENTS
+from orchjobs.store.audit import AUDIT
 from orchjobs.store.certificates import CERTIFICATES
 from orchjobs.store.containers import CONTAINERS
 from orchjobs.store.history import JOB_HISTORY
@@ -41,6 +42,7 @@ _RESOURCES: tuple[tuple[str, ListResource, tuple[str, ...]], ...] = (
     ("SecurityIdentities", IDENTITIES, ("Identities",)),
     ("Webhooks", WEBHOOKS, ()),
     ("WebhookDeliveries", DELIVERIES, ()),
+    ("Audit", AUDIT, ("AuditLog",)),
 )
 _BY_NAME: dict[str, tuple[str, ListResource]] = {
     name.lower(): (canonical, resource) for canonical, resource, aliases in _RESOURCES for name in (canonical, *aliases)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.security_roles import (
     MAX_NAME_LENGTH,
     checked_account_name,
@@ -20,6 +21,7 @@ from orchjobs.domain.security_roles import (
     granted_by,
 )
 from orchjobs.errors import InvalidRequestError, NotFoundError
+from orchjobs.service import audit
 from orchjobs.service.security import check_a_security_administrator_remains
 from orchjobs.store import listing
 from orchjobs.store import security as store
@@ -36,6 +38,8 @@ __all__ = [
     "is_known_account",
 ]
 
+_IDENTITIES = AuditResource.SECURITY_IDENTITIES
+
 
 @dataclass(frozen=True)
 class IdentityPermissions:
@@ -45,7 +49,9 @@ class IdentityPermissions:
     granted: list[tuple[str, list[str]]]
 
 
-def create_identity(engine: Engine, *, account_name: str | None, identity_type: str | None, now: datetime) -> Record:
+def create_identity(
+    engine: Engine, *, account_name: str | None, identity_type: str | None, actor: str, now: datetime
+) -> Record:
     """A new identity holding no roles (a row of IDENTITIES); 400 when one of that name, in any case, exists."""
     name = checked_account_name(account_name)
     kind = checked_identity_type(identity_type)
@@ -56,17 +62,26 @@ def create_identity(engine: Engine, *, account_name: str | None, identity_type: 
             existing = store.identity_named(conn, account_name=name)
             shown = existing.account_name if existing is not None else name
             raise InvalidRequestError(f"A security identity named {shown} already exists; account names ignore case.")
+        details = {"AccountName": name, "IdentityType": kind}
+        audit.note(
+            conn, AuditAction.CREATE_IDENTITY, _IDENTITIES, actor=actor, at=now, ids=[identity_id], details=details
+        )
         return _identity(conn, identity_id)
 
 
-def delete_identity(engine: Engine, *, identity_id: int) -> None:
+def delete_identity(engine: Engine, *, identity_id: int, actor: str, now: datetime) -> None:
     """Delete the identity and its hold on its roles (a user of that name keeps its password and may do nothing)."""
     with write_transaction(engine) as conn:
         store.lock_security(conn)
-        if store.lock_identity(conn, identity_id=identity_id) is None:
+        found = store.lock_identity(conn, identity_id=identity_id)
+        if found is None:
             raise _not_found(identity_id)
         store.delete_identity(conn, identity_id=identity_id)
         check_a_security_administrator_remains(conn)
+        details = {"AccountName": found.account_name}
+        audit.note(
+            conn, AuditAction.DELETE_IDENTITY, _IDENTITIES, actor=actor, at=now, ids=[identity_id], details=details
+        )
 
 
 def identity_permissions(engine: Engine, *, identity_id: int) -> IdentityPermissions:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.security_roles import (
     MAX_IDENTITIES,
     USER,
@@ -23,6 +24,7 @@ from orchjobs.domain.security_roles import (
     parsed_permissions,
 )
 from orchjobs.errors import InvalidRequestError, NotFoundError
+from orchjobs.service import audit
 from orchjobs.service.security import check_a_security_administrator_remains
 from orchjobs.store import listing
 from orchjobs.store import security as store
@@ -43,6 +45,8 @@ __all__ = [
     "set_role_identities",
     "update_role",
 ]
+
+_ROLES = AuditResource.SECURITY_ROLES
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def get_role(engine: Engine, *, role_id: int) -> Record:
         return _role(conn, role_id)
 
 
-def create_role(engine: Engine, request: RoleRequest, *, now: datetime) -> Record:
+def create_role(engine: Engine, request: RoleRequest, *, actor: str, now: datetime) -> Record:
     """A new role holding the permissions and identities asked for; enabled unless asked otherwise."""
     name = checked_role_name(request.name)
     description = checked_description(request.description)
@@ -84,10 +88,11 @@ def create_role(engine: Engine, request: RoleRequest, *, now: datetime) -> Recor
         store.set_role_permissions(conn, role_id=role_id, permissions=permissions)
         identity_ids = store.ensure_identities(conn, accounts=accounts, now=now)
         store.set_role_identities(conn, role_id=role_id, identity_ids=identity_ids)
+        audit.note(conn, AuditAction.CREATE_ROLE, _ROLES, actor=actor, at=now, ids=[role_id], details={"Name": name})
         return _role(conn, role_id)
 
 
-def update_role(engine: Engine, *, role_id: int, request: RoleRequest, now: datetime) -> Record:
+def update_role(engine: Engine, *, role_id: int, request: RoleRequest, actor: str, now: datetime) -> Record:
     """Rename the role and set its description; its permissions, identities, Enabled and Private when given."""
     name = checked_role_name(request.name)
     values: dict[str, Any] = {"name": name, "description": checked_description(request.description)}
@@ -108,19 +113,26 @@ def update_role(engine: Engine, *, role_id: int, request: RoleRequest, now: date
             identity_ids = store.ensure_identities(conn, accounts=accounts, now=now)
             store.set_role_identities(conn, role_id=role_id, identity_ids=identity_ids)
         check_a_security_administrator_remains(conn)
+        details = {"Name": name, "Permissions": permissions, "Identities": None if accounts is None else len(accounts)}
+        audit.note(conn, AuditAction.UPDATE_ROLE, _ROLES, actor=actor, at=now, ids=[role_id], details=details)
         return _role(conn, role_id)
 
 
-def delete_role(engine: Engine, *, role_id: int) -> None:
+def delete_role(engine: Engine, *, role_id: int, actor: str, now: datetime) -> None:
     """Delete a role that is not built in; its holders lose what it granted."""
     with write_transaction(engine) as conn:
         store.lock_security(conn)
-        _refuse_built_in(_locked_role(conn, role_id), "deleted")
+        role = _locked_role(conn, role_id)
+        _refuse_built_in(role, "deleted")
         store.delete_role(conn, role_id=role_id)
         check_a_security_administrator_remains(conn)
+        details = {"Name": role.name}
+        audit.note(conn, AuditAction.DELETE_ROLE, _ROLES, actor=actor, at=now, ids=[role_id], details=details)
 
 
-def copy_role(engine: Engine, *, role_id: int, name: str | None, description: str | None) -> Record:
+def copy_role(
+    engine: Engine, *, role_id: int, name: str | None, description: str | None, actor: str, now: datetime
+) -> Record:
     """A new role with the permissions of the role `role_id` (built-in ones too) and none of its identities; its
     description is the original's unless one is given."""
     name = checked_role_name(name)
@@ -136,6 +148,8 @@ def copy_role(engine: Engine, *, role_id: int, name: str | None, description: st
             private=bool(source.private),
         )
         store.set_role_permissions(conn, role_id=copy_id, permissions=store.role_permissions(conn, role_id=role_id))
+        details = {"Name": name, "CopyOf": role_id}
+        audit.note(conn, AuditAction.COPY_ROLE, _ROLES, actor=actor, at=now, ids=[copy_id], details=details)
         return _role(conn, copy_id)
 
 
@@ -146,7 +160,9 @@ def get_role_identities(engine: Engine, *, role_id: int) -> Sequence[Record]:
         return store.role_identities(conn, role_id=role_id)
 
 
-def set_role_identities(engine: Engine, *, role_id: int, identity_ids: Sequence[int]) -> Sequence[Record]:
+def set_role_identities(
+    engine: Engine, *, role_id: int, identity_ids: Sequence[int], actor: str, now: datetime
+) -> Sequence[Record]:
     """Exactly these identities hold the role (built-in roles too); 400 naming the ids that are not identities."""
     if len(identity_ids) > MAX_IDENTITIES:
         raise InvalidRequestError(f"At most {MAX_IDENTITIES} identities may be given at once.")
@@ -161,6 +177,8 @@ def set_role_identities(engine: Engine, *, role_id: int, identity_ids: Sequence[
             )
         store.set_role_identities(conn, role_id=role_id, identity_ids=identity_ids)
         check_a_security_administrator_remains(conn)
+        details = {"IdentityIds": sorted(set(identity_ids))}
+        audit.note(conn, AuditAction.SET_ROLE_IDENTITIES, _ROLES, actor=actor, at=now, ids=[role_id], details=details)
         return store.role_identities(conn, role_id=role_id)
 
 
@@ -171,7 +189,9 @@ def get_role_permissions(engine: Engine, *, role_id: int) -> list[str]:
         return store.role_permissions(conn, role_id=role_id)
 
 
-def change_role_permissions(engine: Engine, *, role_id: int, permissions: Sequence[str], add: bool) -> list[str]:
+def change_role_permissions(
+    engine: Engine, *, role_id: int, permissions: Sequence[str], add: bool, actor: str, now: datetime
+) -> list[str]:
     """Add the permissions (either spelling) to the role's, or (add=False) make them its only ones; the v2 strings
     it then holds."""
     parsed = parsed_permissions(permissions)
@@ -181,6 +201,9 @@ def change_role_permissions(engine: Engine, *, role_id: int, permissions: Sequen
         held = store.role_permissions(conn, role_id=role_id) if add else []
         store.set_role_permissions(conn, role_id=role_id, permissions=[*held, *parsed])
         check_a_security_administrator_remains(conn)
+        action = AuditAction.ADD_ROLE_PERMISSIONS if add else AuditAction.SET_ROLE_PERMISSIONS
+        details = {"Permissions": list(parsed)}
+        audit.note(conn, action, _ROLES, actor=actor, at=now, ids=[role_id], details=details)
         return store.role_permissions(conn, role_id=role_id)
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.capabilities import capability_guid
 from orchjobs.domain.jobs import AgentStatus
 from orchjobs.domain.schedules import first_run_at, schedule_type
 from orchjobs.domain.store_types import KeyRule
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError
+from orchjobs.service import audit
 from orchjobs.service.stores import bounded, checked_schedule
 from orchjobs.store import stores as store
 from orchjobs.store.custom_jobs import JobSpec
@@ -29,6 +31,7 @@ from orchjobs.store.store_schedules import set_inventory_schedules
 
 MAX_ALIAS_LENGTH = 255
 MAX_FIELD_TEXT = 4096
+_JOBS = AuditResource.SCHEDULED_JOBS
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ class ReenrollmentRequest:
     job_properties: Mapping[str, Any]
 
 
-def schedule_inventory(engine: Engine, *, store_ids: Sequence[uuid.UUID], schedule: object, now: datetime) -> None:
+def schedule_inventory(
+    engine: Engine, *, store_ids: Sequence[uuid.UUID], schedule: object, actor: str, now: datetime
+) -> None:
     """POST /CertificateStores/Schedule: set (or, with `Off`, remove) the inventory schedule of stores."""
     ids = list(dict.fromkeys(store_ids))
     if not ids:
@@ -77,10 +82,12 @@ def schedule_inventory(engine: Engine, *, store_ids: Sequence[uuid.UUID], schedu
     with write_transaction(engine, brief=True) as conn:
         _refuse_unknown(ids, store.lock_stores(conn, ids))
         set_inventory_schedules(conn, store_ids=ids, schedule=canonical or None, now=now)
+        details = {"Schedule": canonical or "Off"}
+        audit.note(conn, AuditAction.SCHEDULE, _JOBS, actor=actor, at=now, ids=ids, details=details)
 
 
 def add_certificate(
-    engine: Engine, *, certificate_id: int, entries: Sequence[AddEntry], schedule: object, now: datetime
+    engine: Engine, *, certificate_id: int, entries: Sequence[AddEntry], schedule: object, actor: str, now: datetime
 ) -> list[uuid.UUID]:
     """POST /CertificateStores/Certificates/Add: a Management add job per store; their ids."""
     if not entries:
@@ -121,11 +128,14 @@ def add_certificate(
             jobs.append((uuid.uuid4(), found, json.dumps(fields)))
         _refuse(failed, len(entries), "add the certificate to")
         _insert(conn, jobs, canonical, job_type="Management", now=now)
-        return [job_id for job_id, _store, _fields in jobs]
+        job_ids = [job_id for job_id, _store, _fields in jobs]
+        details = {"CertificateId": certificate_id, "StoreIds": [str(found.id) for _job, found, _fields in jobs]}
+        audit.note(conn, AuditAction.ADD_CERTIFICATE, _JOBS, actor=actor, at=now, ids=job_ids, details=details)
+        return job_ids
 
 
 def remove_certificate(
-    engine: Engine, *, entries: Sequence[RemoveEntry], schedule: object, now: datetime
+    engine: Engine, *, entries: Sequence[RemoveEntry], schedule: object, actor: str, now: datetime
 ) -> list[uuid.UUID]:
     """POST /CertificateStores/Certificates/Remove: a Management remove job per (store, alias); their ids. An alias
     the store's last inventory did not find is refused."""
@@ -154,10 +164,13 @@ def remove_certificate(
             jobs.append((uuid.uuid4(), found, json.dumps(fields)))
         _refuse(failed, len(entries), "remove the certificate from")
         _insert(conn, jobs, canonical, job_type="Management", now=now)
-        return [job_id for job_id, _store, _fields in jobs]
+        job_ids = [job_id for job_id, _store, _fields in jobs]
+        details = {"Entries": [{"StoreId": str(entry.store_id), "Alias": entry.alias} for entry in entries]}
+        audit.note(conn, AuditAction.REMOVE_CERTIFICATE, _JOBS, actor=actor, at=now, ids=job_ids, details=details)
+        return job_ids
 
 
-def schedule_reenrollment(engine: Engine, request: ReenrollmentRequest, *, now: datetime) -> uuid.UUID:
+def schedule_reenrollment(engine: Engine, request: ReenrollmentRequest, *, actor: str, now: datetime) -> uuid.UUID:
     """POST /CertificateStores/Reenrollment: the store's orchestrator makes a new key and certificate in place."""
     if not request.subject.strip():
         raise InvalidRequestError("SubjectName is required, e.g. CN=web01.example.com.")
@@ -175,10 +188,12 @@ def schedule_reenrollment(engine: Engine, request: ReenrollmentRequest, *, now: 
             fields["Alias"] = request.alias
         job_id = uuid.uuid4()
         _insert(conn, [(job_id, found, json.dumps(fields))], {"Immediate": True}, job_type="Reenrollment", now=now)
+        details = {"StoreId": str(request.store_id), "Subject": fields["Subject"]}
+        audit.note(conn, AuditAction.SCHEDULE_REENROLLMENT, _JOBS, actor=actor, at=now, ids=[job_id], details=details)
         return job_id
 
 
-def schedule_discovery(engine: Engine, request: DiscoveryRequest, *, now: datetime) -> uuid.UUID:
+def schedule_discovery(engine: Engine, request: DiscoveryRequest, *, actor: str, now: datetime) -> uuid.UUID:
     """PUT /CertificateStores/DiscoveryJob: an orchestrator looks for stores of a type; what it finds becomes
     stores awaiting approval."""
     with write_transaction(engine, brief=True) as conn:
@@ -211,6 +226,8 @@ def schedule_discovery(engine: Engine, request: DiscoveryRequest, *, now: dateti
             spec=spec,
             job_type_guid=None if guid == capability_guid(capability) else guid,
         )
+        details = {"AgentId": str(agent.id), "StoreType": store_type.short_name}
+        audit.note(conn, AuditAction.SCHEDULE_DISCOVERY, _JOBS, actor=actor, at=now, ids=[job_id], details=details)
         return job_id
 
 

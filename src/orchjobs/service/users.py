@@ -16,8 +16,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
+from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditResource
 from orchjobs.domain.permissions import ADMINISTRATOR, Principal, identity_key
 from orchjobs.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from orchjobs.service import audit
 from orchjobs.service.login_throttle import LoginThrottle
 from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.security import check_a_security_administrator_remains, principal_from_grants
@@ -27,6 +29,7 @@ from orchjobs.store.engine import read_transaction, single_read, write_transacti
 from orchjobs.store.rows import Record
 
 _hasher = PasswordHasher()
+_USERS = AuditResource.USERS
 # Verifies against this when the user does not exist, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -37,9 +40,17 @@ class CreatedUser:
     roles: tuple[str, ...]
 
 
-def create_user(engine: Engine, *, username: str, password: str, roles: Sequence[str], now: datetime) -> CreatedUser:
+def create_user(
+    engine: Engine,
+    *,
+    username: str,
+    password: str,
+    roles: Sequence[str],
+    now: datetime,
+    actor: str = SYSTEM_ACTOR,
+) -> CreatedUser:
     """Add a user and its identity holding `roles`; refuses a blank name, a short password, a name that is taken
-    and a role that does not exist, all before anything is written."""
+    and a role that does not exist, all before anything is written. `actor` is who the audit log names."""
     username = username.strip()
     if not username or ":" in username or len(username) > 255:
         raise InvalidRequestError("A username must be non-blank, at most 255 characters, and must not contain ':'.")
@@ -54,10 +65,12 @@ def create_user(engine: Engine, *, username: str, password: str, roles: Sequence
             raise InvalidRequestError(f"A user named {username!r} already exists.")
         identity_id = security_store.ensure_identity(conn, account_name=username, identity_type="User", now=now)
         security_store.grant_roles(conn, identity_id=identity_id, role_ids=found.values())
+        details = {"Username": username, "Roles": list(roles)}
+        audit.note(conn, AuditAction.CREATE_USER, _USERS, actor=actor, at=now, ids=[username], details=details)
     return CreatedUser(username=username, roles=tuple(roles))
 
 
-def set_password(engine: Engine, *, username: str, password: str) -> None:
+def set_password(engine: Engine, *, username: str, password: str, actor: str, now: datetime) -> None:
     """Give a user a new password; the old one stops working on the next call of every server process (each call
     compares the stored hash)."""
     _check_password(password)
@@ -65,14 +78,16 @@ def set_password(engine: Engine, *, username: str, password: str) -> None:
     with write_transaction(engine) as conn:
         if not store.set_password_hash(conn, username=username, password_hash=password_hash):
             raise NotFoundError(f"There is no user named {username!r}.")
+        audit.note(conn, AuditAction.SET_PASSWORD, _USERS, actor=actor, at=now, ids=[username])
 
 
-def remove_user(engine: Engine, *, username: str) -> None:
+def remove_user(engine: Engine, *, username: str, actor: str, now: datetime) -> None:
     """Remove a user and its identity (with its roles); refused when nobody could manage security after it."""
     with write_transaction(engine) as conn:
         security_store.lock_security(conn)
         if not store.delete_user(conn, username=username):
             raise NotFoundError(f"There is no user named {username!r}.")
+        audit.note(conn, AuditAction.REMOVE_USER, _USERS, actor=actor, at=now, ids=[username])
         security_store.delete_identity_named(conn, account_name=username)
         check_a_security_administrator_remains(conn)
 

@@ -64,32 +64,49 @@ def get_agent(agent_id: str, context: ContextDep, _user: UserDep) -> Response:
 
 
 @router.post("/Approve", status_code=204, response_class=Response, openapi_extra=_ids_body("Orchestrators to approve."))
-async def approve(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def approve(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Approve orchestrators (a JSON array of GUIDs); all or nothing: an unknown id is a 400."""
     ids = await _id_array(request)
-    await run_in_threadpool(agents.approve_agents, context.engine, agent_ids=ids, max_ids=context.settings.max_bulk_ids)
+    await run_in_threadpool(
+        agents.approve_agents,
+        context.engine,
+        agent_ids=ids,
+        max_ids=context.settings.max_bulk_ids,
+        actor=user.name,
+        now=context.clock(),
+    )
     return Response(status_code=204)
 
 
 @router.post(
     "/Disapprove", status_code=204, response_class=Response, openapi_extra=_ids_body("Orchestrators to disapprove.")
 )
-async def disapprove(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def disapprove(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Disapprove orchestrators and end their sessions; all or nothing: an unknown id is a 400."""
     ids = await _id_array(request)
     await run_in_threadpool(
-        agents.disapprove_agents, context.engine, agent_ids=ids, max_ids=context.settings.max_bulk_ids
+        agents.disapprove_agents,
+        context.engine,
+        agent_ids=ids,
+        max_ids=context.settings.max_bulk_ids,
+        actor=user.name,
+        now=context.clock(),
     )
     return Response(status_code=204)
 
 
 @router.post("/Reset", status_code=204, response_class=Response, openapi_extra=_ids_body("Orchestrators to reset."))
-async def reset_many(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def reset_many(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Reset orchestrators: jobs, stores and sessions removed, status New, certificates forgotten.
     Job history is kept. All or nothing: an unknown id is a 400."""
     ids = await _id_array(request)
     await run_in_threadpool(
-        agents.reset_agents, context.engine, agent_ids=ids, max_ids=context.settings.max_bulk_ids, now=context.clock()
+        agents.reset_agents,
+        context.engine,
+        agent_ids=ids,
+        max_ids=context.settings.max_bulk_ids,
+        actor=user.name,
+        now=context.clock(),
     )
     return Response(status_code=204)
 
@@ -99,7 +116,7 @@ async def reset_many(request: Request, context: ContextDep, _user: UserDep) -> R
     response_model=SetAuthCertificateReenrollmentResponse,
     openapi_extra=_REENROLLMENT_BODY,
 )
-async def set_auth_certificate_reenrollment(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def set_auth_certificate_reenrollment(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Request (1) or require (2) a new client-authentication certificate at the orchestrators' next
     registration, or clear that (0). Unknown ids are listed in FailedOrchestratorIds."""
     payload = await body.read_object(request)
@@ -112,6 +129,8 @@ async def set_auth_certificate_reenrollment(request: Request, context: ContextDe
         agent_ids=body.guid_items(ids, label="OrchestratorIds"),
         status=_reenrollment_status(payload),
         max_ids=context.settings.max_bulk_ids,
+        actor=user.name,
+        now=context.clock(),
     )
     return wire.json_response(
         {"FailedOrchestratorIds": [str(agent_id) for agent_id in result.failed_ids], "Status": result.status}
@@ -119,19 +138,27 @@ async def set_auth_certificate_reenrollment(request: Request, context: ContextDe
 
 
 @router.post("/{agent_id}/Reset", status_code=204, response_class=Response)
-def reset_one(agent_id: str, context: ContextDep, _user: UserDep) -> Response:
+def reset_one(agent_id: str, context: ContextDep, user: UserDep) -> Response:
     """Reset one orchestrator (see POST /Agents/Reset); 404 when there is none with this id."""
     agents.reset_agent(
-        context.engine, agent_id=body.path_guid(agent_id, what="an orchestrator id"), now=context.clock()
+        context.engine,
+        agent_id=body.path_guid(agent_id, what="an orchestrator id"),
+        actor=user.name,
+        now=context.clock(),
     )
     return Response(status_code=204)
 
 
 @router.post("/{agent_id}/FetchLogs", status_code=204, response_class=Response)
-def fetch_logs(agent_id: str, context: ContextDep, _user: UserDep) -> Response:
+def fetch_logs(agent_id: str, context: ContextDep, user: UserDep) -> Response:
     """Schedule a FetchLogs job, due now. Its upload is read with GET /OrchestratorJobs/JobStatus/Data.
     400 when the orchestrator is not approved or cannot fetch logs; 404 when it does not exist."""
-    agents.fetch_logs(context.engine, agent_id=body.path_guid(agent_id, what="an orchestrator id"), now=context.clock())
+    agents.fetch_logs(
+        context.engine,
+        agent_id=body.path_guid(agent_id, what="an orchestrator id"),
+        actor=user.name,
+        now=context.clock(),
+    )
     return Response(status_code=204)
 
 

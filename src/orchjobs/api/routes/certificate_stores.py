@@ -141,7 +141,7 @@ async def approve_stores(request: Request, context: ContextDep, _user: UserDep) 
 
 
 @router.post("/Schedule", status_code=204, response_class=Response)
-async def schedule_inventory(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def schedule_inventory(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Set the inventory schedule of StoreIds (`{"Off": true}` removes it)."""
     payload = await body.read_object(request)
     ids = body.optional_guid_list(payload, "StoreIds")
@@ -152,13 +152,14 @@ async def schedule_inventory(request: Request, context: ContextDep, _user: UserD
         context.engine,
         store_ids=ids,
         schedule=payload.get("schedule"),
+        actor=user.name,
         now=context.clock(),
     )
     return Response(status_code=204)
 
 
 @router.post("/Certificates/Add", response_model=list[uuid.UUID])
-async def add_certificate(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def add_certificate(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Management add of a certificate (by CertificateId) to stores; the new jobs' ids."""
     certificate_id, entries, schedule = store_requests.add_entries(await body.read_object(request))
     job_ids = await run_in_threadpool(
@@ -167,34 +168,44 @@ async def add_certificate(request: Request, context: ContextDep, _user: UserDep)
         certificate_id=certificate_id,
         entries=entries,
         schedule=schedule,
+        actor=user.name,
         now=context.clock(),
     )
     return wire.json_response(job_ids)
 
 
 @router.post("/Certificates/Remove", response_model=list[uuid.UUID])
-async def remove_certificate(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def remove_certificate(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Management remove of aliases from stores; the new jobs' ids."""
     entries, schedule = store_requests.remove_entries(await body.read_object(request))
     job_ids = await run_in_threadpool(
-        store_jobs.remove_certificate, context.engine, entries=entries, schedule=schedule, now=context.clock()
+        store_jobs.remove_certificate,
+        context.engine,
+        entries=entries,
+        schedule=schedule,
+        actor=user.name,
+        now=context.clock(),
     )
     return wire.json_response(job_ids)
 
 
 @router.put("/DiscoveryJob", status_code=204, response_class=Response)
-async def schedule_discovery(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def schedule_discovery(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Discovery of stores of a type (Type) on an orchestrator (AgentId or ClientMachine)."""
     discovery = store_requests.discovery(await body.read_object(request))
-    await run_in_threadpool(store_jobs.schedule_discovery, context.engine, discovery, now=context.clock())
+    await run_in_threadpool(
+        store_jobs.schedule_discovery, context.engine, discovery, actor=user.name, now=context.clock()
+    )
     return Response(status_code=204)
 
 
 @router.post("/Reenrollment", status_code=204, response_class=Response)
-async def schedule_reenrollment(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def schedule_reenrollment(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Reenrollment of a store (KeystoreId) with a new key and SubjectName."""
     reenrollment = store_requests.reenrollment(await body.read_object(request))
-    await run_in_threadpool(store_jobs.schedule_reenrollment, context.engine, reenrollment, now=context.clock())
+    await run_in_threadpool(
+        store_jobs.schedule_reenrollment, context.engine, reenrollment, actor=user.name, now=context.clock()
+    )
     return Response(status_code=204)
 
 

@@ -19,19 +19,24 @@ _BULK_BODY = {"requestBody": {"content": {"application/json": {"schema": Schedul
 
 
 @router.post("", response_model=JobResponse, openapi_extra=_JOB_BODY)
-async def schedule_custom_job(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def schedule_custom_job(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule the job on an orchestrator that exists, is Approved and reported the capability
     Custom.<JobTypeName>; 400 otherwise, and for JobFields or a Schedule that are not valid."""
     agent_id, job = await custom_job_requests.read_custom_job(request)
     scheduled = await run_in_threadpool(
-        custom_jobs.schedule_custom_job, context.engine, agent_id=agent_id, request=job, now=context.clock()
+        custom_jobs.schedule_custom_job,
+        context.engine,
+        agent_id=agent_id,
+        request=job,
+        actor=user.name,
+        now=context.clock(),
     )
     ((job_id, orchestrator_id),) = scheduled.pairs
     return wire.json_response({"JobId": job_id, "OrchestratorId": orchestrator_id, **_shared(scheduled)})
 
 
 @router.post("/Bulk", response_model=BulkJobResponse, openapi_extra=_BULK_BODY)
-async def schedule_bulk_custom_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def schedule_bulk_custom_jobs(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule the job on every orchestrator of OrchestratorIds and of the Query (an extension) that can take
     it, listing the others in FailedOrchestratorIds; at most ORCHJOBS_MAX_BULK_IDS orchestrators in all."""
     agent_ids, query, job = await custom_job_requests.read_bulk_custom_job(request)
@@ -41,6 +46,7 @@ async def schedule_bulk_custom_jobs(request: Request, context: ContextDep, _user
         agent_ids=agent_ids,
         query=query,
         request=job,
+        actor=user.name,
         now=context.clock(),
         max_orchestrators=context.settings.max_bulk_ids,
         max_query_length=context.settings.max_query_length,

@@ -47,7 +47,7 @@ def get_identities(request: Request, context: ContextDep, _user: UserDep) -> Res
 
 
 @router.post("/Identities", response_model=SecurityIdentityResponse, openapi_extra=_BODY)
-async def create_identity(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def create_identity(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Add an identity holding no roles (give it some with PUT /Security/Roles/{id}/Identities); 400 when the name
     is taken in any case."""
     account_name, identity_type = identity_request(await body.read_object(request))
@@ -56,6 +56,7 @@ async def create_identity(request: Request, context: ContextDep, _user: UserDep)
         context.engine,
         account_name=account_name,
         identity_type=identity_type,
+        actor=user.name,
         now=context.clock(),
     )
     return wire.json_response(identity_item(row))
@@ -91,9 +92,11 @@ def get_identity_permissions(identity_id: str, request: Request, context: Contex
 
 
 @router.delete("/Identities/{identity_id}", status_code=204, response_class=Response)
-def delete_identity(identity_id: str, context: ContextDep, _user: UserDep) -> Response:
+def delete_identity(identity_id: str, context: ContextDep, user: UserDep) -> Response:
     """Delete the identity; 400 when it is the last one that may change security."""
-    security_identities.delete_identity(context.engine, identity_id=path_id(identity_id, what=_ID))
+    security_identities.delete_identity(
+        context.engine, identity_id=path_id(identity_id, what=_ID), actor=user.name, now=context.clock()
+    )
     return Response(status_code=204)
 
 

@@ -71,17 +71,19 @@ def get_role(role_id: str, request: Request, context: ContextDep, _user: UserDep
 
 
 @router.post("", response_model=_ROLE, openapi_extra=_body(SecurityRoleRequest))
-async def create_role(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def create_role(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Create a role; 400 for a name that is taken (in any case), an unknown permission, or too much of anything.
     The accounts it names that are no identities yet become identities."""
     version = api_version(request)
     _role_id, role = role_request(await body.read_object(request))
-    row = await run_in_threadpool(security_roles.create_role, context.engine, role, now=context.clock())
+    row = await run_in_threadpool(
+        security_roles.create_role, context.engine, role, actor=user.name, now=context.clock()
+    )
     return wire.json_response(role_item(row, version))
 
 
 @router.put("", response_model=_ROLE, openapi_extra=_body(SecurityRoleRequest))
-async def update_role(request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def update_role(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Update the role of `Id`: Name and Description always, Permissions, Identities (or Claims), Enabled and
     Private when given. 400 for a built-in role, and for a change after which nobody could change security."""
     version = api_version(request)
@@ -89,26 +91,37 @@ async def update_role(request: Request, context: ContextDep, _user: UserDep) -> 
     if role_id is None:
         raise InvalidRequestError("Id is required: the integer id of the security role to update.")
     row = await run_in_threadpool(
-        security_roles.update_role, context.engine, role_id=role_id, request=role, now=context.clock()
+        security_roles.update_role,
+        context.engine,
+        role_id=role_id,
+        request=role,
+        actor=user.name,
+        now=context.clock(),
     )
     return wire.json_response(role_item(row, version))
 
 
 @router.delete("/{role_id}", status_code=204, response_class=Response)
-def delete_role(role_id: str, context: ContextDep, _user: UserDep) -> Response:
+def delete_role(role_id: str, context: ContextDep, user: UserDep) -> Response:
     """Delete a role that is not built in; 400 when nobody could change security without it."""
-    security_roles.delete_role(context.engine, role_id=path_id(role_id, what=_ID))
+    security_roles.delete_role(context.engine, role_id=path_id(role_id, what=_ID), actor=user.name, now=context.clock())
     return Response(status_code=204)
 
 
 @router.post("/{role_id}/Copy", response_model=_ROLE, openapi_extra=_body(SecurityRoleCopyRequest))
-async def copy_role(role_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def copy_role(role_id: str, request: Request, context: ContextDep, user: UserDep) -> Response:
     """A new role named `Name` with the permissions of this one (none of its identities)."""
     version = api_version(request)
     source = path_id(role_id, what=_ID)
     name, description = copy_request(await body.read_object(request))
     row = await run_in_threadpool(
-        security_roles.copy_role, context.engine, role_id=source, name=name, description=description
+        security_roles.copy_role,
+        context.engine,
+        role_id=source,
+        name=name,
+        description=description,
+        actor=user.name,
+        now=context.clock(),
     )
     return wire.json_response(role_item(row, version))
 
@@ -123,12 +136,19 @@ def get_role_identities(role_id: str, context: ContextDep, _user: UserDep) -> Re
 @router.put(
     "/{role_id}/Identities", response_model=list[RoleIdentityResponse], openapi_extra=_body(RoleIdentitiesRequest)
 )
-async def set_role_identities(role_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def set_role_identities(role_id: str, request: Request, context: ContextDep, user: UserDep) -> Response:
     """Exactly these identities (`{"Ids": [...]}` or a bare array) hold the role, built-in roles included; 400 for
     an id that is no identity, and for a change after which nobody could change security."""
     target = path_id(role_id, what=_ID)
     ids = identity_ids(await body.read_json(request))
-    rows = await run_in_threadpool(security_roles.set_role_identities, context.engine, role_id=target, identity_ids=ids)
+    rows = await run_in_threadpool(
+        security_roles.set_role_identities,
+        context.engine,
+        role_id=target,
+        identity_ids=ids,
+        actor=user.name,
+        now=context.clock(),
+    )
     return wire.json_response([{"Id": row.id, "Name": row.account_name} for row in rows])
 
 
@@ -149,25 +169,33 @@ def get_role_global_permissions(role_id: str, context: ContextDep, _user: UserDe
 @router.post(
     "/{role_id}/Permissions/Global", response_model=list[GlobalPermissionResponse], openapi_extra=_PERMISSIONS_BODY
 )
-async def add_role_global_permissions(role_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def add_role_global_permissions(role_id: str, request: Request, context: ContextDep, user: UserDep) -> Response:
     """Add permissions to the role; what it then grants."""
-    return await _change_permissions(role_id, request, context, add=True)
+    return await _change_permissions(role_id, request, context, user.name, add=True)
 
 
 @router.put(
     "/{role_id}/Permissions/Global", response_model=list[GlobalPermissionResponse], openapi_extra=_PERMISSIONS_BODY
 )
-async def set_role_global_permissions(role_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
+async def set_role_global_permissions(role_id: str, request: Request, context: ContextDep, user: UserDep) -> Response:
     """The role holds exactly these permissions; what it then grants. 400 for a change after which nobody could
     change security."""
-    return await _change_permissions(role_id, request, context, add=False)
+    return await _change_permissions(role_id, request, context, user.name, add=False)
 
 
-async def _change_permissions(role_id: str, request: Request, context: ContextDep, *, add: bool) -> Response:
+async def _change_permissions(
+    role_id: str, request: Request, context: ContextDep, actor: str, *, add: bool
+) -> Response:
     target = path_id(role_id, what=_ID)
     given = global_permissions(await body.read_json(request))
     held = await run_in_threadpool(
-        security_roles.change_role_permissions, context.engine, role_id=target, permissions=given, add=add
+        security_roles.change_role_permissions,
+        context.engine,
+        role_id=target,
+        permissions=given,
+        add=add,
+        actor=actor,
+        now=context.clock(),
     )
     return wire.json_response(global_items(held))
 
