@@ -46,7 +46,7 @@ def test_every_error_class_has_a_status_and_a_distinct_code() -> None:
     classes = _subclasses(errors.OrchjobsError)
     for cls in classes:
         instance = cls.__new__(cls)
-        assert status_for(instance) in (400, 401, 403, 404, 413, 429, 503), cls
+        assert status_for(instance) in (400, 401, 403, 404, 409, 413, 429, 503), cls
     codes = [cls.code for cls in classes]
     assert len(codes) == len(set(codes))
 
