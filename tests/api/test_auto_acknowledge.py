@@ -86,6 +86,9 @@ def test_a_success_acknowledges_the_earlier_failures_of_its_job_only(
         assert "succeeded" in rows[row_id].acknowledge_note
     assert rows[elsewhere].status == 3
     assert _failure_count(admin) == 2  # the other job's two failures
+    audit = admin.get("/KeyfactorAPI/Audit", params={"QueryString": "Action -eq AutoAcknowledge"}).json()
+    assert [(entry["Actor"], entry["RowCount"], entry["Resource"]) for entry in audit] == [(SYSTEM, 2, "JobHistory")]
+    assert audit[0]["Details"]["JobId"] == str(job_id)
     # Operators can undo it like any acknowledgement.
     assert admin.post(f"{JOBS}/Unacknowledge", json={"JobAuditIds": earlier}).status_code == 204
     assert _failure_count(admin) == 4

@@ -79,6 +79,9 @@ def test_acknowledge_with_the_token_changes_exactly_the_previewed_rows(
     state = history_state(engine)
     assert [state[row_id][:3] for row_id in failed] == [(4, 4, "admin")] * 2
     assert state[later][:3] == (3, 4, None)
+    (entry,) = admin.get("/KeyfactorAPI/Audit", params={"QueryString": "Action -eq Acknowledge"}).json()
+    assert (entry["Actor"], entry["RowCount"], entry["Query"]) == ("admin", 2, "RESULT -EQ Failure")
+    assert entry["Details"] == {"Note": "ok", "PreviewedAt": NOW.isoformat()}
 
 
 def test_a_change_to_the_previewed_rows_meanwhile_refuses_the_commit(admin: TestClient, engine: Engine) -> None:
