@@ -48,9 +48,11 @@ field_names = st.sampled_from(FIELD_NAMES).flatmap(
     lambda name: st.sampled_from([name, name.lower(), name.upper()])  # names ignore case; the tree keeps it
 )
 SCALAR_OPERATORS = [op for op in OPERATORS if op not in LIST_OPERATORS]
-# A bare value in a list also ends at a comma; the printer quotes one that holds a comma, so any bare value may do.
+# A bare value in a list also ends at a comma: one that holds a comma can only be written quoted, so it is a quoted
+# value of the tree, not a bare one.
 list_values = st.one_of(
-    st.builds(lambda v: ListValue(v, quoted=True), quoted_values), st.builds(ListValue, bare_values)
+    st.builds(lambda v: ListValue(v, quoted=True), quoted_values),
+    st.builds(ListValue, bare_values.filter(lambda word: "," not in word)),
 )
 comparisons = st.one_of(
     st.builds(
