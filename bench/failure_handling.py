@@ -106,7 +106,7 @@ def measure_previews(raw: RawDatabase, server: ServerProcess, figures: Figures, 
             selected = raw.execute(f"SELECT count(*) FROM job_history WHERE {sql_filter}", params)
             eligible = raw.execute(f"SELECT count(*) FROM job_history WHERE ({sql_filter}) AND {ELIGIBLE_SQL}", params)
             first = raw.execute(
-                f"SELECT id FROM job_history WHERE ({sql_filter}) AND {ELIGIBLE_SQL} ORDER BY id LIMIT 50", params
+                f"SELECT id FROM job_history WHERE ({sql_filter}) AND {ELIGIBLE_SQL} ORDER BY id + 0 LIMIT 50", params
             )
             return selected[0][0], eligible[0][0], len(first)
 

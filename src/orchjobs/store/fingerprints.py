@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, FromClause, func, select
+from sqlalchemy import Column, ColumnElement, Connection, FromClause, Integer, func, select
 
 from orchjobs.store.dialects import key_hash
 
@@ -35,7 +35,11 @@ def first_keys(
     conn: Connection, *, source: FromClause, key: Column[Any], where: ColumnElement[bool], limit: int
 ) -> Sequence[Any]:
     """The first `limit` keys of the selected rows, in key order."""
-    stmt = select(key).select_from(source).where(where).order_by(key).limit(limit)
+    # An integer key is ordered as `key + 0`: otherwise both databases walk the primary key from its start, testing
+    # every row, to find the first few of a set that sits at the end of the table (recent failures); the set's own
+    # index and a top-N sort cost a few milliseconds instead.
+    order = key + 0 if isinstance(key.type, Integer) else key
+    stmt = select(key).select_from(source).where(where).order_by(order).limit(limit)
     return conn.execute(stmt).scalars().all()
 
 
