@@ -20,6 +20,7 @@ from orchjobs.service.webhook_events import record_acknowledgement
 from orchjobs.store import audit, listing
 from orchjobs.store import history as store
 from orchjobs.store.app_settings import switched_on
+from orchjobs.store.dialects import custom_plans
 from orchjobs.store.engine import read_transaction, write_transaction
 from orchjobs.store.history import JOB_HISTORY, acknowledgeable, acknowledged
 from orchjobs.store.tables import job_history
@@ -283,6 +284,7 @@ def failure_groups(
     query that selects exactly its runs (to preview and acknowledge it in one step)."""
     narrowing = condition(JOB_HISTORY, query, now=now, max_length=max_query_length, user=user)
     with read_transaction(engine) as conn:
+        custom_plans(conn)
         base = failure_count_query(read_service_settings(conn).age_out_days)
         where = condition(JOB_HISTORY, base, now=now, max_length=len(base))
         assert where is not None

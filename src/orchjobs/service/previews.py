@@ -23,6 +23,7 @@ from orchjobs.errors import PreviewChangedError
 from orchjobs.query import parse, to_text
 from orchjobs.service.selection import Selection
 from orchjobs.store import fingerprints, signing_keys
+from orchjobs.store.dialects import custom_plans
 from orchjobs.store.engine import read_transaction, write_transaction
 from orchjobs.store.listing import ListResource
 
@@ -100,6 +101,7 @@ def preview(
 ) -> Preview:
     """Count and fingerprint what the request would change, in one read transaction, and sign it."""
     with read_transaction(engine) as conn:
+        custom_plans(conn)
         at = Moment(at=now, bound=bound(conn), fixed=True)
         change_set = changes(at)
         selected = fingerprints.count_rows(conn, source=change_set.selected_source, where=change_set.selected)
@@ -125,6 +127,7 @@ def hold_unchanged(conn: Connection, change_set: ChangeSet, at: Moment) -> None:
     token)."""
     if at.token is None:
         return
+    custom_plans(conn)
     found = fingerprints.fingerprint(
         conn, source=change_set.source, key=change_set.key, where=change_set.eligible, lock=True
     )

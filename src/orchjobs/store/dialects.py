@@ -126,3 +126,11 @@ def install_sqlite_functions(dbapi_connection: Any) -> None:
 
 def _text_hash(value: object) -> int:
     return zlib.crc32(str(value).encode()) % _HASH_MODULUS
+
+
+def custom_plans(conn: Connection) -> None:
+    """Plan this transaction's statements for their actual values (PostgreSQL). psycopg prepares a statement run
+    five times, and PostgreSQL then may plan it once for any values: for a set that sits at the end of the table
+    (recent failures, ids up to a bound) that generic plan walks the whole primary key, 40 ms becoming 180 ms."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
