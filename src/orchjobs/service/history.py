@@ -8,17 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
-from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditEntry
+from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditEntry, AuditResource
 from orchjobs.domain.failure_groups import group_query
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
-from orchjobs.service import previews
+from orchjobs.service import audit, previews
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import condition
 from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_acknowledgement
-from orchjobs.store import audit, listing
 from orchjobs.store import history as store
+from orchjobs.store import listing
 from orchjobs.store.app_settings import switched_on
 from orchjobs.store.dialects import custom_plans
 from orchjobs.store.engine import read_transaction, write_transaction
@@ -162,7 +162,7 @@ def auto_acknowledge(conn: Connection, *, job_id: uuid.UUID, succeeded_run: int,
         entry = AuditEntry(
             actor=SYSTEM_ACTOR,
             action=AuditAction.AUTO_ACKNOWLEDGE,
-            resource="JobHistory",
+            resource=AuditResource.JOB_HISTORY,
             row_count=count,
             details={"JobId": str(job_id), "SucceededRun": succeeded_run},
         )
@@ -243,7 +243,7 @@ def _audit(
     entry = AuditEntry(
         actor=actor,
         action=action,
-        resource="JobHistory",
+        resource=AuditResource.JOB_HISTORY,
         row_count=count,
         query=selection.query,
         ids=None if selection.ids is None else selection.distinct_ids(),

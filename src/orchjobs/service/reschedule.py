@@ -12,13 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from orchjobs.domain.audit import AuditAction, AuditEntry
+from orchjobs.domain.audit import AuditAction, AuditEntry, AuditResource
 from orchjobs.domain.scheduled_jobs import JobFacts, reschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
-from orchjobs.service import previews
+from orchjobs.service import audit, previews
 from orchjobs.service.history import history_selection, newest_history_id
 from orchjobs.service.selection import Selection
-from orchjobs.store import audit
 from orchjobs.store import reschedule as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.history import JOB_HISTORY
@@ -60,7 +59,7 @@ def reschedule_jobs(
         entry = AuditEntry(
             actor=actor,
             action=AuditAction.RESCHEDULE,
-            resource="JobHistory",
+            resource=AuditResource.JOB_HISTORY,
             row_count=count,
             query=selection.query,
             ids=None if selection.ids is None else selection.distinct_ids(),

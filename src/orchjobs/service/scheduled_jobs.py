@@ -12,15 +12,15 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
-from orchjobs.domain.audit import AuditAction, AuditEntry
+from orchjobs.domain.audit import AuditAction, AuditEntry, AuditResource
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.scheduled_jobs import unschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
-from orchjobs.service import previews
+from orchjobs.service import audit, previews
 from orchjobs.service.listing import condition
 from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_runs_closed
-from orchjobs.store import audit, runs
+from orchjobs.store import runs
 from orchjobs.store import scheduled_jobs as store
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.rows import Record
@@ -62,7 +62,7 @@ def unschedule_jobs(
         entry = AuditEntry(
             actor=actor,
             action=AuditAction.UNSCHEDULE,
-            resource="ScheduledJobs",
+            resource=AuditResource.SCHEDULED_JOBS,
             row_count=count,
             query=selection.query,
             ids=None if selection.ids is None else selection.distinct_ids(),
