@@ -8,9 +8,11 @@ from datetime import datetime
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from orchjobs import __version__
 from orchjobs.api.browser_policy import install_browser_policy
+from orchjobs.api.console import STATIC, STATIC_PATH
 from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.disconnect import CancelOnDisconnect
 from orchjobs.api.errors import install_error_handlers
@@ -27,6 +29,7 @@ from orchjobs.api.routes import (
     certificate_store_inventory,
     certificate_stores,
     certificates,
+    console,
     containers,
     custom_jobs,
     job_history_export,
@@ -143,6 +146,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         app.include_router(router)
     # Not in ROUTERS: no Keyfactor client calls them, and Status/Endpoints does not list them.
     app.include_router(operations.router)
+    # The operator's console (docs/console.md): HTML pages and their assets, outside /KeyfactorAPI.
+    app.include_router(console.router)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
     context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     login_trust_hours: float = Field(
         24.0, ge=0, description="How long an address that logged in as a user is exempt from that user's limits."
     )
+    console_session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 30,
+        description="How long a console login (the session cookie of /login) lasts before the page asks again.",
+    )
     password_hash_workers: int = Field(
         1, ge=1, le=64, description="Threads per server process that verify passwords (Argon2), apart from requests."
     )

@@ -1,5 +1,5 @@
-"""Authentication (Basic credentials, or an OAuth 2.0 bearer token of a configured identity provider) and the
-route's permissions, as FastAPI dependencies."""
+"""Authentication (Basic credentials, an OAuth 2.0 bearer token of a configured identity provider, or the console's
+session cookie with its CSRF header) and the route's permissions, as FastAPI dependencies."""
 
 import base64
 import binascii
@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orchjobs.api import permissions
 from orchjobs.api.client_address import client_address
+from orchjobs.api.console_session import SESSION_COOKIE, cookie_principal
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, PermissionDeniedError
@@ -38,6 +39,9 @@ async def current_principal(request: Request) -> Principal:
 async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
+        session = request.cookies.get(SESSION_COOKIE)
+        if session is not None:
+            return await cookie_principal(request, session)
         raise AuthenticationError("Authentication is required: send Basic credentials or a bearer token.")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() == "bearer":

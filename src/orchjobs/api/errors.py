@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
 from orchjobs.api import paths, protocol
+from orchjobs.api.console_session import SESSION_COOKIE
 from orchjobs.errors import (
     AuthenticationError,
     BulkOperationError,
@@ -77,6 +78,9 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _orchjobs_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrchjobsError)
     response = _error_answer(request, exc)
+    if response.status_code == 401 and "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
+        # A console page's call: a Basic challenge would make the browser prompt for a password over the page.
+        del response.headers["www-authenticate"]
     if isinstance(exc, LoginThrottledError | PasswordCheckBusyError):
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
     return response

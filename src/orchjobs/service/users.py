@@ -23,6 +23,7 @@ from orchjobs.service import audit
 from orchjobs.service.login_throttle import LoginThrottle
 from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.security import check_a_security_administrator_remains, principal_from_grants
+from orchjobs.store import console_sessions as console_store
 from orchjobs.store import security as security_store
 from orchjobs.store import users as store
 from orchjobs.store.engine import read_transaction, single_read, write_transaction
@@ -72,12 +73,14 @@ def create_user(
 
 def set_password(engine: Engine, *, username: str, password: str, actor: str, now: datetime) -> None:
     """Give a user a new password; the old one stops working on the next call of every server process (each call
-    compares the stored hash)."""
+    compares the stored hash), and the user's console sessions end."""
     _check_password(password)
     password_hash = _hasher.hash(password)
     with write_transaction(engine) as conn:
         if not store.set_password_hash(conn, username=username, password_hash=password_hash):
             raise NotFoundError(f"There is no user named {username!r}.")
+        # Whoever logged in to the console with the old password is logged out.
+        console_store.delete_user_sessions(conn, username=username)
         audit.note(conn, AuditAction.SET_PASSWORD, _USERS, actor=actor, at=now, ids=[username])
 
 

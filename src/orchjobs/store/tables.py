@@ -348,6 +348,19 @@ user_account = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# Sessions of the console (a browser that logged in at /login): the SHA-256 (hex) of the cookie's random token,
+# whose user it is and until when. A removed user's sessions go with it.
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("username", String(255), ForeignKey("user_account.username", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "username"),
+    Index(None, "expires_at"),
+)
+
 # Security roles hold permissions (Command's v2 strings, domain/permissions.py); identities (users, token subjects,
 # names from elsewhere) hold roles. Names are unique whatever their case: `*_key` is the case-folded name.
 security_role = Table(

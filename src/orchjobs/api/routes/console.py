@@ -1,0 +1,136 @@
+"""The console's pages (docs/console.md): /login, /logout and the job history at /. Outside /KeyfactorAPI: they are
+HTML for a browser, not Command's API. Every action of a page is a call of the JSON API with the session cookie and
+its CSRF token, so a page can do nothing the API would refuse its user."""
+
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from orchjobs.api.client_address import client_address
+from orchjobs.api.console import STATIC_PATH, TEMPLATES
+from orchjobs.api.console_session import SESSION_COOKIE
+from orchjobs.api.context import context_of
+from orchjobs.api.errors import status_for
+from orchjobs.domain.permissions import Principal
+from orchjobs.errors import AuthenticationError, LoginThrottledError, PasswordCheckBusyError
+from orchjobs.service.console_sessions import close_session, csrf_matches, csrf_token, open_session, session_principal
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=TEMPLATES)
+
+# The pages load their own scripts and styles and call their own origin, nothing else; no inline script.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS = {"content-security-policy": PAGE_CSP, "cache-control": "no-store"}
+# A login form holds a user name (255) and a password (1024), percent-encoded at most three bytes a character.
+_LONGEST_LOGIN_FORM = 4 * 1024 * 4
+_LONGEST_FIELD = 1024
+
+
+@router.get("/")
+async def job_history_page(request: Request) -> Response:
+    """The job history; a browser without a live session is sent to /login."""
+    token = request.cookies.get(SESSION_COOKIE)
+    principal = await _session_of(request, token)
+    if token is None or principal is None:
+        return _to_login(forget=token is not None)
+    return _page(request, "history.html", user=principal.name, csrf=csrf_token(token))
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is not None and await _session_of(request, token) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _page(request, "login.html", error=None, username="")
+
+
+@router.post("/login")
+async def log_in(request: Request) -> Response:
+    """Checks the user's password as Basic authentication does (the same login throttle and password pool), then
+    opens a session and sets its cookie."""
+    if not _same_origin(request):
+        return _page(request, "login.html", status_code=403, error="This form was sent from another site.", username="")
+    body = await request.body()
+    if len(body) > _LONGEST_LOGIN_FORM:
+        return _page(request, "login.html", status_code=400, error="The form is too large.", username="")
+    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+    username = form.get("username", [""])[0].strip()
+    password = form.get("password", [""])[0]
+    if not username or not password or len(username) > 255 or len(password) > _LONGEST_FIELD:
+        error = "Enter a user name and a password."
+        return _page(request, "login.html", status_code=400, error=error, username=username[:255])
+    context = context_of(request)
+    address = client_address(request, trusted_proxies=context.settings.trusted_proxies)
+    try:
+        principal = await context.authenticator.authenticate(username, password, address=address)
+    except (AuthenticationError, LoginThrottledError, PasswordCheckBusyError) as exc:
+        answer = _page(request, "login.html", status_code=status_for(exc), error=exc.message, username=username)
+        if isinstance(exc, LoginThrottledError | PasswordCheckBusyError):
+            answer.headers["retry-after"] = str(exc.retry_after_seconds)
+        return answer
+    lifetime = timedelta(hours=context.settings.console_session_hours)
+    token = await run_in_threadpool(
+        open_session, context.engine, username=principal.name, now=context.clock(), lifetime=lifetime
+    )
+    answer = RedirectResponse("/", status_code=303)
+    answer.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return answer
+
+
+@router.post("/logout")
+async def log_out(request: Request) -> Response:
+    """Ends the session everywhere (its row is deleted) and forgets the cookie. The form carries the CSRF token."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is not None:
+        body = await request.body()
+        form = parse_qs(body[:_LONGEST_FIELD].decode("utf-8", "replace"), max_num_fields=4)
+        if not csrf_matches(token, form.get("csrf", [None])[0]):
+            return Response("The logout form lacks its CSRF token.", status_code=403, headers=PAGE_HEADERS)
+        context = context_of(request)
+        await run_in_threadpool(close_session, context.engine, token)
+    return _to_login(forget=True)
+
+
+async def _session_of(request: Request, token: str | None) -> Principal | None:
+    if token is None:
+        return None
+    context = context_of(request)
+    return await run_in_threadpool(session_principal, context.engine, token, now=context.clock())
+
+
+def _page(request: Request, name: str, *, status_code: int = 200, **values: object) -> Response:
+    return templates.TemplateResponse(
+        request, name, {"static": STATIC_PATH, **values}, status_code=status_code, headers=PAGE_HEADERS
+    )
+
+
+def _to_login(*, forget: bool) -> Response:
+    answer = RedirectResponse("/login", status_code=303, headers={"cache-control": "no-store"})
+    if forget:
+        answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+def _same_origin(request: Request) -> bool:
+    """A form post of this origin: browsers send Origin with every POST; a program without one is let through (it
+    holds the password anyway). Refuses another site logging a browser in as the site's own user."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
