@@ -27,7 +27,9 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-PAGE_HEADERS = {"content-security-policy": PAGE_CSP, "cache-control": "no-store"}
+# same-origin, not the service's no-referrer: under no-referrer a browser sends `Origin: null` with the page's own
+# form posts, and /login tells its own forms from another site's by their Origin.
+PAGE_HEADERS = {"content-security-policy": PAGE_CSP, "cache-control": "no-store", "referrer-policy": "same-origin"}
 # A login form holds a user name (255) and a password (1024), percent-encoded at most three bytes a character.
 _LONGEST_LOGIN_FORM = 4 * 1024 * 4
 _LONGEST_FIELD = 1024

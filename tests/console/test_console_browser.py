@@ -1,0 +1,175 @@
+"""The job-history page in a real browser (Debian's Chromium, driven by Playwright) against a real server on
+127.0.0.1: one server per database and one browser for the module, a fresh browser context (cookies) per test."""
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import Engine
+
+from orchjobs.api import paths
+from orchjobs.service.users import create_user
+from orchjobs.store.engine import make_engine
+from tests.factories import add_history
+from tests.live import ADMIN, API_HEADERS
+
+CHROMIUM = "/usr/bin/chromium"
+MY = f"{paths.SECURITY}/My"
+# Runs of the last hours, inside the failure count's window: three failures, one warning, two successes.
+STARTED = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+RUNS = [(4, 3), (4, 3), (4, 5), (3, 3), (2, 3), (2, 3)]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def engine(shared_database: str) -> Iterator[Engine]:
+    engine = make_engine(shared_database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runs(engine: Engine) -> list[int]:
+    """The arranged runs' ids, in RUNS' order."""
+    return [
+        add_history(engine, result=result, status=status, operation_start=STARTED + timedelta(minutes=index))
+        for index, (result, status) in enumerate(RUNS)
+    ]
+
+
+@pytest.fixture
+def page(chromium: Browser, shared_server: str, runs: list[int]) -> Iterator[Page]:
+    context = chromium.new_context(base_url=shared_server, locale="en-US", timezone_id="Asia/Tokyo")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page: Page, user: tuple[str, str] = ADMIN) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_label("User name").fill(user[0])
+    page.get_by_label("Password").fill(user[1])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def badge(page: Page) -> str:
+    return page.locator("#failure-badge").inner_text()
+
+
+def test_log_in_and_a_bad_query_is_marked_where_it_is_wrong(page: Page, runs: list[int]) -> None:
+    log_in(page)
+    expect(page.locator("#failure-badge")).to_have_text("4 failed or warning runs to acknowledge")
+    expect(page.locator("#history tbody tr")).to_have_count(len(RUNS))
+    # Times in the viewer's time zone: Tokyo is nine hours ahead of UTC.
+    first = page.locator(f'tr[data-id="{runs[0]}"] td').nth(5)
+    expect(first).to_contain_text(f"{(STARTED + timedelta(hours=9)).hour % 12 or 12}:00:00")
+    expect(page.locator(f'tr[data-id="{runs[0]}"] .pill.result-failure')).to_have_text("Failure")
+
+    query = 'JobType -eq "Inventory" AND Statuss -eq 3'
+    page.get_by_label("Query").fill(query)
+    status = page.locator("#query-status")
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    expect(status).to_contain_text("Statuss")
+    expect(page.locator("#query")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#query-mark mark")).to_have_text("S")
+    expect(page.locator("#query-mark")).to_have_text(query)
+
+    page.get_by_label("Query").fill("Result -eq Failure")
+    expect(status).not_to_have_class(re.compile(r"\berror\b"))
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#history tbody tr")).to_have_count(3)
+    # Sorting by a column: Id ascending puts the first run first.
+    page.get_by_role("button", name="Id", exact=True).click()
+    expect(page.locator("#history tbody tr").first).to_have_attribute("data-id", str(runs[0]))
+    expect(page.locator('th[data-sort="JobHistoryId"]')).to_have_attribute("aria-sort", "ascending")
+
+
+def test_acknowledge_selected_runs_then_unacknowledge_one(page: Page, runs: list[int]) -> None:
+    log_in(page)
+    page.get_by_label(f"Select run {runs[0]}").check()
+    page.get_by_label(f"Select run {runs[1]}").check()
+    page.get_by_label("Note").fill("disk replaced")
+    page.get_by_role("button", name="Acknowledge 2 selected").click()
+    expect(page.locator("#message")).to_have_text("Acknowledged 2 runs.")
+    expect(page.locator("#failure-badge")).to_have_text("2 failed or warning runs to acknowledge")
+    expect(page.locator(f'tr[data-id="{runs[0]}"] .pill.status-acknowledged')).to_have_text("Acknowledged")
+
+    page.get_by_role("button", name=f"Details of run {runs[0]}").click()
+    expect(page.locator("#details-ack")).to_contain_text(f"Acknowledged by {ADMIN[0]}")
+    expect(page.locator("#details-ack")).to_contain_text("disk replaced")
+    page.get_by_role("button", name="Unacknowledge").click()
+    expect(page.locator("#failure-badge")).to_have_text("3 failed or warning runs to acknowledge")
+    expect(page.locator(f'tr[data-id="{runs[0]}"] .pill.status-completed')).to_have_text("Completed")
+
+
+def test_acknowledge_all_matching_after_the_preview(page: Page, runs: list[int], shared_server: str) -> None:
+    log_in(page)
+    page.get_by_label("Query").fill("Result -eq Failure")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Acknowledge all matching…").click()
+    preview = page.locator("#preview-text")
+    expect(preview).to_have_text("The query selects 3 runs; 3 will be acknowledged.")
+
+    # Someone else acknowledges one of them meanwhile: the commit changes nothing and says why.
+    acknowledged = httpx.post(
+        f"{shared_server}{paths.ORCHESTRATOR_JOBS}/Acknowledge",
+        json={"JobAuditIds": [runs[0]]},
+        headers=API_HEADERS,
+        auth=ADMIN,
+    )
+    assert acknowledged.status_code == 204
+    page.get_by_role("button", name="Acknowledge them").click()
+    expect(page.locator("#message")).to_contain_text("changed meanwhile")
+    expect(page.locator("#failure-badge")).to_have_text("3 failed or warning runs to acknowledge")
+
+    page.get_by_role("button", name="Acknowledge all matching…").click()
+    expect(preview).to_have_text("The query selects 3 runs; 2 will be acknowledged.")
+    page.get_by_role("button", name="Acknowledge them").click()
+    expect(page.locator("#message")).to_have_text("Acknowledged 2 runs.")
+    expect(page.locator("#failure-badge")).to_have_text("1 failed or warning run to acknowledge")
+
+    # The badge lists exactly what it counts.
+    page.locator("#failure-badge").click()
+    expect(page.locator("#history tbody tr")).to_have_count(1)
+    expect(page.locator(f'tr[data-id="{runs[3]}"]')).to_have_count(1)
+
+
+def test_a_viewer_who_may_not_acknowledge_sees_no_such_control(page: Page, engine: Engine, runs: list[int]) -> None:
+    auditor = ("auditor", "auditor-password")
+    create_user(engine, username=auditor[0], password=auditor[1], roles=["Auditor"], now=datetime.now(UTC))
+    log_in(page, auditor)
+    expect(page.locator("#history tbody tr")).to_have_count(len(RUNS))
+    expect(page.locator("#actions")).to_be_hidden()
+    expect(page.get_by_label(f"Select run {runs[0]}")).to_be_hidden()
+    page.get_by_role("button", name=f"Details of run {runs[0]}").click()
+    expect(page.locator("#details")).to_be_visible()
+    expect(page.get_by_role("button", name="Unacknowledge")).to_have_count(0)
+
+
+def test_log_out_and_be_refused(page: Page, shared_server: str) -> None:
+    log_in(page)
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert csrf
+    (cookie,) = [cookie for cookie in page.context.cookies() if cookie["name"] == "orchjobs_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    headers = {**API_HEADERS, "x-csrf-token": csrf, "cookie": f"orchjobs_session={cookie['value']}"}
+    assert httpx.get(f"{shared_server}{MY}", headers=headers).status_code == 200
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    assert httpx.get(f"{shared_server}{MY}", headers=headers).status_code == 401
