@@ -52,7 +52,8 @@
   }
 
   function when(value) {
-    return value ? new Date(value).toLocaleString() : "";
+    // The viewer's own time zone and conventions.
+    return value ? new Date(value).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }) : "";
   }
 
   function named(names, value, kind) {
