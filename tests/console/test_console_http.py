@@ -7,9 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from orchjobs.api import paths
 from orchjobs.app import create_app
+from orchjobs.cli import app
 from orchjobs.settings import Settings
 from tests.factories import add_history, history_state
 from tests.live import ADMIN
@@ -17,6 +19,7 @@ from tests.live import ADMIN
 MY = f"{paths.SECURITY}/My"
 ACKNOWLEDGE = f"{paths.ORCHESTRATOR_JOBS}/Acknowledge"
 BROWSER = {"x-keyfactor-requested-with": "XMLHttpRequest"}
+runner = CliRunner()
 
 
 @pytest.fixture
@@ -26,9 +29,9 @@ def browser(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def log_in(browser: TestClient, password: str = ADMIN[1]) -> str:
+def log_in(browser: TestClient, user: tuple[str, str] = ADMIN) -> str:
     """Logs in; the CSRF token the job-history page carries."""
-    answer = browser.post("/login", data={"username": ADMIN[0], "password": password})
+    answer = browser.post("/login", data={"username": user[0], "password": user[1]})
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/"
     page = browser.get("/")
@@ -152,3 +155,24 @@ def test_basic_authentication_is_unchanged(browser: TestClient) -> None:
     challenged = browser.get(MY, headers=BROWSER)
     assert challenged.status_code == 401
     assert challenged.headers["www-authenticate"].startswith("Basic")
+
+
+def test_a_changed_password_or_a_removed_user_ends_its_console_sessions(settings: Settings) -> None:
+    env = {"ORCHJOBS_DATABASE_URL": settings.database_url}
+    user = ("rotating", "first-pass")
+    added = runner.invoke(app, ["user", "add", user[0], "--password", user[1], "--role", "Operator"], env=env)
+    assert added.exit_code == 0, added.output
+    with TestClient(create_app(settings), follow_redirects=False) as browser:
+        csrf = log_in(browser, user)
+        headers = {**BROWSER, "x-csrf-token": csrf}
+        assert browser.get(MY, headers=headers).json()["AccountName"] == user[0]
+        changed = runner.invoke(app, ["user", "password", user[0], "--password", "second-pass"], env=env)
+        assert changed.exit_code == 0, changed.output
+        assert browser.get(MY, headers=headers).status_code == 401
+
+        csrf = log_in(browser, (user[0], "second-pass"))
+        headers = {**BROWSER, "x-csrf-token": csrf}
+        assert browser.get(MY, headers=headers).status_code == 200
+        assert runner.invoke(app, ["user", "remove", user[0]], env=env).exit_code == 0
+        assert browser.get(MY, headers=headers).status_code == 401
+        assert browser.get("/").headers["location"] == "/login"

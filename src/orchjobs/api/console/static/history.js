@@ -227,9 +227,6 @@
     wrong.title = `position ${position}`;
     mark.replaceChildren(text.slice(0, at), wrong, text.slice(at + 1));
     mark.hidden = false;
-    const input = $("query");
-    if (document.activeElement === input && input.selectionStart === input.selectionEnd) return;
-    input.setSelectionRange(at, Math.min(at + 1, text.length));
   }
 
   async function search(query) {
