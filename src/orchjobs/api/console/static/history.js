@@ -124,7 +124,7 @@
       cells.forEach((content, index) => {
         const cell = document.createElement("td");
         if (index === 0) cell.className = "select";
-        if (index === 4 || index === 8) cell.className = "wide";
+        if (index === 3 || index === 4 || index === 8) cell.className = "wide";
         if (index === 8) cell.title = run.Message || "";
         cell.append(content);
         row.append(cell);
