@@ -22,6 +22,10 @@ REQUESTED_WITH = "x-keyfactor-requested-with"
 BASIC, BEARER, CLIENT_CERTIFICATE = "basic", "bearer", "clientCertificate"
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorResponse"}
 ENVELOPE_SCHEMA = {"$ref": "#/components/schemas/ProtocolAnswer"}
+READINESS = {
+    "type": "object",
+    "properties": {key: {"type": ["string", "null"]} for key in ("status", "database", "revision", "head")},
+}
 # The bulk routes whose refusal names each item refused (a FailedOperation per item), all or nothing.
 BULK_REFUSALS = frozenset(
     {
@@ -94,6 +98,10 @@ def document(app: FastAPI, settings: Settings, routes: Sequence[BaseRoute]) -> d
                 _admin_operation(operation, route, method, api_security)
             elif route.path.startswith(paths.AGENTS + "/"):
                 _protocol_operation(operation, route)
+            elif route.path == "/readyz":
+                responses["503"] = _response(
+                    "The database does not answer, or its schema is not the newest.", READINESS
+                )
             elif route.path == "/metrics":
                 _metrics_operation(operation, settings.metrics, api_security)
     return doc
