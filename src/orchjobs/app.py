@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from orchjobs import __version__
+from orchjobs.api.api_docs import install_api_docs
 from orchjobs.api.browser_policy import install_browser_policy
 from orchjobs.api.console import STATIC, STATIC_PATH
 from orchjobs.api.context import AppContext, utc_now
@@ -18,6 +19,7 @@ from orchjobs.api.disconnect import CancelOnDisconnect
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.limits import RequestLimits, body_limits
 from orchjobs.api.middleware import KeyfactorTransport
+from orchjobs.api.openapi import install_openapi
 from orchjobs.api.request_log import RequestLog
 from orchjobs.api.routes import (
     agent_jobs,
@@ -140,6 +142,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         version=__version__,
         description="A Keyfactor Command-compatible orchestrator-job service.",
         lifespan=lifespan,
+        # Ours instead (api.api_docs): FastAPI's pages load Swagger UI and ReDoc from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.context = context
     for router in ROUTERS:
@@ -151,6 +157,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     install_error_handlers(app)
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    install_openapi(app, settings, routes=[*routes, *operations.router.routes])
+    install_api_docs(app)
     context.endpoints = sorted((method, route.path) for route in routes for method in route.methods or ())
     # Inside the transport, so it sees the canonical path and its refusals carry the product version.
     app.add_middleware(RequestLimits, limits=body_limits(settings))

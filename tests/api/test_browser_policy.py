@@ -55,12 +55,12 @@ def test_every_answer_carries_the_security_headers(plain: TestClient) -> None:
     for response in answers.values():
         assert_headers(response, EVERY_ANSWER | SERVICE_ANSWER)
         assert "strict-transport-security" not in response.headers  # plain HTTP
-    # Pages outside the API (the interactive documentation) are not forbidden to cache or to load their scripts.
+    # Pages outside the API (the interactive documentation) are not forbidden to cache or to load their own scripts.
     docs = plain.get("/docs")
     assert docs.status_code == 200
     assert_headers(docs, EVERY_ANSWER)
     assert "cache-control" not in docs.headers
-    assert "content-security-policy" not in docs.headers
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
     assert plain.get("/nowhere").headers["x-content-type-options"] == "nosniff"
 
 

@@ -20,6 +20,18 @@ DEFAULT_PREFIXES = ("pq.",)
 _NAMES = {"querystring", "pagereturned", "returnlimit", "sortfield", "sortascending"}
 # int32 in Command's schema; also keeps the offset far from any database's integer limit.
 MAX_PAGE = 2**31 - 1
+# The list parameters as the OpenAPI document spells them (v11, unprefixed), and each prefix's v10 spelling.
+QUERY_STRING, PAGE_RETURNED, RETURN_LIMIT, SORT_FIELD, SORT_ASCENDING = (
+    "QueryString",
+    "PageReturned",
+    "ReturnLimit",
+    "SortField",
+    "SortAscending",
+)
+EVERY_PARAMETER = (QUERY_STRING, PAGE_RETURNED, RETURN_LIMIT, SORT_FIELD, SORT_ASCENDING)
+_V10_PREFIXES = {"pq.": "pq.", "cstquery.": "cstQuery.", "certificatestorequery.": "certificateStoreQuery."}
+# A route's openapi_extra key that api.openapi replaces with the parameters (their limits come from the settings).
+DOC_MARK = "x-orchjobs-list-parameters"
 
 
 def list_response(
@@ -45,8 +57,8 @@ def list_response(
 
 
 def count_response(request: Request, context: AppContext, resource: ListResource) -> Response:
-    """How many rows of `resource` the request's query matches, as `{"Count": n}`."""
-    query = page_request(request, max_limit=context.settings.max_return_limit).query
+    """How many rows of `resource` the request's query matches, as `{"Count": n}` (paging parameters are ignored)."""
+    query = query_string(request)
     count = listing.count_rows(
         context.engine,
         resource,
@@ -56,6 +68,48 @@ def count_response(request: Request, context: AppContext, resource: ListResource
         user=caller_name(request),
     )
     return wire.json_response({"Count": count})
+
+
+def query_string(request: Request, *, prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> str | None:
+    """The query string parameter alone (unprefixed or with one of `prefixes`), None when absent or empty."""
+    found = None
+    for key, value in request.query_params.multi_items():
+        name = key.lower()
+        name = next((name.removeprefix(prefix) for prefix in prefixes if name.startswith(prefix)), name)
+        if name == "querystring":
+            found = value
+    return found or None
+
+
+def documented(
+    *, prefixes: tuple[str, ...] = DEFAULT_PREFIXES, names: tuple[str, ...] = EVERY_PARAMETER
+) -> dict[str, Any]:
+    """openapi_extra for a route that reads the list parameters `names` with `prefixes` (api.openapi expands it)."""
+    return {DOC_MARK: {"prefixes": list(prefixes), "names": list(names)}}
+
+
+def parameters(declared: dict[str, Any], *, max_limit: int) -> list[dict[str, Any]]:
+    """The OpenAPI query parameters a `documented` route reads: each name unprefixed (v11) and with each prefix."""
+    schemas: dict[str, dict[str, Any]] = {
+        QUERY_STRING: {"type": "string", "description": "A query (docs/query-language.md); empty: every row."},
+        PAGE_RETURNED: {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        RETURN_LIMIT: {"type": "integer", "minimum": 1, "maximum": max_limit, "default": 50},
+        SORT_FIELD: {"type": "string", "description": "A field of the resource; its default order when absent."},
+        SORT_ASCENDING: {"type": "integer", "enum": [0, 1], "description": "0: ascending, 1: descending."},
+    }
+    found: list[dict[str, Any]] = []
+    for name in declared["names"]:
+        schema = dict(schemas[name])
+        description = schema.pop("description", None)
+        spellings = [name] + [
+            _V10_PREFIXES.get(prefix, prefix) + name[0].lower() + name[1:] for prefix in declared["prefixes"]
+        ]
+        for spelling in spellings:
+            parameter: dict[str, Any] = {"name": spelling, "in": "query", "required": False, "schema": schema}
+            if description:
+                parameter["description"] = description
+            found.append(parameter)
+    return found
 
 
 def page_request(request: Request, *, max_limit: int, prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> PageRequest:

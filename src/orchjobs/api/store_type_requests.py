@@ -51,7 +51,8 @@ async def read_update(request: Request) -> tuple[int, StoreTypeRequest]:
     payload = await body.read_object(request)
     raw_id = payload.get("storetype")
     store_type_id = body.int64(raw_id)
-    if store_type_id is None:
+    # Store type ids are int32 (the column's type): a larger one names no type, and must not reach the database.
+    if store_type_id is None or not -(2**31) <= store_type_id < 2**31:
         given = "" if raw_id is None else f"; got {json.dumps(raw_id)}"
         raise InvalidRequestError(f"StoreType is required: the integer id of the store type to update{given}.")
     return store_type_id, store_type_request(payload)

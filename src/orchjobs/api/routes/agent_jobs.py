@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import paths, protocol_answers, protocol_requests
+from orchjobs.api import request_docs as docs
 from orchjobs.api.body import lenient_guid, read_object
 from orchjobs.api.context import AppContext, context_of
 from orchjobs.api.protocol import answer, warning
@@ -26,7 +27,7 @@ router = APIRouter(prefix=paths.JOBS, tags=["AgentProtocol"])
 T = TypeVar("T")
 
 
-@router.post(paths.route(paths.CONFIGURATION_ENDPOINT))
+@router.post(paths.route(paths.CONFIGURATION_ENDPOINT), openapi_extra=docs.json_body(docs.CONFIGURATION))
 async def configuration(request: Request) -> Response:
     """What the orchestrator must do for its run; the run becomes InProcess."""
     context = context_of(request)
@@ -35,7 +36,7 @@ async def configuration(request: Request) -> Response:
     return answer(protocol_answers.configuration(run, max_characters=context.settings.max_job_data_bytes))
 
 
-@router.post(paths.route(paths.INVENTORY_ENDPOINT))
+@router.post(paths.route(paths.INVENTORY_ENDPOINT), openapi_extra=docs.json_body(docs.INVENTORY))
 async def inventory(request: Request) -> Response:
     """The inventory delta of a store, applied all or nothing."""
     context = context_of(request)
@@ -47,7 +48,7 @@ async def inventory(request: Request) -> Response:
     return answer()
 
 
-@router.post(paths.route(paths.ENROLL_ENDPOINT))
+@router.post(paths.route(paths.ENROLL_ENDPOINT), openapi_extra=docs.json_body(docs.ENROLL))
 async def enroll(request: Request) -> Response:
     """A Reenrollment's CSR, answered with the certificate the orchestrator CA issues."""
     context = context_of(request)
@@ -58,7 +59,7 @@ async def enroll(request: Request) -> Response:
     return answer({"Certificate": certificate})
 
 
-@router.post(paths.route(paths.DISCOVERY_ENDPOINT))
+@router.post(paths.route(paths.DISCOVERY_ENDPOINT), openapi_extra=docs.json_body(docs.DISCOVERY_REPORT))
 async def discovery(request: Request) -> Response:
     """The paths a Discovery run found: each new one becomes an unapproved certificate store."""
     context = context_of(request)
@@ -71,7 +72,7 @@ async def discovery(request: Request) -> Response:
     return answer()
 
 
-@router.post(paths.route(paths.COMPLETION_ENDPOINT))
+@router.post(paths.route(paths.COMPLETION_ENDPOINT), openapi_extra=docs.json_body(docs.COMPLETE))
 async def complete(request: Request) -> Response:
     """The outcome of a run: Status 2 Success, 3 Warning or 4 Error, a Message, and Log or Data."""
     context = context_of(request)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import AgentPoolAgentResponse, AgentPoolRequest, AgentPoolResponse
@@ -27,14 +27,14 @@ _BODY = {"requestBody": {"required": True, "content": {"application/json": {"sch
 _MEMBER_EXAMPLE = '{"AgentId": "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "EnableDiscover": true, "EnableMonitor": false}'
 
 
-@router.get("", response_model=list[AgentPoolResponse])
+@router.get("", response_model=list[AgentPoolResponse], openapi_extra=listing.documented())
 def get_pools(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Agent pools, the Default Agent Pool among them, filtered by `pq.queryString` (AgentPoolId, Name), sorted (Name
     ascending by default) and paged (`pq.*` or unprefixed)."""
     return list_response(request, context, AGENT_POOLS, pool_item)
 
 
-@router.get("/Agents", response_model=list[AgentPoolAgentResponse])
+@router.get("/Agents", response_model=list[AgentPoolAgentResponse], openapi_extra=listing.documented())
 def get_default_pool_agents(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """The orchestrators of the Default Agent Pool (approved, in no other pool), filtered by `pq.queryString`
     (AgentId, ClientMachine, Version), sorted (ClientMachine ascending by default) and paged."""

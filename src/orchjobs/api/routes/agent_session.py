@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import paths, protocol_answers, protocol_requests
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import current_principal
 from orchjobs.api.body import read_object
 from orchjobs.api.client_certs import client_certificate
@@ -18,7 +19,7 @@ from orchjobs.service import sessions
 router = APIRouter(prefix=paths.SESSION, tags=["AgentProtocol"])
 
 
-@router.post("/Register")
+@router.post("/Register", openapi_extra=docs.json_body(docs.REGISTER))
 async def register(request: Request) -> Response:
     """Open a session for the orchestrator, enrolling it for a client certificate when it sends a CSR; bad
     credentials are a 401 (retrying with them is the agent's problem to see), a refused registration a 200."""
@@ -32,7 +33,7 @@ async def register(request: Request) -> Response:
     return answer({"Session": protocol_answers.session(opened)})
 
 
-@router.post("/Heartbeat")
+@router.post("/Heartbeat", openapi_extra=docs.json_body(docs.HEARTBEAT))
 async def heartbeat(request: Request) -> Response:
     """Whether the session is still valid, and (an extension) the jobs now due."""
     context = context_of(request)

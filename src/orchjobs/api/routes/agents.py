@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import (
@@ -47,7 +47,7 @@ def _ids_body(summary: str) -> dict[str, Any]:
 # -- reads -----------------------------------------------------------------------------------
 
 
-@router.get("", response_model=list[AgentResponse])
+@router.get("", response_model=list[AgentResponse], openapi_extra=listing.documented())
 def get_agents(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Orchestrators, filtered by `pq.queryString`, sorted (AgentId ascending by default) and paged."""
     return list_response(request, context, AGENTS, agent_item)

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orchjobs.api import body, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.schemas import AppSettingResponse
 from orchjobs.errors import InvalidRequestError
@@ -46,7 +47,7 @@ def get_setting(key: str, context: ContextDep, _user: UserDep) -> Response:
     return wire.json_response(app_setting_item(app_settings.get_app_setting(context.engine, key=key)))
 
 
-@router.put("/{key}/Set", response_model=AppSettingResponse)
+@router.put("/{key}/Set", response_model=AppSettingResponse, openapi_extra=docs.json_body(docs.APP_SETTING_VALUE))
 async def set_setting(key: str, request: Request, context: ContextDep, user: UserDep) -> Response:
     """Change one setting (administrators only): body `{"Value": "..."}`, checked by the setting's type and range."""
     payload = await body.read_object(request)

@@ -7,7 +7,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from orchjobs.api import paths
+from orchjobs.api import listing, paths
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import count_response, list_response
 from orchjobs.api.schemas import AuditEntryResponse, CountResponse
@@ -16,13 +16,13 @@ from orchjobs.service.audit import AUDIT
 router = APIRouter(prefix=paths.AUDIT, tags=["Audit"])
 
 
-@router.get("", response_model=list[AuditEntryResponse])
+@router.get("", response_model=list[AuditEntryResponse], openapi_extra=listing.documented())
 def get_audit(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Audit entries, filtered by `pq.queryString` (or `QueryString`), sorted (newest first by default) and paged."""
     return list_response(request, context, AUDIT, audit_item)
 
 
-@router.get("/Count", response_model=CountResponse)
+@router.get("/Count", response_model=CountResponse, openapi_extra=listing.documented(names=(listing.QUERY_STRING,)))
 def count_audit(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """How many audit entries the query matches."""
     return count_response(request, context, AUDIT)

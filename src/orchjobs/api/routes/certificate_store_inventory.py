@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import page_request
 from orchjobs.api.schemas import StoreInventoryResponse
@@ -21,7 +21,11 @@ router = APIRouter(prefix=paths.CERTIFICATE_STORES, tags=["CertificateStore"])
 _PREFIXES = ("query.", "pq.")
 
 
-@router.get("/{store_id}/Inventory", response_model=list[StoreInventoryResponse])
+@router.get(
+    "/{store_id}/Inventory",
+    response_model=list[StoreInventoryResponse],
+    openapi_extra=listing.documented(prefixes=_PREFIXES),
+)
 def get_inventory(store_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
     """The store's entries by alias (`query.sortField=Name`, ascending unless `query.sortAscending=1`), paged with
     `query.pageReturned` and `query.returnLimit`; an empty array past the last page. 404 for an unknown store, 400

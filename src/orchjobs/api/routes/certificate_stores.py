@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, store_requests, wire
+from orchjobs.api import body, listing, paths, store_requests, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.routes.store_types import entry_parameter_item
@@ -28,20 +29,20 @@ router = APIRouter(prefix=paths.CERTIFICATE_STORES, tags=["CertificateStore"])
 LIST_PREFIXES = ("pq.", "certificatestorequery.")
 
 
-@router.get("", response_model=list[CertificateStoreResponse])
+@router.get("", response_model=list[CertificateStoreResponse], openapi_extra=listing.documented(prefixes=LIST_PREFIXES))
 def get_stores(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Certificate stores, filtered by `certificateStoreQuery.queryString` (or `pq.`, or unprefixed), sorted
     (ClientMachine ascending by default) and paged."""
     return list_response(request, context, CERTIFICATE_STORES, store_item, prefixes=LIST_PREFIXES)
 
 
-@router.get("/Server", response_model=list[CertificateStoreServerResponse])
+@router.get("/Server", response_model=list[CertificateStoreServerResponse], openapi_extra=listing.documented())
 def get_servers(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Servers that stores of server-bound types reach (their credentials are never answered)."""
     return list_response(request, context, SERVERS, server_item)
 
 
-@router.post("/Server", response_model=CertificateStoreServerResponse)
+@router.post("/Server", response_model=CertificateStoreServerResponse, openapi_extra=docs.json_body(docs.SERVER_CREATE))
 async def create_server(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """A new server; 400 when one of that type and name exists."""
     values = _server_values(await body.read_object(request), create=True)
@@ -49,7 +50,7 @@ async def create_server(request: Request, context: ContextDep, _user: UserDep) -
     return wire.json_response(server_item(row))
 
 
-@router.put("/Server", response_model=CertificateStoreServerResponse)
+@router.put("/Server", response_model=CertificateStoreServerResponse, openapi_extra=docs.json_body(docs.SERVER_UPDATE))
 async def update_server(request: Request, context: ContextDep, _user: UserDep) -> Response:
     payload = await body.read_object(request)
     server_id = store_requests.integer(payload, "id", required=True)
@@ -66,7 +67,7 @@ def get_store(store_id: str, context: ContextDep, _user: UserDep) -> Response:
     return wire.json_response(store_item(found))
 
 
-@router.post("", response_model=CertificateStoreResponse)
+@router.post("", response_model=CertificateStoreResponse, openapi_extra=docs.json_body(docs.STORE_CREATE))
 async def create_store(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Create a store on an approved orchestrator, its Properties checked against its type's, with its inventory
     schedule when InventorySchedule is given."""
@@ -75,7 +76,7 @@ async def create_store(request: Request, context: ContextDep, _user: UserDep) ->
     return wire.json_response(store_item(row))
 
 
-@router.put("", response_model=CertificateStoreResponse)
+@router.put("", response_model=CertificateStoreResponse, openapi_extra=docs.json_body(docs.STORE_UPDATE))
 async def update_store(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Change a store (by Id): orchestrator, container, Properties, CreateIfMissing, password, inventory schedule."""
     values = store_requests.store(await body.read_object(request), update=True)
@@ -91,7 +92,7 @@ def delete_store(store_id: str, context: ContextDep, _user: UserDep) -> Response
     return Response(status_code=204)
 
 
-@router.delete("", status_code=204, response_class=Response)
+@router.delete("", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.STORE_IDS))
 async def delete_stores(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Delete the stores a JSON array of ids names, all or none."""
     items = await body.read_array(request, expected="a JSON array of certificate store ids")
@@ -100,7 +101,7 @@ async def delete_stores(request: Request, context: ContextDep, _user: UserDep) -
     return Response(status_code=204)
 
 
-@router.put("/Password", status_code=204, response_class=Response)
+@router.put("/Password", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.STORE_PASSWORD))
 async def set_password(request: Request, context: ContextDep, _user: UserDep) -> Response:
     payload = await body.read_object(request)
     store_id = store_requests.guid(payload, "certstoreid", required=True)
@@ -111,7 +112,11 @@ async def set_password(request: Request, context: ContextDep, _user: UserDep) ->
     return Response(status_code=204)
 
 
-@router.put("/AssignContainer", response_model=list[CertificateStoreResponse])
+@router.put(
+    "/AssignContainer",
+    response_model=list[CertificateStoreResponse],
+    openapi_extra=docs.json_body(docs.ASSIGN_CONTAINER),
+)
 async def assign_container(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Put stores (KeystoreIds) in a container: CertStoreContainerId, or a new one named NewContainerName."""
     payload = await body.read_object(request)
@@ -130,7 +135,7 @@ async def assign_container(request: Request, context: ContextDep, _user: UserDep
     return wire.json_response([store_item(row) for row in rows])
 
 
-@router.post("/Approve", status_code=204, response_class=Response)
+@router.post("/Approve", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.STORE_APPROVALS))
 async def approve_stores(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Approve discovered stores: a JSON array of {Id, ContainerId, CertStoreType, Properties, Password}."""
     items = await body.read_array(request, expected="a JSON array of stores to approve")
@@ -140,7 +145,9 @@ async def approve_stores(request: Request, context: ContextDep, _user: UserDep) 
     return Response(status_code=204)
 
 
-@router.post("/Schedule", status_code=204, response_class=Response)
+@router.post(
+    "/Schedule", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.SCHEDULE_INVENTORY)
+)
 async def schedule_inventory(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Set the inventory schedule of StoreIds (`{"Off": true}` removes it)."""
     payload = await body.read_object(request)
@@ -158,7 +165,7 @@ async def schedule_inventory(request: Request, context: ContextDep, user: UserDe
     return Response(status_code=204)
 
 
-@router.post("/Certificates/Add", response_model=list[uuid.UUID])
+@router.post("/Certificates/Add", response_model=list[uuid.UUID], openapi_extra=docs.json_body(docs.ADD_CERTIFICATE))
 async def add_certificate(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Management add of a certificate (by CertificateId) to stores; the new jobs' ids."""
     certificate_id, entries, schedule = store_requests.add_entries(await body.read_object(request))
@@ -174,7 +181,9 @@ async def add_certificate(request: Request, context: ContextDep, user: UserDep) 
     return wire.json_response(job_ids)
 
 
-@router.post("/Certificates/Remove", response_model=list[uuid.UUID])
+@router.post(
+    "/Certificates/Remove", response_model=list[uuid.UUID], openapi_extra=docs.json_body(docs.REMOVE_CERTIFICATE)
+)
 async def remove_certificate(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Management remove of aliases from stores; the new jobs' ids."""
     entries, schedule = store_requests.remove_entries(await body.read_object(request))
@@ -189,7 +198,7 @@ async def remove_certificate(request: Request, context: ContextDep, user: UserDe
     return wire.json_response(job_ids)
 
 
-@router.put("/DiscoveryJob", status_code=204, response_class=Response)
+@router.put("/DiscoveryJob", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.DISCOVERY))
 async def schedule_discovery(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Discovery of stores of a type (Type) on an orchestrator (AgentId or ClientMachine)."""
     discovery = store_requests.discovery(await body.read_object(request))
@@ -199,7 +208,7 @@ async def schedule_discovery(request: Request, context: ContextDep, user: UserDe
     return Response(status_code=204)
 
 
-@router.post("/Reenrollment", status_code=204, response_class=Response)
+@router.post("/Reenrollment", status_code=204, response_class=Response, openapi_extra=docs.json_body(docs.REENROLLMENT))
 async def schedule_reenrollment(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Schedule a Reenrollment of a store (KeystoreId) with a new key and SubjectName."""
     reenrollment = store_requests.reenrollment(await body.read_object(request))

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import page_request
 from orchjobs.api.schemas import CertificateImportRequest, CertificateImportResponse, CertificateResponse
@@ -28,6 +29,16 @@ _KEY_TYPE_STRINGS = {int(KeyType.UNKNOWN): "Unknown", 1: "RSA", 2: "DSA", 3: "EC
 # ImportStatus (Command's CertificateSavedState): the certificate is new here, or was already kept.
 IMPORTED_NEW = 1
 IMPORTED_EXISTING = 4
+_FLAG = {"type": "string", "enum": ["true", "false"]}
+_LOCATIONS = ("includeLocations", _FLAG, False, "true: add Locations and LocationsCount.")
+_LIST_DOC = docs.combined(
+    listing.documented(),
+    docs.query_parameters(
+        ("pq.includeExpired", _FLAG, False, "true: expired certificates too."),
+        _LOCATIONS,
+        ("verbose", docs.INTEGER, False, "1 or more: add ContentBytes."),
+    ),
+)
 _IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -36,7 +47,7 @@ _IMPORT_BODY = {
 }
 
 
-@router.get("", response_model=list[CertificateResponse])
+@router.get("", response_model=list[CertificateResponse], openapi_extra=_LIST_DOC)
 def get_certificates(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Certificates, filtered by `pq.queryString` (e.g. `Thumbprint -eq "…"`), sorted (Id ascending by default) and
     paged. Expired certificates only with `pq.includeExpired=true`; `includeLocations=true` adds Locations and
@@ -54,7 +65,7 @@ def get_certificates(request: Request, context: ContextDep, _user: UserDep) -> R
     return wire.json_response(_items(page))
 
 
-@router.get("/{certificate_id}", response_model=CertificateResponse)
+@router.get("/{certificate_id}", response_model=CertificateResponse, openapi_extra=docs.query_parameters(_LOCATIONS))
 def get_certificate(certificate_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
     """One certificate, with its ContentBytes; `includeLocations=true` adds Locations and LocationsCount. 404 for an
     unknown id, 400 when the id is not a whole number."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import ContainerListResponse, ContainerRequest, ContainerResponse
@@ -28,7 +28,7 @@ _SCHEMA = ContainerRequest.model_json_schema()
 _BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _SCHEMA}}}}
 
 
-@router.get("", response_model=list[ContainerListResponse])
+@router.get("", response_model=list[ContainerListResponse], openapi_extra=listing.documented())
 def get_containers(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Containers, filtered by `pq.queryString` (Id, Name, CertStoreType), sorted (Name ascending by default) and
     paged (`pq.*` or unprefixed)."""

@@ -20,7 +20,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from orchjobs.api import paths, wire
+from orchjobs.api import listing, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import MAX_PAGE, page_request
 from orchjobs.api.routes.orchestrator_jobs import job_history_item
@@ -75,7 +76,15 @@ class _ClosingStreamingResponse(StreamingResponse):
                     await aclose()
 
 
-@router.get("/JobHistory/Export", response_class=StreamingResponse, openapi_extra=_EXPORT_DOC)
+@router.get(
+    "/JobHistory/Export",
+    response_class=StreamingResponse,
+    openapi_extra=docs.combined(
+        _EXPORT_DOC,
+        docs.query_parameters(("format", {"type": "string", "enum": list(_FORMATS)}, True, "csv or jsonl.")),
+        listing.documented(),
+    ),
+)
 def export_job_history(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Every history row the query selects, as `format=csv` or `format=jsonl`, sorted as JobHistory sorts."""
     params = {key.lower(): value for key, value in request.query_params.items()}

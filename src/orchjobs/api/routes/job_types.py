@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, job_type_requests, paths, wire
+from orchjobs.api import body, job_type_requests, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import JobTypeCreateRequest, JobTypeResponse, JobTypeUpdateRequest
@@ -25,7 +25,7 @@ def _body(model: type[JobTypeCreateRequest]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-@router.get("", response_model=list[JobTypeResponse])
+@router.get("", response_model=list[JobTypeResponse], openapi_extra=listing.documented())
 def get_job_types(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Custom job types, filtered by `pq.queryString` (Id, JobTypeName, Description), sorted (JobTypeName
     ascending by default) and paged."""

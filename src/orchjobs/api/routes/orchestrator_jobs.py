@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.bulk import read_selection, run_bulk, run_preview
 from orchjobs.api.listing import count_response, list_response, page_request
@@ -27,13 +28,15 @@ _ACKNOWLEDGE_BODY = {
 }
 
 
-@router.get("/JobHistory", response_model=list[JobHistoryResponse])
+@router.get("/JobHistory", response_model=list[JobHistoryResponse], openapi_extra=listing.documented())
 def get_job_history(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Runs of orchestrator jobs, filtered by `pq.queryString`, sorted and paged (`pq.*` or unprefixed)."""
     return list_response(request, context, JOB_HISTORY, job_history_item)
 
 
-@router.get("/JobHistory/Count", response_model=CountResponse)
+@router.get(
+    "/JobHistory/Count", response_model=CountResponse, openapi_extra=listing.documented(names=(listing.QUERY_STRING,))
+)
 def count_job_history(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: how many history rows the query (`pq.queryString` or `QueryString`) matches."""
     return count_response(request, context, JOB_HISTORY)
@@ -47,7 +50,11 @@ def get_failure_count(context: ContextDep, _user: UserDep) -> Response:
     return wire.json_response({"Count": result.count, "AgeOutDays": result.age_out_days, "Query": result.query})
 
 
-@router.get("/JobHistory/FailureGroups", response_model=list[FailureGroupResponse])
+@router.get(
+    "/JobHistory/FailureGroups",
+    response_model=list[FailureGroupResponse],
+    openapi_extra=listing.documented(),
+)
 def get_failure_groups(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Extension: the failure count's runs grouped by job type, orchestrator, target and folded message, largest
     first (paged like JobHistory; `pq.queryString` narrows the runs), each with the query that selects it."""
@@ -64,7 +71,7 @@ def get_failure_groups(request: Request, context: ContextDep, user: UserDep) -> 
     return wire.json_response([failure_group_item(group) for group in groups])
 
 
-@router.get("/JobStatus/Data", response_model=CustomJobResultDataResponse)
+@router.get("/JobStatus/Data", response_model=CustomJobResultDataResponse, openapi_extra=docs.NOT_FOUND)
 def get_job_status_data(
     context: ContextDep,
     _user: UserDep,

@@ -12,15 +12,20 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from orchjobs.api import paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.query_schemas import QueryExplainResponse
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import explain as service
 
+_EXPLAIN_DOC = docs.query_parameters(
+    ("resource", {"type": "string", "enum": list(service.RESOURCE_NAMES)}, True, "The resource the query is for."),
+    ("query", docs.STRING, False, "The query to explain; without it, the resource's queryable fields."),
+)
 router = APIRouter(prefix=paths.ORCHESTRATOR_JOBS, tags=["Query"])
 
 
-@router.get("/Query/Explain", response_model=QueryExplainResponse)
+@router.get("/Query/Explain", response_model=QueryExplainResponse, openapi_extra=_EXPLAIN_DOC)
 def explain_query(request: Request, context: ContextDep, user: UserDep) -> Response:
     """Explain `query` for `resource` (parameter names in any case), or list the resource's fields without one."""
     params = {key.lower(): value for key, value in request.query_params.items()}

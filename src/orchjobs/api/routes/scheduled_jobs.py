@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.bulk import read_selection, run_bulk, run_preview
 from orchjobs.api.listing import count_response, list_response
@@ -27,14 +27,18 @@ def _body(model: type[RescheduleJobRequest | UnscheduleJobRequest]) -> dict[str,
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
-@router.get("/ScheduledJobs", response_model=list[ScheduledJobResponse])
+@router.get("/ScheduledJobs", response_model=list[ScheduledJobResponse], openapi_extra=listing.documented())
 def get_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Jobs that will run or are running, filtered by `pq.queryString`, sorted (newest Requested first by default)
     and paged (`pq.*` or unprefixed)."""
     return list_response(request, context, SCHEDULED_JOBS, scheduled_job_item)
 
 
-@router.get("/ScheduledJobs/Count", response_model=CountResponse)
+@router.get(
+    "/ScheduledJobs/Count",
+    response_model=CountResponse,
+    openapi_extra=listing.documented(names=(listing.QUERY_STRING,)),
+)
 def count_scheduled_jobs(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Extension: how many scheduled jobs the query (`pq.queryString` or `QueryString`) matches."""
     return count_response(request, context, SCHEDULED_JOBS)

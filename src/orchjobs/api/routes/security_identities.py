@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.routes.security_roles import global_items
@@ -39,7 +40,7 @@ _BODY = {
 }
 
 
-@router.get("/Identities", response_model=list[SecurityIdentityResponse])
+@router.get("/Identities", response_model=list[SecurityIdentityResponse], openapi_extra=listing.documented())
 def get_identities(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Security identities with their roles, filtered by `pq.queryString` (Id, AccountName, IdentityType), sorted (Id
     ascending by default) and paged."""
@@ -62,7 +63,11 @@ async def create_identity(request: Request, context: ContextDep, user: UserDep) 
     return wire.json_response(identity_item(row))
 
 
-@router.get("/Identities/Lookup", response_model=SecurityIdentityLookupResponse)
+@router.get(
+    "/Identities/Lookup",
+    response_model=SecurityIdentityLookupResponse,
+    openapi_extra=docs.query_parameters(("accountName", docs.STRING, True, "The account name to look up (any case).")),
+)
 def lookup_identity(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """`{"Valid": true}` when `accountName` is an identity's (in any case) or a user's here."""
     names = [value for key, value in request.query_params.multi_items() if key.lower() == "accountname"]

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
+from orchjobs.api import request_docs as docs
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.security_requests import (
@@ -54,7 +55,11 @@ def _body(model: Any) -> dict[str, Any]:
 _PERMISSIONS_BODY = _body({"type": "array", "items": GlobalPermissionRequest.model_json_schema()})
 
 
-@router.get("", response_model=list[SecurityRoleResponse] | list[SecurityRoleV2Response])
+@router.get(
+    "",
+    response_model=list[SecurityRoleResponse] | list[SecurityRoleV2Response],
+    openapi_extra=docs.combined(listing.documented(), docs.API_VERSION_HEADER),
+)
 def get_roles(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Security roles, filtered by `pq.queryString` (Id, Name, Description), sorted (Name ascending by default) and
     paged (`pq.*` or unprefixed)."""

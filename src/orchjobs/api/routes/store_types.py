@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, store_type_requests, wire
+from orchjobs.api import body, listing, paths, store_type_requests, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import (
@@ -37,7 +37,7 @@ def _body(model: type[CertificateStoreTypeCreationRequest]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-@router.get("", response_model=list[CertificateStoreTypeResponse])
+@router.get("", response_model=list[CertificateStoreTypeResponse], openapi_extra=listing.documented(prefixes=_PREFIXES))
 def get_store_types(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Store types, filtered by `cstquery.queryString` (StoreType, Name, ShortName, Capability, InventoryEndpoint),
     sorted (Name ascending by default) and paged."""

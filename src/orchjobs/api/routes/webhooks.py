@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from orchjobs.api import body, paths, wire
+from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response, page_request
 from orchjobs.api.schemas import (
@@ -30,7 +30,7 @@ _BODY = {"requestBody": {"content": {"application/json": {"schema": WebhookReque
 _WEBHOOK_ID = "a webhook id"
 
 
-@router.get("", response_model=list[WebhookResponse])
+@router.get("", response_model=list[WebhookResponse], openapi_extra=listing.documented())
 def get_webhooks(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Webhooks, filtered by `pq.queryString`, sorted (CreatedAt ascending by default) and paged."""
     return list_response(request, context, WEBHOOKS, webhook_item)
@@ -83,7 +83,9 @@ def delete_webhook(webhook_id: str, context: ContextDep, _user: UserDep) -> Resp
     return Response(status_code=204)
 
 
-@router.get("/{webhook_id}/Deliveries", response_model=list[WebhookDeliveryResponse])
+@router.get(
+    "/{webhook_id}/Deliveries", response_model=list[WebhookDeliveryResponse], openapi_extra=listing.documented()
+)
 def get_deliveries(webhook_id: str, request: Request, context: ContextDep, _user: UserDep) -> Response:
     """A webhook's delivery log, newest first, filtered by `pq.queryString` over the delivery fields and paged."""
     rows = webhooks.list_deliveries(
