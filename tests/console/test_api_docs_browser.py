@@ -1,0 +1,90 @@
+"""/docs in a real browser with no network beyond the server: Swagger UI loads from the app's own files, and its
+"Authorize" then "Try it out" make real calls that succeed, on JobHistory and on Acknowledge."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from orchjobs.store.engine import make_engine
+from tests.factories import add_history, history_state
+from tests.live import ADMIN
+
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+JOBS = "/KeyfactorAPI/OrchestratorJobs"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def engine(shared_database: str) -> Iterator[Engine]:
+    engine = make_engine(shared_database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def page(chromium: Browser, shared_server: str, engine: Engine) -> Iterator[Page]:
+    context = chromium.new_context(base_url=shared_server)
+    context.set_default_timeout(15_000)
+    # Offline: any request to another origin fails, as it would on a machine without internet.
+    context.route(lambda url: not url.startswith(shared_server), lambda route: _refuse(route))
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _refuse(route: Route) -> None:
+    route.abort("internetdisconnected")
+
+
+def _authorize(page: Page) -> None:
+    page.goto("/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    dialog = page.locator(".dialog-ux")
+    dialog.locator("#auth-basic-username").fill(ADMIN[0])
+    dialog.locator("#auth-basic-password").fill(ADMIN[1])
+    dialog.get_by_role("button", name="Apply credentials").click()
+    dialog.get_by_role("button", name="Close").first.click()
+
+
+def _operation(page: Page, method: str, path: str) -> Locator:
+    block = page.locator(f".opblock-{method}").filter(has=page.locator(f'.opblock-summary-path[data-path="{path}"]'))
+    block.locator(".opblock-summary").first.click()
+    block.get_by_role("button", name="Try it out").click()
+    return block
+
+
+def test_try_it_out_lists_job_history(page: Page, engine: Engine) -> None:
+    add_history(engine, result=4, status=3)
+    _authorize(page)
+    block = _operation(page, "get", f"{JOBS}/JobHistory")
+
+    block.get_by_role("button", name="Execute").click()
+
+    expect(block.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
+    expect(block.locator(".live-responses-table tr.response .response-col_description").first).to_contain_text(
+        "JobHistoryId"
+    )
+
+
+def test_try_it_out_acknowledges(page: Page, engine: Engine) -> None:
+    failed = add_history(engine, result=4, status=3)
+    _authorize(page)
+    block = _operation(page, "post", f"{JOBS}/Acknowledge")
+    block.locator("textarea.body-param__text").fill(json.dumps({"JobAuditIds": [failed], "Note": "from /docs"}))
+
+    block.get_by_role("button", name="Execute").click()
+
+    expect(block.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("204")
+    assert history_state(engine)[failed][:3] == (4, 4, ADMIN[0])
