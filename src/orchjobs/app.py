@@ -18,6 +18,7 @@ from orchjobs.api.context import AppContext, utc_now
 from orchjobs.api.disconnect import CancelOnDisconnect
 from orchjobs.api.errors import install_error_handlers
 from orchjobs.api.limits import RequestLimits, body_limits
+from orchjobs.api.live import HistoryBroadcaster
 from orchjobs.api.middleware import KeyfactorTransport
 from orchjobs.api.openapi import install_openapi
 from orchjobs.api.request_log import RequestLog
@@ -129,6 +130,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         try:
             yield
         finally:
+            live.close()
+            live.stop_watching()
             if pruner is not None:
                 pruner.stop()
             webhook_worker.stop()
@@ -148,6 +151,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.context = context
+    # The console's live updates: one database watcher for the process, shared by its open pages.
+    live = HistoryBroadcaster(context)
+    app.state.live = live
     for router in ROUTERS:
         app.include_router(router)
     # Not in ROUTERS: no Keyfactor client calls them, and Status/Endpoints does not list them.

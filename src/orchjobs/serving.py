@@ -7,6 +7,8 @@ import ssl
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from orchjobs.api.live import end_all_streams
+
 # How `orchjobs serve` (and tests/live.py) name the class to uvicorn, which imports it in each worker process.
 PROTOCOL = "orchjobs.serving:ClientCertHttpToolsProtocol"
 # The bound when uvicorn is not told one (`h11_max_incomplete_event_size`, which `orchjobs serve` sets from
@@ -31,6 +33,12 @@ class ClientCertHttpToolsProtocol(HttpToolsProtocol):
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         # One certificate per connection: read it once, not per request.
         self._client_cert_pem = ssl.DER_cert_to_PEM_cert(der) if der else None
+
+    def shutdown(self) -> None:
+        """The server is stopping: the console's event streams end now (each would otherwise hold the shutdown for
+        its whole timeout), then uvicorn lets the other requests in progress finish."""
+        end_all_streams()
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -176,3 +176,16 @@ def test_log_out_and_be_refused(page: Page, shared_server: str) -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login$"))
     assert httpx.get(f"{shared_server}{MY}", headers=headers).status_code == 401
+
+
+def test_a_run_completed_by_an_orchestrator_appears_without_a_reload(page: Page, engine: Engine) -> None:
+    """The write comes from this test's process, not the server's: on PostgreSQL it reaches the server by NOTIFY."""
+    log_in(page)
+    page.get_by_label("Query").fill("Result -eq Failure")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#history tbody tr")).to_have_count(3)
+    expect(page.locator("#live")).to_have_text("live")
+    new = add_history(engine, result=4, status=3, operation_start=STARTED + timedelta(minutes=30))
+    expect(page.locator(f'tr[data-id="{new}"]')).to_have_count(1)
+    expect(page.locator("#history tbody tr")).to_have_count(4)  # the query is kept
+    expect(page.locator("#failure-badge")).to_have_text("5 failed or warning runs to acknowledge")

@@ -8,13 +8,16 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from orchjobs.api import paths
 from orchjobs.api.client_address import client_address
 from orchjobs.api.console import STATIC_PATH, TEMPLATES
-from orchjobs.api.console_session import SESSION_COOKIE
+from orchjobs.api.console_session import SESSION_COOKIE, SESSION_ENDED
 from orchjobs.api.context import context_of
 from orchjobs.api.errors import status_for
+from orchjobs.api.live import HistoryBroadcaster
+from orchjobs.api.permissions import PERMISSIONS
 from orchjobs.domain.permissions import Principal
 from orchjobs.errors import AuthenticationError, LoginThrottledError, PasswordCheckBusyError
 from orchjobs.service.console_sessions import close_session, csrf_matches, csrf_token, open_session, session_principal
@@ -43,6 +46,22 @@ async def job_history_page(request: Request) -> Response:
     if token is None or principal is None:
         return _to_login(forget=token is not None)
     return _page(request, "history.html", user=principal.name, csrf=csrf_token(token))
+
+
+@router.get("/console/events")
+async def history_events(request: Request) -> Response:
+    """The page's live updates (docs/console.md): a text/event-stream with a `history` event each time job history
+    changed. Authenticated by the session cookie alone (an EventSource sends no headers; the stream changes nothing
+    and tells only that something changed), and only for a user who may read job history."""
+    principal = await _session_of(request, request.cookies.get(SESSION_COOKIE))
+    if principal is None:
+        return Response(SESSION_ENDED, status_code=401, headers=PAGE_HEADERS)
+    if not principal.may(PERMISSIONS[("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory")]):
+        return Response("This user may not read job history.", status_code=403, headers=PAGE_HEADERS)
+    live: HistoryBroadcaster = request.app.state.live
+    # no-transform and X-Accel-Buffering: a proxy must pass each event on at once, not gather the stream.
+    headers = {**PAGE_HEADERS, "cache-control": "no-store, no-transform", "x-accel-buffering": "no"}
+    return StreamingResponse(live.stream(), media_type="text/event-stream", headers=headers)
 
 
 @router.get("/login")

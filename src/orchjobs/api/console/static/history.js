@@ -100,6 +100,8 @@
 
   function renderRows() {
     const body = document.querySelector("#history tbody");
+    // A live refresh keeps what the viewer selected (the runs still on the page).
+    const kept = new Set(selectedIds());
     body.replaceChildren();
     for (const run of state.rows) {
       const row = document.createElement("tr");
@@ -109,6 +111,7 @@
       select.className = "row-select";
       select.value = String(run.JobHistoryId);
       select.setAttribute("aria-label", `Select run ${run.JobHistoryId}`);
+      select.checked = kept.has(run.JobHistoryId);
       select.addEventListener("change", selectionChanged);
       const cells = [
         select,
@@ -394,6 +397,45 @@
     });
   }
 
+  // Live updates: the server sends a `history` event when job history changed (any process, any writer); the page
+  // reads the badge and its current table page again, keeping the query, sort, page, selection and open details.
+  // EventSource reconnects by itself after a lost connection; a refused stream (401: the session ended) is closed
+  // for good, so the page asks the API, which sends the browser to /login.
+  let liveRefresh = null;
+  function liveChanged() {
+    if (liveRefresh) { liveRefresh.again = true; return; }
+    liveRefresh = { again: false };
+    refresh().finally(() => {
+      const again = liveRefresh.again;
+      liveRefresh = null;
+      if (again) liveChanged();
+    });
+  }
+
+  let wasLive = false;
+  function goLive() {
+    const indicator = $("live");
+    const events = new EventSource("/console/events");
+    events.addEventListener("ready", () => {
+      if (wasLive) liveChanged();  // back after a lost connection: what changed meanwhile
+      wasLive = true;
+      indicator.textContent = "live";
+      indicator.classList.add("on");
+      indicator.title = "The page follows new runs as they happen.";
+    });
+    events.addEventListener("history", liveChanged);
+    events.addEventListener("error", () => {
+      indicator.textContent = "offline";
+      indicator.classList.remove("on");
+      indicator.title = "Reconnecting to the server for live updates…";
+      if (events.readyState === EventSource.CLOSED) {
+        setTimeout(() => {
+          api("GET", `${JOBS}/JobHistory/FailureCount`).then(goLive, () => setTimeout(goLive, 10000));
+        }, 3000);
+      }
+    });
+  }
+
   async function start() {
     wire();
     try {
@@ -402,6 +444,7 @@
       say(error.message, true);
     }
     await refresh();
+    goLive();
     document.body.dataset.ready = "true";
   }
 

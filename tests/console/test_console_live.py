@@ -1,0 +1,48 @@
+"""The console's live updates over HTTP (docs/console.md): GET /console/events against a real server, on every
+database. A run written by another process (this test's own engine) reaches an open stream as a `history` event:
+on PostgreSQL through the trigger's NOTIFY and the server's LISTEN, on SQLite through its data_version poll."""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from orchjobs.store.engine import make_engine
+from tests.factories import add_history
+from tests.live import ADMIN
+
+EVENTS = "/console/events"
+
+
+@pytest.fixture
+def engine(shared_database: str) -> Iterator[Engine]:
+    engine = make_engine(shared_database)
+    yield engine
+    engine.dispose()
+
+
+def session(server: str) -> httpx.Client:
+    client = httpx.Client(base_url=server, timeout=10)
+    answer = client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1]})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_the_event_stream_refuses_a_browser_without_a_session(shared_server: str) -> None:
+    assert httpx.get(f"{shared_server}{EVENTS}").status_code == 401
+    refused = httpx.get(f"{shared_server}{EVENTS}", cookies={"orchjobs_session": "not-a-session"})
+    assert refused.status_code == 401
+
+
+def test_a_run_written_by_another_process_reaches_an_open_stream(shared_server: str, engine: Engine) -> None:
+    client = session(shared_server)
+    with client.stream("GET", EVENTS) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        # The stream's first event: the server now listens for this page.
+        assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+        add_history(engine, result=4, status=3)
+        assert next(line for line in lines if line.startswith("event:")) == "event: history"
+    client.close()
