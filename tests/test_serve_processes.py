@@ -19,7 +19,7 @@ from orchjobs.store.engine import make_engine
 from tests.api.test_agent_jobs import add_agent
 from tests.api.test_observability import sample
 from tests.conftest import POSTGRES_URL
-from tests.live import read_log, serving
+from tests.live import ADMIN, read_log, serving
 
 REQUESTS_TOTAL = "orchjobs_http_requests_total"
 _SERIES_FILE = re.compile(r"(?:counter|histogram)_(\d+)\.db")
@@ -183,3 +183,23 @@ def test_a_request_that_outlasts_the_shutdown_timeout_is_cut_off_and_the_server_
 
     assert not answer.startswith(b"HTTP/1.1 200"), answer
     assert "timeout graceful shutdown exceeded" in log
+
+
+def test_an_open_console_event_stream_ends_at_sigterm_and_does_not_hold_the_shutdown(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    with serving(sqlite_url, tmp_path, environment={"ORCHJOBS_SHUTDOWN_TIMEOUT_SECONDS": "600"}) as served:
+        client = httpx.Client(base_url=served.base_url, timeout=10)
+        assert client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 303
+        with client.stream("GET", "/console/events") as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+            served.process.send_signal(signal.SIGTERM)
+            rest = list(lines)  # the stream ends: the server closed it
+        client.close()
+        served.process.wait(timeout=PROCESS_EXIT_SECONDS)
+        log = read_log(served.log_path.open("rb"))
+
+    assert not any(line.startswith("event: history") for line in rest)
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "Finished server process" in log
