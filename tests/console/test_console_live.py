@@ -3,11 +3,13 @@ database. A run written by another process (this test's own engine) reaches an o
 on PostgreSQL through the trigger's NOTIFY and the server's LISTEN, on SQLite through its data_version poll."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 
+from orchjobs.service.users import create_user
 from orchjobs.store.engine import make_engine
 from tests.factories import add_history
 from tests.live import ADMIN
@@ -22,9 +24,9 @@ def engine(shared_database: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def session(server: str) -> httpx.Client:
+def session(server: str, user: tuple[str, str] = ADMIN) -> httpx.Client:
     client = httpx.Client(base_url=server, timeout=10)
-    answer = client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1]})
+    answer = client.post("/login", data={"username": user[0], "password": user[1]})
     assert answer.status_code == 303, answer.text
     return client
 
@@ -33,6 +35,16 @@ def test_the_event_stream_refuses_a_browser_without_a_session(shared_server: str
     assert httpx.get(f"{shared_server}{EVENTS}").status_code == 401
     refused = httpx.get(f"{shared_server}{EVENTS}", cookies={"orchjobs_session": "not-a-session"})
     assert refused.status_code == 401
+
+
+def test_the_event_stream_refuses_a_user_who_may_not_read_job_history(shared_server: str, engine: Engine) -> None:
+    orchestrator = ("live-orchestrator", "orchestrator-password")
+    create_user(
+        engine, username=orchestrator[0], password=orchestrator[1], roles=["Orchestrator"], now=datetime.now(UTC)
+    )
+    client = session(shared_server, orchestrator)
+    assert client.get(EVENTS).status_code == 403
+    client.close()
 
 
 def test_a_run_written_by_another_process_reaches_an_open_stream(shared_server: str, engine: Engine) -> None:
