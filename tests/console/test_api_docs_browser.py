@@ -12,18 +12,9 @@ from tests.factories import add_history, history_state
 from tests.live import ADMIN
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, Route, expect  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 JOBS = "/KeyfactorAPI/OrchestratorJobs"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

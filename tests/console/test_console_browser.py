@@ -17,21 +17,12 @@ from tests.live import ADMIN, API_HEADERS
 
 # In the `test` extra (`make test` installs it); a virtualenv made before it was added skips this module, saying so.
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 MY = f"{paths.SECURITY}/My"
 # Runs of the last hours, inside the failure count's window: three failures, one warning, two successes.
 STARTED = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 RUNS = [(4, 3), (4, 3), (4, 5), (3, 3), (2, 3), (2, 3)]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
-from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditEntry, AuditResource
+from orchjobs.domain.audit import SYSTEM_ACTOR, AuditAction, AuditResource
 from orchjobs.domain.failure_groups import group_query
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH, acknowledge_refusal, failure_count_query
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
@@ -159,14 +159,15 @@ def auto_acknowledge(conn: Connection, *, job_id: uuid.UUID, succeeded_run: int,
     )
     if count:
         record_acknowledgement(conn, count=count, acknowledged_by=SYSTEM_ACTOR, note=note, at=now)
-        entry = AuditEntry(
+        audit.note(
+            conn,
+            AuditAction.AUTO_ACKNOWLEDGE,
+            AuditResource.JOB_HISTORY,
             actor=SYSTEM_ACTOR,
-            action=AuditAction.AUTO_ACKNOWLEDGE,
-            resource=AuditResource.JOB_HISTORY,
+            at=now,
             row_count=count,
             details={"JobId": str(job_id), "SucceededRun": succeeded_run},
         )
-        audit.record(conn, entry, at=now)
     return count
 
 
@@ -212,13 +213,14 @@ def _preview(
     max_ids: int,
     limit: int,
 ) -> previews.Preview:
-    selection.validate(max_ids=max_ids)
     return previews.preview(
         engine,
         action=action,
-        digest=previews.digest(action, selection, JOB_HISTORY, max_query_length=limit),
-        query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=limit),
+        selection=selection,
+        resource=JOB_HISTORY,
         now=now,
+        max_ids=max_ids,
+        max_query_length=limit,
         bound=newest_history_id,
         changes=lambda at: changes(_selected(selection, at, max_query_length=limit, user=actor), at),
     )
@@ -240,16 +242,17 @@ def _audit(
         details["Note"] = note
     if at_preview.token is not None:
         details["PreviewedAt"] = at_preview.at.isoformat()
-    entry = AuditEntry(
+    audit.note(
+        conn,
+        action,
+        AuditResource.JOB_HISTORY,
         actor=actor,
-        action=action,
-        resource=AuditResource.JOB_HISTORY,
+        at=at,
+        ids=None if selection.ids is None else selection.distinct_ids(),
         row_count=count,
         query=selection.query,
-        ids=None if selection.ids is None else selection.distinct_ids(),
         details=details or None,
     )
-    audit.record(conn, entry, at=at)
 
 
 def failure_count(engine: Engine, *, now: datetime) -> FailureCount:

@@ -93,13 +93,18 @@ def preview(
     engine: Engine,
     *,
     action: str,
-    digest: str,
-    query: str | None,
+    selection: Selection[Any],
+    resource: ListResource,
     now: datetime,
+    max_ids: int,
+    max_query_length: int,
     bound: Callable[[Connection], int | None],
     changes: Callable[[Moment], ChangeSet],
 ) -> Preview:
-    """Count and fingerprint what the request would change, in one read transaction, and sign it."""
+    """Count and fingerprint what the request (`selection`, a query over `resource` or ids) would change, in one
+    read transaction, and sign it."""
+    selection.validate(max_ids=max_ids)
+    query = normalized_query(resource, selection.query, max_length=max_query_length)
     with read_transaction(engine) as conn:
         custom_plans(conn)
         at = Moment(at=now, bound=bound(conn), fixed=True)
@@ -111,7 +116,7 @@ def preview(
         )
     token = PreviewToken(
         action=action,
-        digest=digest,
+        digest=digest(action, selection, resource, max_query_length=max_query_length),
         at=now,
         bound=at.bound,
         count=found.count,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from orchjobs.domain.audit import AuditAction, AuditEntry, AuditResource
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.scheduled_jobs import JobFacts, reschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
 from orchjobs.service import audit, previews
@@ -56,15 +56,16 @@ def reschedule_jobs(
         previews.hold_unchanged(conn, change_set, at)
         count = store.reschedule_jobs(conn, jobs=store.jobs_of_failed_runs(change_set.selected), now=now)
         previews.check_changed(count, at)
-        entry = AuditEntry(
+        audit.note(
+            conn,
+            AuditAction.RESCHEDULE,
+            AuditResource.JOB_HISTORY,
             actor=actor,
-            action=AuditAction.RESCHEDULE,
-            resource=AuditResource.JOB_HISTORY,
+            at=now,
+            ids=None if selection.ids is None else selection.distinct_ids(),
             row_count=count,
             query=selection.query,
-            ids=None if selection.ids is None else selection.distinct_ids(),
         )
-        audit.record(conn, entry, at=now)
         return count
 
 
@@ -72,13 +73,14 @@ def preview_reschedule(
     engine: Engine, selection: Selection[int], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Reschedule with this selection would change (the jobs, by id), and its token."""
-    selection.validate(max_ids=max_ids)
     return previews.preview(
         engine,
         action=RESCHEDULE,
-        digest=previews.digest(RESCHEDULE, selection, JOB_HISTORY, max_query_length=max_query_length),
-        query=previews.normalized_query(JOB_HISTORY, selection.query, max_length=max_query_length),
+        selection=selection,
+        resource=JOB_HISTORY,
         now=now,
+        max_ids=max_ids,
+        max_query_length=max_query_length,
         bound=newest_history_id,
         changes=lambda at: _changes(selection, at, max_query_length=max_query_length, user=actor),
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
-from orchjobs.domain.audit import AuditAction, AuditEntry, AuditResource
+from orchjobs.domain.audit import AuditAction, AuditResource
 from orchjobs.domain.jobs import JobResult, JobStatus
 from orchjobs.domain.scheduled_jobs import unschedule_refusal
 from orchjobs.errors import BulkOperationError, FailedOperation
@@ -59,15 +59,16 @@ def unschedule_jobs(
         count = store.delete_jobs(conn, jobs=change_set.selected)
         previews.check_changed(count, at)
         _close_orphaned_runs(conn, now=now)
-        entry = AuditEntry(
+        audit.note(
+            conn,
+            AuditAction.UNSCHEDULE,
+            AuditResource.SCHEDULED_JOBS,
             actor=actor,
-            action=AuditAction.UNSCHEDULE,
-            resource=AuditResource.SCHEDULED_JOBS,
+            at=now,
+            ids=None if selection.ids is None else selection.distinct_ids(),
             row_count=count,
             query=selection.query,
-            ids=None if selection.ids is None else selection.distinct_ids(),
         )
-        audit.record(conn, entry, at=now)
         return count
 
 
@@ -75,13 +76,14 @@ def preview_unschedule(
     engine: Engine, selection: Selection[uuid.UUID], *, actor: str, now: datetime, max_ids: int, max_query_length: int
 ) -> previews.Preview:
     """What Unschedule with this selection would delete, and its token."""
-    selection.validate(max_ids=max_ids)
     return previews.preview(
         engine,
         action=UNSCHEDULE,
-        digest=previews.digest(UNSCHEDULE, selection, SCHEDULED_JOBS, max_query_length=max_query_length),
-        query=previews.normalized_query(SCHEDULED_JOBS, selection.query, max_length=max_query_length),
+        selection=selection,
+        resource=SCHEDULED_JOBS,
         now=now,
+        max_ids=max_ids,
+        max_query_length=max_query_length,
         bound=lambda _conn: None,
         changes=lambda at: _changes(selection, at, max_query_length=max_query_length, user=actor),
     )
