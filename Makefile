@@ -33,7 +33,7 @@ run: install
 	@exec env BIN='$(BIN)' ORCHJOBS_BOOTSTRAP_ADMIN='$(ORCHJOBS_BOOTSTRAP_ADMIN)' scripts/run.sh
 
 test: install clients
-	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	ORCHJOBS_CLIENTS_PYTHON=$(abspath $(CLIENTS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # ruff for style and mistakes, the formatter's verdict, and mypy --strict over src/ (configured in pyproject.toml).
 lint: install

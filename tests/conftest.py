@@ -2,7 +2,7 @@
 ORCHJOBS_TEST_POSTGRES_URL is set, on PostgreSQL too.
 
 SQLite: a fresh file per test, copied from a migrated template. PostgreSQL: one database per
-xdist worker, migrated once, emptied (TRUNCATE) before each test.
+xdist worker, migrated once, emptied (DELETE) before each test.
 """
 
 import os
@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from orchjobs.app import create_app
@@ -103,7 +104,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _empty_postgres(url: str) -> None:
-    _empty_database(url)
+    empty_database(url)
 
 
 # What the migrations install (application settings, built-in job and store types and roles, the Default Agent
@@ -119,17 +120,40 @@ _KEPT = {
 }
 
 
-def _empty_database(url: str) -> None:
-    """Back to a freshly migrated database holding ADMIN: every table emptied but what the migrations install."""
-    engine = make_engine(url)
+# One engine per PostgreSQL database for emptying it between tests, kept for the session: a fresh connection costs
+# more than the emptying itself.
+_RESET_ENGINES: dict[str, Engine] = {}
+# Per PostgreSQL database: the sequences of the emptied tables, restarted as TRUNCATE ... RESTART IDENTITY would.
+_EMPTIED_SEQUENCES: dict[str, list[str]] = {}
+_EMPTIED = [table for table in reversed(metadata.sorted_tables) if table.name not in _KEPT]
+
+
+def empty_database(url: str) -> None:
+    """Back to a freshly migrated database holding ADMIN: every table emptied but what the migrations install.
+    DELETE, child tables first, rather than TRUNCATE: a test leaves a few rows, and TRUNCATE's fixed cost per table
+    (new files, catalog updates) made it 75 ms of every PostgreSQL test's setup, DELETE 10 ms."""
+    if url.startswith("sqlite"):
+        engine = make_engine(url)
+        _delete_what_tests_added(engine, url)
+        engine.dispose()
+        return
+    engine = _RESET_ENGINES.get(url)
+    if engine is None:
+        engine = _RESET_ENGINES[url] = make_engine(url)
+    try:
+        _delete_what_tests_added(engine, url)
+    except OperationalError:  # the kept connection was closed (a test restarted or killed something): once more
+        engine.dispose()
+        _delete_what_tests_added(engine, url)
+
+
+def _delete_what_tests_added(engine: Engine, url: str) -> None:
     with engine.begin() as conn:
+        for table in _EMPTIED:
+            conn.execute(table.delete())
         if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in _KEPT)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                if table.name not in _KEPT:
-                    conn.execute(table.delete())
+            for sequence in _emptied_sequences(conn, url):
+                conn.execute(text("SELECT setval(:sequence, 1, false)"), {"sequence": sequence})
         conn.execute(
             text(
                 "DELETE FROM job_type WHERE name NOT IN "
@@ -144,7 +168,27 @@ def _empty_database(url: str) -> None:
             conn.execute(
                 text("UPDATE app_setting SET value = :value WHERE id = :id"), {"value": value, "id": setting_id}
             )
-    engine.dispose()
+
+
+def _emptied_sequences(conn: Connection, url: str) -> list[str]:
+    if url not in _EMPTIED_SEQUENCES:
+        owned = conn.execute(
+            text(
+                "SELECT sequence.relname AS sequence, owner.relname AS owner FROM pg_class sequence "
+                "JOIN pg_depend link ON link.objid = sequence.oid AND link.deptype IN ('a', 'i') "
+                "JOIN pg_class owner ON owner.oid = link.refobjid WHERE sequence.relkind = 'S'"
+            )
+        ).all()
+        emptied = {table.name for table in _EMPTIED}
+        _EMPTIED_SEQUENCES[url] = [row.sequence for row in owned if row.owner in emptied]
+    return _EMPTIED_SEQUENCES[url]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_reset_engines() -> Iterator[None]:
+    yield
+    for engine in _RESET_ENGINES.values():
+        engine.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -182,7 +226,7 @@ def shared_server(module_database_url: str, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def shared_database(module_database_url: str) -> str:
     """The shared server's database, emptied for this test (what the migrations install, and ADMIN, stay)."""
-    _empty_database(module_database_url)
+    empty_database(module_database_url)
     return module_database_url
 
 

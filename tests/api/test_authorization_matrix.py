@@ -20,7 +20,7 @@ from orchjobs.settings import Settings
 from orchjobs.store.security import ensure_identity, grant_roles, role_ids
 from orchjobs.store.tables import agent_capability, certificate_store_container, metadata, user_account
 from tests.api.test_response_models import AGENT_ID, PATH_VALUES, REQUESTS, STORE_TYPE, arrange
-from tests.conftest import _empty_database, api_client
+from tests.conftest import api_client, empty_database
 from tests.factories import BASE_TIME, add_history, add_job
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
@@ -205,7 +205,7 @@ def test_a_role_may_call_every_route_it_holds_the_permissions_for(
                 failures[route] = (answer.status_code, answer.text)
         for route in sorted(changes, key=_change_order):
             if route in ON_A_FRESH_DATABASE:
-                _empty_database(database_url)
+                empty_database(database_url)
                 values = _arranged(engine)
                 _user_with(engine, role)
             answer = _call(client, route, values)

@@ -1,5 +1,5 @@
 """The job-history page in a real browser (Debian's Chromium, driven by Playwright) against a real server on
-127.0.0.1: one server per database and one browser for the module, a fresh browser context (cookies) per test."""
+127.0.0.1 (tests/console/conftest.py: one server per database for the session, a fresh browser context per test)."""
 
 import re
 from collections.abc import Iterator
@@ -17,7 +17,11 @@ from tests.live import ADMIN, API_HEADERS
 
 # In the `test` extra (`make test` installs it); a virtualenv made before it was added skips this module, saying so.
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from tests.console.conftest import BROWSER, log_in  # noqa: E402
+
+pytestmark = BROWSER
 
 MY = f"{paths.SECURITY}/My"
 # Runs of the last hours, inside the failure count's window: three failures, one warning, two successes.
@@ -26,8 +30,8 @@ RUNS = [(4, 3), (4, 3), (4, 5), (3, 3), (2, 3), (2, 3)]
 
 
 @pytest.fixture
-def engine(shared_database: str) -> Iterator[Engine]:
-    engine = make_engine(shared_database)
+def engine(console_database: str) -> Iterator[Engine]:
+    engine = make_engine(console_database)
     yield engine
     engine.dispose()
 
@@ -42,21 +46,8 @@ def runs(engine: Engine) -> list[int]:
 
 
 @pytest.fixture
-def page(chromium: Browser, shared_server: str, runs: list[int]) -> Iterator[Page]:
-    context = chromium.new_context(base_url=shared_server, locale="en-US", timezone_id="Asia/Tokyo")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
-def log_in(page: Page, user: tuple[str, str] = ADMIN) -> None:
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login$"))
-    page.get_by_label("User name").fill(user[0])
-    page.get_by_label("Password").fill(user[1])
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+def page(browser_page: Page, runs: list[int]) -> Page:
+    return browser_page
 
 
 def badge(page: Page) -> str:
@@ -109,7 +100,7 @@ def test_acknowledge_selected_runs_then_unacknowledge_one(page: Page, runs: list
     expect(page.locator(f'tr[data-id="{runs[0]}"] .pill.status-completed')).to_have_text("Completed")
 
 
-def test_acknowledge_all_matching_after_the_preview(page: Page, runs: list[int], shared_server: str) -> None:
+def test_acknowledge_all_matching_after_the_preview(page: Page, runs: list[int], console_server: str) -> None:
     log_in(page)
     page.get_by_label("Query").fill("Result -eq Failure")
     page.get_by_role("button", name="Search").click()
@@ -119,7 +110,7 @@ def test_acknowledge_all_matching_after_the_preview(page: Page, runs: list[int],
 
     # Someone else acknowledges one of them meanwhile: the commit changes nothing and says why.
     acknowledged = httpx.post(
-        f"{shared_server}{paths.ORCHESTRATOR_JOBS}/Acknowledge",
+        f"{console_server}{paths.ORCHESTRATOR_JOBS}/Acknowledge",
         json={"JobAuditIds": [runs[0]]},
         headers=API_HEADERS,
         auth=ADMIN,
@@ -153,20 +144,20 @@ def test_a_viewer_who_may_not_acknowledge_sees_no_such_control(page: Page, engin
     expect(page.get_by_role("button", name="Unacknowledge")).to_have_count(0)
 
 
-def test_log_out_and_be_refused(page: Page, shared_server: str) -> None:
+def test_log_out_and_be_refused(page: Page, console_server: str) -> None:
     log_in(page)
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert csrf
     (cookie,) = [cookie for cookie in page.context.cookies() if cookie["name"] == "orchjobs_session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     headers = {**API_HEADERS, "x-csrf-token": csrf, "cookie": f"orchjobs_session={cookie['value']}"}
-    assert httpx.get(f"{shared_server}{MY}", headers=headers).status_code == 200
+    assert httpx.get(f"{console_server}{MY}", headers=headers).status_code == 200
 
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login$"))
-    assert httpx.get(f"{shared_server}{MY}", headers=headers).status_code == 401
+    assert httpx.get(f"{console_server}{MY}", headers=headers).status_code == 401
 
 
 def test_a_run_completed_by_an_orchestrator_appears_without_a_reload(page: Page, engine: Engine) -> None:

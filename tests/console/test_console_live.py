@@ -11,15 +11,18 @@ from sqlalchemy import Engine
 
 from orchjobs.service.users import create_user
 from orchjobs.store.engine import make_engine
+from tests.console.conftest import BROWSER
 from tests.factories import add_history
 from tests.live import ADMIN
 
+# With the browser modules: it shares their server.
+pytestmark = BROWSER
 EVENTS = "/console/events"
 
 
 @pytest.fixture
-def engine(shared_database: str) -> Iterator[Engine]:
-    engine = make_engine(shared_database)
+def engine(console_database: str) -> Iterator[Engine]:
+    engine = make_engine(console_database)
     yield engine
     engine.dispose()
 
@@ -31,24 +34,24 @@ def session(server: str, user: tuple[str, str] = ADMIN) -> httpx.Client:
     return client
 
 
-def test_the_event_stream_refuses_a_browser_without_a_session(shared_server: str) -> None:
-    assert httpx.get(f"{shared_server}{EVENTS}").status_code == 401
-    refused = httpx.get(f"{shared_server}{EVENTS}", cookies={"orchjobs_session": "not-a-session"})
+def test_the_event_stream_refuses_a_browser_without_a_session(console_server: str) -> None:
+    assert httpx.get(f"{console_server}{EVENTS}").status_code == 401
+    refused = httpx.get(f"{console_server}{EVENTS}", cookies={"orchjobs_session": "not-a-session"})
     assert refused.status_code == 401
 
 
-def test_the_event_stream_refuses_a_user_who_may_not_read_job_history(shared_server: str, engine: Engine) -> None:
+def test_the_event_stream_refuses_a_user_who_may_not_read_job_history(console_server: str, engine: Engine) -> None:
     orchestrator = ("live-orchestrator", "orchestrator-password")
     create_user(
         engine, username=orchestrator[0], password=orchestrator[1], roles=["Orchestrator"], now=datetime.now(UTC)
     )
-    client = session(shared_server, orchestrator)
+    client = session(console_server, orchestrator)
     assert client.get(EVENTS).status_code == 403
     client.close()
 
 
-def test_a_run_written_by_another_process_reaches_an_open_stream(shared_server: str, engine: Engine) -> None:
-    client = session(shared_server)
+def test_a_run_written_by_another_process_reaches_an_open_stream(console_server: str, engine: Engine) -> None:
+    client = session(console_server)
     with client.stream("GET", EVENTS) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")

@@ -37,6 +37,9 @@ _SWAGGER_INIT_JS = """\
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
     deepLinking: true,
+    // Each tag's operations open when asked: expanding all 100-odd operations at once takes seconds to draw.
+    docExpansion: "none",
+    filter: true,
     showExtensions: true,
     showCommonExtensions: true,
     validatorUrl: null,

@@ -1,9 +1,11 @@
-"""The console's pages (docs/console.md): /login, /logout and the job history at /. Outside /KeyfactorAPI: they are
-HTML for a browser, not Command's API. Every action of a page is a call of the JSON API with the session cookie and
-its CSRF token, so a page can do nothing the API would refuse its user."""
+"""The console's pages (docs/console.md): /login, /logout and the pages of api/console/pages.py. Outside
+/KeyfactorAPI: they are HTML for a browser, not Command's API. Every action of a page is a call of the JSON API with
+the session cookie and its CSRF token, so a page can do nothing the API would refuse its user."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
@@ -13,6 +15,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from orchjobs.api import paths
 from orchjobs.api.client_address import client_address
 from orchjobs.api.console import STATIC_PATH, TEMPLATES
+from orchjobs.api.console.pages import PAGES, ConsolePage
 from orchjobs.api.console_session import SESSION_COOKIE, SESSION_ENDED
 from orchjobs.api.context import context_of
 from orchjobs.api.errors import status_for
@@ -38,14 +41,27 @@ _LONGEST_LOGIN_FORM = 4 * 1024 * 4
 _LONGEST_FIELD = 1024
 
 
-@router.get("/")
-async def job_history_page(request: Request) -> Response:
-    """The job history; a browser without a live session is sent to /login."""
-    token = request.cookies.get(SESSION_COOKIE)
-    principal = await _session_of(request, token)
-    if token is None or principal is None:
-        return _to_login(forget=token is not None)
-    return _page(request, "history.html", user=principal.name, csrf=csrf_token(token))
+def _console_page(page: ConsolePage) -> Callable[[Request], Awaitable[Response]]:
+    async def show(request: Request) -> Response:
+        """A console page; a browser without a live session is sent to /login, a user whose roles do not reach the
+        page's API gets a 403 page that says so (with the navigation to the pages it may see)."""
+        token = request.cookies.get(SESSION_COOKIE)
+        principal = await _session_of(request, token)
+        if token is None or principal is None:
+            return _to_login(forget=token is not None, back_to=page.path)
+        shown = [each for each in PAGES if principal.may(PERMISSIONS[each.reads])]
+        values: dict[str, Any] = {"user": principal.name, "csrf": csrf_token(token), "pages": shown, "current": page}
+        if page not in shown:
+            return _page(request, "refused.html", status_code=403, **values)
+        return _page(request, page.template, **values)
+
+    show.__name__ = f"console_page_{page.template.removesuffix('.html')}"
+    return show
+
+
+for _each in PAGES:
+    router.add_api_route(_each.path, _console_page(_each), methods=["GET"])
+_PAGE_PATHS = frozenset(each.path for each in PAGES)
 
 
 @router.get("/console/events")
@@ -67,32 +83,38 @@ async def history_events(request: Request) -> Response:
 @router.get("/login")
 async def login_page(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
+    back_to = _page_path(request.query_params.get("next"))
     if token is not None and await _session_of(request, token) is not None:
-        return RedirectResponse("/", status_code=303)
-    return _page(request, "login.html", error=None, username="")
+        return RedirectResponse(back_to, status_code=303)
+    return _page(request, "login.html", error=None, username="", back_to=back_to)
 
 
 @router.post("/login")
 async def log_in(request: Request) -> Response:
     """Checks the user's password as Basic authentication does (the same login throttle and password pool), then
-    opens a session and sets its cookie."""
+    opens a session and sets its cookie, and sends the browser back to the page it came from."""
+    back_to = _page_path(request.query_params.get("next"))
     if not _same_origin(request):
-        return _page(request, "login.html", status_code=403, error="This form was sent from another site.", username="")
+        error = "This form was sent from another site."
+        return _page(request, "login.html", status_code=403, error=error, username="", back_to=back_to)
     body = await request.body()
     if len(body) > _LONGEST_LOGIN_FORM:
-        return _page(request, "login.html", status_code=400, error="The form is too large.", username="")
+        error = "The form is too large."
+        return _page(request, "login.html", status_code=400, error=error, username="", back_to=back_to)
     form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
     username = form.get("username", [""])[0].strip()
     password = form.get("password", [""])[0]
     if not username or not password or len(username) > 255 or len(password) > _LONGEST_FIELD:
         error = "Enter a user name and a password."
-        return _page(request, "login.html", status_code=400, error=error, username=username[:255])
+        return _page(request, "login.html", status_code=400, error=error, username=username[:255], back_to=back_to)
     context = context_of(request)
     address = client_address(request, trusted_proxies=context.settings.trusted_proxies)
     try:
         principal = await context.authenticator.authenticate(username, password, address=address)
     except (AuthenticationError, LoginThrottledError, PasswordCheckBusyError) as exc:
-        answer = _page(request, "login.html", status_code=status_for(exc), error=exc.message, username=username)
+        answer = _page(
+            request, "login.html", status_code=status_for(exc), error=exc.message, username=username, back_to=back_to
+        )
         if isinstance(exc, LoginThrottledError | PasswordCheckBusyError):
             answer.headers["retry-after"] = str(exc.retry_after_seconds)
         return answer
@@ -100,7 +122,7 @@ async def log_in(request: Request) -> Response:
     token = await run_in_threadpool(
         open_session, context.engine, username=principal.name, now=context.clock(), lifetime=lifetime
     )
-    answer = RedirectResponse("/", status_code=303)
+    answer = RedirectResponse(back_to, status_code=303)
     answer.set_cookie(
         SESSION_COOKIE,
         token,
@@ -140,11 +162,17 @@ def _page(request: Request, name: str, *, status_code: int = 200, **values: obje
     )
 
 
-def _to_login(*, forget: bool) -> Response:
-    answer = RedirectResponse("/login", status_code=303, headers={"cache-control": "no-store"})
+def _to_login(*, forget: bool, back_to: str = "/") -> Response:
+    location = "/login" if back_to == "/" else f"/login?{urlencode({'next': back_to})}"
+    answer = RedirectResponse(location, status_code=303, headers={"cache-control": "no-store"})
     if forget:
         answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return answer
+
+
+def _page_path(asked: str | None) -> str:
+    """Where to go after logging in: one of the console's own pages, never another address (no open redirect)."""
+    return asked if asked in _PAGE_PATHS else "/"
 
 
 def _same_origin(request: Request) -> bool:
