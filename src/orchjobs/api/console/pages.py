@@ -18,4 +18,10 @@ class ConsolePage:
 
 PAGES: tuple[ConsolePage, ...] = (
     ConsolePage("/", "Job history", "history.html", ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory")),
+    ConsolePage(
+        "/failure-groups",
+        "Failure groups",
+        "failure_groups.html",
+        ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory/FailureGroups"),
+    ),
 )

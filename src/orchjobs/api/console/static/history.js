@@ -309,6 +309,13 @@ function wire() {
 
 async function start() {
   wire();
+  // A link from another page (a failure group's "List runs") names its query: /?query=...
+  const linked = new URLSearchParams(window.location.search).get("query");
+  if (linked) {
+    $("query").value = linked;
+    state.query = linked;
+    queryChecker.explain();
+  }
   try {
     await loadPermissions();
   } catch (error) {
