@@ -9,9 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.live import answers, free_port, server_environment
+from tests.live import ADMIN, API_HEADERS, answers, free_port, server_environment
 
 REPO = Path(__file__).resolve().parents[1]
 STOP_SECONDS = 8.0
@@ -52,6 +53,8 @@ def test_make_run_serves_on_the_configured_port_and_stops_on_the_first_signal(
                 log,
             )
             assert (demo_dir / "web-app.pem").exists()
+            if not ctrl_c:  # once is enough: the demo's runs arrive, a failure among them, for the console to show
+                wait_for(lambda: demo_runs(port) >= {"Inventory Success", "DiskUsage Success", "DiskUsage Failure"}, log)
 
             if ctrl_c:  # the terminal sends SIGINT to every process of the foreground group
                 os.killpg(make.pid, signal.SIGINT)
@@ -64,6 +67,18 @@ def test_make_run_serves_on_the_configured_port_and_stops_on_the_first_signal(
                 os.killpg(make.pid, signal.SIGKILL)
             make.wait(timeout=STOP_SECONDS)
     assert not answers(f"http://127.0.0.1:{port}")
+
+
+def demo_runs(port: int) -> set[str]:
+    """'JobType Result' of the demo orchestrator's finished runs (a failure of a recurring job is CompletedWillRetry)."""
+    answer = httpx.get(
+        f"http://127.0.0.1:{port}/KeyfactorAPI/OrchestratorJobs/JobHistory",
+        params={"pq.queryString": 'ClientMachine -eq "demo-orchestrator" AND Result -ge 2', "pq.returnLimit": "50"},
+        headers=API_HEADERS,
+        auth=ADMIN,
+    )
+    results = {2: "Success", 3: "Warning", 4: "Failure"}
+    return {f"{run['JobType']} {results[run['Result']]}" for run in answer.json()}
 
 
 def read(path: Path) -> str:

@@ -1,5 +1,7 @@
-"""The demo that `make run` shows a new user: one approved orchestrator with a PEM store and jobs that
-come due every minute, for the reference orchestrator (`orchjobs orchestrator`) to pick up and run."""
+"""The demo that `make run` shows a new user: one approved orchestrator with a PEM store and jobs that come due every
+minute, for the reference orchestrator (`orchjobs orchestrator`) to pick up and run, so that new runs arrive in the
+console while one watches: an inventory and a disk check that succeed, and a disk check of a path that is not there,
+which fails every other minute (a failure to acknowledge, and a failure group)."""
 
 import json
 import uuid
@@ -14,14 +16,27 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, insert, select
 
 from orchjobs.domain.capabilities import FETCH_LOGS, store_capability, with_fetch_logs_names
+from orchjobs.domain.job_types import FieldRequest
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus
 from orchjobs.domain.schedules import schedule_type
 from orchjobs.domain.store_types import PEM, checked_properties
+from orchjobs.service.custom_jobs import CustomJobRequest, schedule_custom_job
+from orchjobs.service.job_types import JobTypeRequest, create_job_type
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.tables import agent, agent_capability, certificate_store, job_type, scheduled_job
 
 DEMO_STORE_FILE = "web-app.pem"
 EVERY_MINUTE = {"Interval": {"Minutes": 1}}
+EVERY_OTHER_MINUTE = {"Interval": {"Minutes": 2}}
+# The custom job the demo orchestrator runs with orchjobs.orchestrator.examples:disk_usage (scripts/run.sh).
+DISK_USAGE = JobTypeRequest(
+    name="DiskUsage",
+    description="How full the file system holding a path is (orchjobs.orchestrator.examples:disk_usage).",
+    fields=[
+        FieldRequest(name="Path", type="String", required=True),
+        FieldRequest(name="WarnAbovePercent", type="Int", default_value=90),
+    ],
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,9 @@ def prepare_demo_orchestrator(
                 last_seen=now,
             )
         )
-        capabilities = with_fetch_logs_names([inventory.name, store_capability("PEM", "Management").name, FETCH_LOGS])
+        capabilities = with_fetch_logs_names(
+            [inventory.name, store_capability("PEM", "Management").name, FETCH_LOGS, f"Custom.{DISK_USAGE.name}"]
+        )
         conn.execute(insert(agent_capability), [{"agent_id": agent_id, "capability": c} for c in capabilities])
         conn.execute(
             insert(certificate_store).values(
@@ -85,7 +102,20 @@ def prepare_demo_orchestrator(
                 capability=inventory.name,
             )
         )
+    _schedule_disk_checks(engine, agent_id=agent_id, actor=username, now=now)
     return DemoOrchestrator(name=name, agent_id=agent_id, store_dir=store_dir)
+
+
+def _schedule_disk_checks(engine: Engine, *, agent_id: uuid.UUID, actor: str, now: datetime) -> None:
+    """DiskUsage every minute of the store directory (a success), and every other minute of a directory that does not
+    exist (a failure, the same message each time: one failure group)."""
+    with engine.connect() as conn:
+        exists = conn.execute(select(job_type.c.id).where(job_type.c.name == DISK_USAGE.name)).first() is not None
+    if not exists:
+        create_job_type(engine, DISK_USAGE)
+    for path, schedule in ((".", EVERY_MINUTE), ("backups", EVERY_OTHER_MINUTE)):
+        request = CustomJobRequest(job_type_name=DISK_USAGE.name, schedule=schedule, job_fields={"Path": path})
+        schedule_custom_job(engine, agent_id=agent_id, request=request, actor=actor, now=now)
 
 
 def _self_signed_pem(common_name: str) -> str:
