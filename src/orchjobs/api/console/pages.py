@@ -18,4 +18,8 @@ class ConsolePage:
 
 PAGES: tuple[ConsolePage, ...] = (
     ConsolePage("/", "Job history", "history.html", ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory")),
+    ConsolePage("/stores", "Certificate stores", "stores.html", ("GET", paths.CERTIFICATE_STORES)),
+    ConsolePage("/settings", "Settings", "settings.html", ("GET", paths.APP_SETTINGS)),
+    ConsolePage("/security", "Users and roles", "security.html", ("GET", f"{paths.SECURITY}/Identities")),
+    ConsolePage("/audit", "Audit log", "audit.html", ("GET", paths.AUDIT)),
 )
