@@ -54,7 +54,8 @@ def test_make_run_serves_on_the_configured_port_and_stops_on_the_first_signal(
             )
             assert (demo_dir / "web-app.pem").exists()
             if not ctrl_c:  # once is enough: the demo's runs arrive, a failure among them, for the console to show
-                wait_for(lambda: demo_runs(port) >= {"Inventory Success", "DiskUsage Success", "DiskUsage Failure"}, log)
+                arrived = {"Inventory Success", "DiskUsage Success", "DiskUsage Failure"}
+                wait_for(lambda: demo_runs(port) >= arrived, log)
 
             if ctrl_c:  # the terminal sends SIGINT to every process of the foreground group
                 os.killpg(make.pid, signal.SIGINT)
@@ -70,7 +71,7 @@ def test_make_run_serves_on_the_configured_port_and_stops_on_the_first_signal(
 
 
 def demo_runs(port: int) -> set[str]:
-    """'JobType Result' of the demo orchestrator's finished runs (a failure of a recurring job is CompletedWillRetry)."""
+    """'JobType Result' of the demo orchestrator's finished runs (a recurring job's failure is CompletedWillRetry)."""
     answer = httpx.get(
         f"http://127.0.0.1:{port}/KeyfactorAPI/OrchestratorJobs/JobHistory",
         params={"pq.queryString": 'ClientMachine -eq "demo-orchestrator" AND Result -ge 2', "pq.returnLimit": "50"},

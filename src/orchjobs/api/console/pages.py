@@ -24,4 +24,8 @@ PAGES: tuple[ConsolePage, ...] = (
         "failure_groups.html",
         ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory/FailureGroups"),
     ),
+    ConsolePage("/stores", "Certificate stores", "stores.html", ("GET", paths.CERTIFICATE_STORES)),
+    ConsolePage("/settings", "Settings", "settings.html", ("GET", paths.APP_SETTINGS)),
+    ConsolePage("/security", "Users and roles", "security.html", ("GET", f"{paths.SECURITY}/Identities")),
+    ConsolePage("/audit", "Audit log", "audit.html", ("GET", paths.AUDIT)),
 )

@@ -21,12 +21,19 @@ from orchjobs.api.context import context_of
 from orchjobs.api.errors import status_for
 from orchjobs.api.live import HistoryBroadcaster
 from orchjobs.api.permissions import PERMISSIONS
-from orchjobs.domain.permissions import Principal
+from orchjobs.domain.app_settings import ServiceSettings
+from orchjobs.domain.permissions import CATALOGUE, Principal
 from orchjobs.errors import AuthenticationError, LoginThrottledError, PasswordCheckBusyError
 from orchjobs.service.console_sessions import close_session, csrf_matches, csrf_token, open_session, session_principal
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)
+# What the admin pages show beside what the API answers: the permissions a role may be given (security.html) and the
+# range of each integer application setting (settings.html), both the very values the API checks against.
+templates.env.globals["permission_catalogue"] = [
+    {"Path": each.path, "Name": each.v1, "Description": each.description} for each in CATALOGUE
+]
+templates.env.globals["setting_ranges"] = ServiceSettings.ranges()
 
 # The pages load their own scripts and styles and call their own origin, nothing else; no inline script.
 PAGE_CSP = (
