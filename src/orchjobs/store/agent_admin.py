@@ -7,9 +7,8 @@ set-based statement (`WHERE agent_id IN (...)`), whatever the number of agents.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, case, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, case, delete, func, insert, literal, select, update
 
 from orchjobs.domain.capabilities import FETCH_LOGS_NAMES
 from orchjobs.domain.jobs import AgentStatus
@@ -17,6 +16,7 @@ from orchjobs.query.fields import AGENT_FIELDS
 from orchjobs.query.sql import RelatedValues
 from orchjobs.store.dialects import json_array_agg
 from orchjobs.store.listing import ListResource
+from orchjobs.store.rows import Record
 from orchjobs.store.tables import (
     agent,
     agent_capability,
@@ -70,7 +70,7 @@ AGENTS = ListResource(
 
 def agent_health(
     conn: Connection, *, agent_ids: Sequence[uuid.UUID], late_before: datetime, silent_before: datetime
-) -> Sequence[Row[Any]]:
+) -> Sequence[Record]:
     """`(id, last_seen, health)` of the given agents that exist, classified by the database (one statement):
     Silent when last seen before `silent_before`, Late when before `late_before`, else OK."""
     health = case(
