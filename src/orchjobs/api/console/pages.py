@@ -18,4 +18,8 @@ class ConsolePage:
 
 PAGES: tuple[ConsolePage, ...] = (
     ConsolePage("/", "Job history", "history.html", ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory")),
+    ConsolePage("/orchestrators", "Orchestrators", "orchestrators.html", ("GET", f"{paths.ORCHESTRATORS}")),
+    ConsolePage(
+        "/scheduled-jobs", "Scheduled jobs", "scheduled_jobs.html", ("GET", f"{paths.ORCHESTRATOR_JOBS}/ScheduledJobs")
+    ),
 )
