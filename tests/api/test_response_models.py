@@ -72,6 +72,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/KeyfactorAPI/OrchestratorJobs/ScheduledJobs/Count"): {},
     ("GET", "/KeyfactorAPI/Agents"): {},
     ("GET", "/KeyfactorAPI/Agents/{agent_id}"): {},
+    ("GET", "/KeyfactorAPI/Agents/Health"): {"params": {"agentIds": str(AGENT_ID)}},
     ("POST", "/KeyfactorAPI/Agents/SetAuthCertificateReenrollment"): {
         "json": {"OrchestratorIds": [str(AGENT_ID), str(uuid.uuid4())], "Status": 1}
     },

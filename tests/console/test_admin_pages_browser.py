@@ -238,7 +238,9 @@ def test_roles_without_a_page_or_its_changes(browser_page: Page, engine: Engine,
 
     log_in(page, operator, path="/stores")
     nav = page.get_by_role("navigation", name="Pages")
-    expect(nav.get_by_role("link")).to_have_text(["Job history", "Failure groups", "Certificate stores", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Job history", "Failure groups", "Orchestrators", "Scheduled jobs", "Certificate stores", "Settings"]
+    )
     page.get_by_role("button", name="Details of web01.example.com /etc/ssl/app.pem").click()
     expect(page.locator("#inventory tbody tr")).to_have_count(1)
     expect(page.locator("#schedule-form")).to_be_hidden()
@@ -257,7 +259,7 @@ def test_roles_without_a_page_or_its_changes(browser_page: Page, engine: Engine,
 
     page.get_by_role("button", name="Log out").click()
     log_in(page, auditor, path="/security")
-    expect(page.get_by_role("navigation", name="Pages").get_by_role("link")).to_have_count(6)
+    expect(page.get_by_role("navigation", name="Pages").get_by_role("link")).to_have_count(8)
     expect(page.locator(f'#identities tr[data-account="{ADMIN[0]}"]')).to_have_count(1)
     expect(page.locator("#identity-form")).to_be_hidden()
     expect(page.locator("#role-form")).to_be_hidden()

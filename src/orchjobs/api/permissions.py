@@ -58,6 +58,8 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"{_JOBS}/Custom/Bulk"): (MODIFY_AGENTS,),
     ("GET", _AGENTS): (READ_AGENTS,),
     ("GET", f"{_AGENTS}/{{agent_id}}"): (READ_AGENTS,),
+    # Extension: OK / Late / Silent against the heartbeat interval, which the caller need not be able to read.
+    ("GET", f"{_AGENTS}/Health"): (READ_AGENTS,),
     ("POST", f"{_AGENTS}/Approve"): (MODIFY_AGENTS,),
     ("POST", f"{_AGENTS}/Disapprove"): (MODIFY_AGENTS,),
     ("POST", f"{_AGENTS}/Reset"): (MODIFY_AGENTS,),

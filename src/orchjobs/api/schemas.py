@@ -243,6 +243,23 @@ class AgentResponse(Wire):
     LastErrorMessage: str | None = None
 
 
+class AgentHealthItem(Wire):
+    AgentId: uuid.UUID
+    LastSeen: datetime = Field(description="UTC.")
+    Health: str = Field(
+        description="OK; Late: last seen more than LateAfterMinutes ago; Silent: more than SilentAfterMinutes ago."
+    )
+
+
+class AgentHealthResponse(Wire):
+    """Extension: GET /Agents/Health. The thresholds come from the HeartbeatInterval application setting."""
+
+    HeartbeatMinutes: int = Field(description="The HeartbeatInterval setting, in minutes.")
+    LateAfterMinutes: int = Field(description="2 heartbeat intervals.")
+    SilentAfterMinutes: int = Field(description="10 heartbeat intervals.")
+    Agents: list[AgentHealthItem] = Field(description="The asked-for orchestrators that exist, by AgentId.")
+
+
 class SetAuthCertificateReenrollmentRequest(BaseModel):
     """Keys are matched case-insensitively. StatusEnum, when given, wins over Status."""
 

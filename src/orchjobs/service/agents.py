@@ -8,7 +8,7 @@ nothing changes. Each action is one transaction whose statements each address al
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
@@ -19,15 +19,21 @@ from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.errors import BulkOperationError, FailedOperation, InvalidRequestError, NotFoundError
 from orchjobs.query.fields import AGENT_STATUS_LABELS
 from orchjobs.service import audit, events, webhook_events
+from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.listing import get_row
 from orchjobs.store import agent_admin as store
 from orchjobs.store import runs
 from orchjobs.store.agent_admin import AGENTS
-from orchjobs.store.engine import write_transaction
+from orchjobs.store.engine import read_transaction, write_transaction
 from orchjobs.store.rows import Record
 
 __all__ = [
     "AGENTS",
+    "LATE_AFTER_INTERVALS",
+    "SILENT_AFTER_INTERVALS",
+    "AgentHealth",
+    "HealthReport",
+    "agent_health",
     "ReenrollmentResult",
     "approve_agents",
     "disapprove_agents",
@@ -41,6 +47,30 @@ __all__ = [
 # AuthCertificateReenrollment: 0 None (unset), 1 Requested, 2 Required.
 REENROLLMENT_VALUES = (0, 1, 2)
 RESET_MESSAGE = "The orchestrator was reset while the job was in flight."
+
+
+# Health (an extension, GET /Agents/Health): an orchestrator that registers or heartbeats every HeartbeatInterval
+# minutes is Late once it was last seen more than LATE_AFTER_INTERVALS intervals ago (a heartbeat or two missed),
+# and Silent past SILENT_AFTER_INTERVALS intervals (it is down, or cut off).
+LATE_AFTER_INTERVALS = 2
+SILENT_AFTER_INTERVALS = 10
+
+
+@dataclass(frozen=True)
+class AgentHealth:
+    agent_id: uuid.UUID
+    last_seen: datetime
+    health: str  # "OK", "Late" or "Silent"
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The health of the asked-for orchestrators that exist, and the thresholds it was judged by."""
+
+    heartbeat_minutes: int
+    late_after_minutes: int
+    silent_after_minutes: int
+    agents: list[AgentHealth]
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,33 @@ def get_agent(engine: Engine, *, agent_id: uuid.UUID) -> Record:
     if row is None:
         raise _not_found(agent_id)
     return row
+
+
+def agent_health(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, now: datetime) -> HealthReport:
+    """OK, Late or Silent for each of `agent_ids` that exists (unknown ids are left out), relative to the heartbeat
+    interval setting; the classification is one SQL statement over the asked-for rows."""
+    ids = list(dict.fromkeys(agent_ids))
+    if len(ids) > max_ids:
+        raise InvalidRequestError(f"At most {max_ids} orchestrator ids may be asked for at once; got {len(ids)}.")
+    with read_transaction(engine) as conn:
+        minutes = read_service_settings(conn).heartbeat_minutes
+        late, silent = minutes * LATE_AFTER_INTERVALS, minutes * SILENT_AFTER_INTERVALS
+        rows = (
+            store.agent_health(
+                conn,
+                agent_ids=ids,
+                late_before=now - timedelta(minutes=late),
+                silent_before=now - timedelta(minutes=silent),
+            )
+            if ids
+            else []
+        )
+    return HealthReport(
+        heartbeat_minutes=minutes,
+        late_after_minutes=late,
+        silent_after_minutes=silent,
+        agents=[AgentHealth(agent_id=row.id, last_seen=row.last_seen, health=row.health) for row in rows],
+    )
 
 
 def approve_agents(engine: Engine, *, agent_ids: Sequence[uuid.UUID], max_ids: int, actor: str, now: datetime) -> None:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, literal, select, update
 
 from orchjobs.domain.capabilities import FETCH_LOGS_NAMES
 from orchjobs.domain.jobs import AgentStatus
@@ -16,6 +16,7 @@ from orchjobs.query.fields import AGENT_FIELDS
 from orchjobs.query.sql import RelatedValues
 from orchjobs.store.dialects import json_array_agg
 from orchjobs.store.listing import ListResource
+from orchjobs.store.rows import Record
 from orchjobs.store.tables import (
     agent,
     agent_capability,
@@ -65,6 +66,20 @@ AGENTS = ListResource(
     default_sort="AgentId",
     related=AGENT_RELATED,
 )
+
+
+def agent_health(
+    conn: Connection, *, agent_ids: Sequence[uuid.UUID], late_before: datetime, silent_before: datetime
+) -> Sequence[Record]:
+    """`(id, last_seen, health)` of the given agents that exist, classified by the database (one statement):
+    Silent when last seen before `silent_before`, Late when before `late_before`, else OK."""
+    health = case(
+        (agent.c.last_seen < silent_before, literal("Silent")),
+        (agent.c.last_seen < late_before, literal("Late")),
+        else_=literal("OK"),
+    ).label("health")
+    stmt = select(agent.c.id, agent.c.last_seen, health).where(agent.c.id.in_(agent_ids)).order_by(agent.c.id)
+    return conn.execute(stmt).all()
 
 
 def lock_agent_statuses(conn: Connection, *, agent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:

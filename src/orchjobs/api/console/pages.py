@@ -24,6 +24,10 @@ PAGES: tuple[ConsolePage, ...] = (
         "failure_groups.html",
         ("GET", f"{paths.ORCHESTRATOR_JOBS}/JobHistory/FailureGroups"),
     ),
+    ConsolePage("/orchestrators", "Orchestrators", "orchestrators.html", ("GET", f"{paths.ORCHESTRATORS}")),
+    ConsolePage(
+        "/scheduled-jobs", "Scheduled jobs", "scheduled_jobs.html", ("GET", f"{paths.ORCHESTRATOR_JOBS}/ScheduledJobs")
+    ),
     ConsolePage("/stores", "Certificate stores", "stores.html", ("GET", paths.CERTIFICATE_STORES)),
     ConsolePage("/settings", "Settings", "settings.html", ("GET", paths.APP_SETTINGS)),
     ConsolePage("/security", "Users and roles", "security.html", ("GET", f"{paths.SECURITY}/Identities")),

@@ -6,9 +6,9 @@ Reads need /agents/management/read/, actions /agents/management/modify/ (api/per
 
 import json
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -16,6 +16,7 @@ from orchjobs.api import body, listing, paths, wire
 from orchjobs.api.auth import ContextDep, UserDep
 from orchjobs.api.listing import list_response
 from orchjobs.api.schemas import (
+    AgentHealthResponse,
     AgentResponse,
     SetAuthCertificateReenrollmentRequest,
     SetAuthCertificateReenrollmentResponse,
@@ -51,6 +52,44 @@ def _ids_body(summary: str) -> dict[str, Any]:
 def get_agents(request: Request, context: ContextDep, _user: UserDep) -> Response:
     """Orchestrators, filtered by `pq.queryString`, sorted (AgentId ascending by default) and paged."""
     return list_response(request, context, AGENTS, agent_item)
+
+
+_HEALTH_IDS = Annotated[
+    list[str],
+    Query(
+        alias="agentIds",
+        description="Orchestrator ids, the parameter repeated or comma-separated (at most ORCHJOBS_MAX_BULK_IDS).",
+    ),
+]
+
+
+@router.get("/Health", response_model=AgentHealthResponse)
+def get_agents_health(
+    context: ContextDep,
+    _user: UserDep,
+    agent_ids: _HEALTH_IDS = [],  # noqa: B006 (FastAPI copies a default)
+) -> Response:
+    """Extension: whether each asked-for orchestrator keeps in touch, judged by the database against the
+    HeartbeatInterval setting (which this route's callers need not be able to read): OK; Late when last seen more
+    than 2 heartbeat intervals ago; Silent when more than 10. Unknown ids are left out; 400 for a malformed one."""
+    texts = [part.strip() for each in agent_ids for part in each.split(",") if part.strip()]
+    report = agents.agent_health(
+        context.engine,
+        agent_ids=body.guid_items(texts, label="agentIds"),
+        max_ids=context.settings.max_bulk_ids,
+        now=context.clock(),
+    )
+    return wire.json_response(
+        {
+            "HeartbeatMinutes": report.heartbeat_minutes,
+            "LateAfterMinutes": report.late_after_minutes,
+            "SilentAfterMinutes": report.silent_after_minutes,
+            "Agents": [
+                {"AgentId": str(each.agent_id), "LastSeen": each.last_seen, "Health": each.health}
+                for each in report.agents
+            ],
+        }
+    )
 
 
 @router.get("/{agent_id}", response_model=AgentResponse)
