@@ -42,14 +42,13 @@ function render() {
       element("td", { className: "wide" }, group.ClientMachine || ""),
       element("td", { className: "wide" }, group.TargetPath || ""),
       message,
-      element("td", {}, when(group.FirstSeen)),
-      element("td", {}, when(group.LastSeen)),
+      element("td", { title: `First seen ${when(group.FirstSeen)}` }, when(group.LastSeen)),
       actions,
     );
     row.dataset.group = String(index + 1);
     return row;
   });
-  fillTable(document.querySelector("#groups tbody"), rows, 8, "No failed or warning runs wait: nothing to group.");
+  fillTable(document.querySelector("#groups tbody"), rows, 7, "No failed or warning runs wait: nothing to group.");
   $("paging-status").textContent = `Page ${state.page}`;
   $("previous-page").disabled = state.page <= 1;
   $("next-page").disabled = state.groups.length < PAGE_SIZE;
