@@ -8,6 +8,7 @@ xdist worker, migrated once, emptied (DELETE) before each test.
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,28 +68,38 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database(worker_id: str) -> Iterator[str]:
-    """A migrated PostgreSQL database of this worker's own, dropped at the end of the session."""
+@contextmanager
+def migrated_postgres(name: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database `name` on ORCHJOBS_TEST_POSTGRES_URL's server, dropped afterwards."""
     assert POSTGRES_URL
     admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    # The process id keeps two pytest sessions on one server (developers side by side) apart.
-    name = f"orchjobs_test_{os.getpid()}_{worker_id}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
-    with engine.connect() as conn:
-        _APP_SETTING_DEFAULTS.update(
-            (row.id, row.value) for row in conn.execute(text("SELECT id, value FROM app_setting"))
-        )
     engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this worker's own, dropped at the end of the session."""
+    # The process id keeps two pytest sessions on one server (developers side by side) apart.
+    with migrated_postgres(f"orchjobs_test_{os.getpid()}_{worker_id}") as url:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            _APP_SETTING_DEFAULTS.update(
+                (row.id, row.value) for row in conn.execute(text("SELECT id, value FROM app_setting"))
+            )
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -199,20 +210,8 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    assert POSTGRES_URL
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"orchjobs_test_{os.getpid()}_{request.module.__name__.rsplit('.', 1)[-1]}"[:63]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_postgres(f"orchjobs_test_{os.getpid()}_{request.module.__name__.rsplit('.', 1)[-1]}"[:63]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from orchjobs.store.engine import make_engine, normalize_url
-from orchjobs.store.migrate import upgrade
-from tests.conftest import BACKENDS, POSTGRES_URL, empty_database
+from tests.conftest import BACKENDS, empty_database, migrated_postgres
 from tests.live import ADMIN, running_server
 
 if TYPE_CHECKING:
@@ -51,20 +47,8 @@ def console_database_url(
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    assert POSTGRES_URL
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"orchjobs_test_{os.getpid()}_console"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalize_url(POSTGRES_URL)).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_postgres(f"orchjobs_test_{os.getpid()}_console") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
