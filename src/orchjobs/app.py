@@ -154,7 +154,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     # The console's live updates: one database watcher for the process, shared by its open pages.
     live = HistoryBroadcaster(context)
     app.state.live = live
-    for router in ROUTERS:
+    # The orchestrator protocol's routers first: FastAPI matches a request against the included routers in order, and
+    # an orchestrator's calls are most of the requests (their paths overlap no other).
+    protocol = (agent_session.router, agent_jobs.router)
+    for router in (*protocol, *(router for router in ROUTERS if router not in protocol)):
         app.include_router(router)
     # Not in ROUTERS: no Keyfactor client calls them, and Status/Endpoints does not list them.
     app.include_router(operations.router)

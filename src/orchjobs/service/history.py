@@ -19,7 +19,6 @@ from orchjobs.service.selection import Selection
 from orchjobs.service.webhook_events import record_acknowledgement
 from orchjobs.store import history as store
 from orchjobs.store import listing
-from orchjobs.store.app_settings import switched_on
 from orchjobs.store.dialects import custom_plans
 from orchjobs.store.engine import read_transaction, write_transaction
 from orchjobs.store.history import JOB_HISTORY, acknowledgeable, acknowledged
@@ -30,7 +29,8 @@ __all__ = [
     "FailureCount",
     "FailureGroup",
     "acknowledge_jobs",
-    "auto_acknowledge",
+    "auto_acknowledgement_note",
+    "record_auto_acknowledgement",
     "failure_count",
     "failure_groups",
     "get_job_result_data",
@@ -140,35 +140,28 @@ def preview_unacknowledge(
     )
 
 
-AUTO_ACKNOWLEDGE_SETTING = "AutoAcknowledgeFailures"
+def auto_acknowledgement_note(succeeded_run: int) -> str:
+    """The note of the runs AutoAcknowledgeFailures acknowledges when run `succeeded_run` of their job succeeded."""
+    return f"Acknowledged automatically: run {succeeded_run} of the same job succeeded."
 
 
-def auto_acknowledge(conn: Connection, *, job_id: uuid.UUID, succeeded_run: int, now: datetime) -> int:
-    """When AutoAcknowledgeFailures is on: a run of the job succeeded, so its earlier open failures and warnings are
-    acknowledged by the system, in the success's own transaction, with a webhook event and an audit entry like any
-    acknowledgement. One statement when there is nothing to do; returns how many changed."""
-    note = f"Acknowledged automatically: run {succeeded_run} of the same job succeeded."
-    count = store.acknowledge_earlier_failures(
+def record_auto_acknowledgement(
+    conn: Connection, *, count: int, job_id: uuid.UUID, succeeded_run: int, now: datetime
+) -> None:
+    """What acknowledging `count` earlier failures of the job automatically leaves behind, in the success's own
+    transaction: a webhook event and an audit entry, like any acknowledgement (the UPDATE is the completion's own,
+    store.job_calls.close_run)."""
+    note = auto_acknowledgement_note(succeeded_run)
+    record_acknowledgement(conn, count=count, acknowledged_by=SYSTEM_ACTOR, note=note, at=now)
+    audit.note(
         conn,
-        job_id=job_id,
-        before_id=succeeded_run,
-        when=switched_on(AUTO_ACKNOWLEDGE_SETTING),
-        acknowledged_by=SYSTEM_ACTOR,
-        note=note,
+        AuditAction.AUTO_ACKNOWLEDGE,
+        AuditResource.JOB_HISTORY,
+        actor=SYSTEM_ACTOR,
         at=now,
+        row_count=count,
+        details={"JobId": str(job_id), "SucceededRun": succeeded_run},
     )
-    if count:
-        record_acknowledgement(conn, count=count, acknowledged_by=SYSTEM_ACTOR, note=note, at=now)
-        audit.note(
-            conn,
-            AuditAction.AUTO_ACKNOWLEDGE,
-            AuditResource.JOB_HISTORY,
-            actor=SYSTEM_ACTOR,
-            at=now,
-            row_count=count,
-            details={"JobId": str(job_id), "SucceededRun": succeeded_run},
-        )
-    return count
 
 
 def history_selection(

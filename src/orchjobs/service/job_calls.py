@@ -9,10 +9,10 @@ raises a ProtocolRefusalError and leaves an `agent_event` behind; nothing else c
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -20,9 +20,22 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Engine
 
 from orchjobs.domain import discovery
+from orchjobs.domain.app_settings import ServiceSettings
+from orchjobs.domain.audit import SYSTEM_ACTOR
 from orchjobs.domain.certificates import CertificateFacts, read_certificate
-from orchjobs.domain.jobs import IN_FLIGHT_STATUSES, NO_RETRIES, AgentStatus, JobKind, JobResult, JobStatus, job_kind
+from orchjobs.domain.failure_groups import message_group
+from orchjobs.domain.jobs import (
+    ACKNOWLEDGEABLE_RESULTS,
+    IN_FLIGHT_STATUSES,
+    NO_RETRIES,
+    AgentStatus,
+    JobKind,
+    JobResult,
+    JobStatus,
+    job_kind,
+)
 from orchjobs.domain.numbers import lenient_int
+from orchjobs.domain.scheduled_jobs import can_reschedule_job
 from orchjobs.domain.store_types import PropertyDefinition, checked_properties, definitions_from_json, with_defaults
 from orchjobs.errors import (
     InvalidRequestError,
@@ -32,13 +45,13 @@ from orchjobs.errors import (
     UploadRefusedError,
 )
 from orchjobs.service import events
-from orchjobs.service.app_settings import read_service_settings
-from orchjobs.service.history import auto_acknowledge
+from orchjobs.service.history import auto_acknowledgement_note, record_auto_acknowledgement
 from orchjobs.service.orchestrator_ca import cached_ca
-from orchjobs.service.runs import OpenRun, close_runs
+from orchjobs.service.webhook_events import record_runs_closed
 from orchjobs.settings import Settings
 from orchjobs.store import discovery as discovery_store
 from orchjobs.store import inventory
+from orchjobs.store import job_calls as calls
 from orchjobs.store import runs as store
 from orchjobs.store.agents import get_session_agent_status, record_agent_event
 from orchjobs.store.engine import read_transaction, write_transaction
@@ -104,11 +117,10 @@ class RunConfiguration:
 
 
 def start_run(engine: Engine, call: JobCall, *, now: datetime) -> RunConfiguration:
-    """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do."""
-    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
-        job = caller.run_in_flight(conn)
-        if job.run_status == JobStatus.WAITING:
-            store.set_run_status(conn, history_id=job.running_history_id, status=int(JobStatus.IN_PROCESS))
+    """`Jobs/Configuration`: the caller's run in flight for the job becomes InProcess; what it must do. One statement
+    on PostgreSQL (store.job_calls.start_run)."""
+    with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True, one_statement=True) as conn:
+        job = caller.checked(calls.start_run(conn, token=call.token, job_id=call.job_id, now=now))
         kind = job_kind(job.job_type)
         entries: Sequence[Record] = []
         if kind is JobKind.INVENTORY and job.certificate_store_id is not None:
@@ -191,22 +203,24 @@ def enroll(engine: Engine, call: JobCall, csr: str, *, now: datetime, settings: 
 
 def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: datetime) -> None:
     """`Jobs/Complete`: close the caller's run in flight with its result, keep its Log or Data, and apply the retry
-    rule (see `runs.close_runs`)."""
+    rule of `runs.close_runs`: a failure with retries left is retried, a one-shot job whose run is over is deleted
+    (but a failed one that can be rescheduled), and a success acknowledges the job's earlier failures when
+    AutoAcknowledgeFailures is on. Two statements on PostgreSQL (store.job_calls)."""
     with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
-        job = caller.run_in_flight(conn, lock=store.lock_run)
+        job = caller.checked(calls.completing_job(conn, token=call.token, job_id=call.job_id, now=now))
         if completion.audit_id != job.running_history_id:
             raise RunNotInFlightError(
                 f"AuditId {completion.audit_id!r} is not the run of job {call.job_id} in flight; nothing was changed."
             )
-        run = OpenRun(job.id, job.running_history_id, job.retry_count, has_next_run=job.next_run_at is not None)
-        # Only a failure can be retried: a success or warning needs no settings read.
-        policy = read_service_settings(conn).retry_policy if completion.result == JobResult.FAILURE else NO_RETRIES
-        message = completion.message
-        if job.run_note:  # what the run noted while in flight: the orchestrator's message does not know it
-            message = f"{message} {job.run_note}" if message else job.run_note
-        close_runs(conn, runs=[run], result=completion.result, message=message, now=now, policy=policy)
-        if completion.result == JobResult.SUCCESS:
-            auto_acknowledge(conn, job_id=job.id, succeeded_run=job.running_history_id, now=now)
+        closing = _closing(job, completion, now=now)
+        acknowledged = calls.close_run(conn, job, closing, now=now)
+        record_runs_closed(
+            conn, runs=[(job.running_history_id, job.id)], status=closing.status, result=closing.result, at=now
+        )
+        if acknowledged:
+            record_auto_acknowledgement(
+                conn, count=acknowledged, job_id=job.id, succeeded_run=job.running_history_id, now=now
+            )
         if completion.data is not None:
             store.insert_result_data(conn, history_id=job.running_history_id, data=completion.data)
     events.completed(
@@ -216,6 +230,33 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
         result=JobResult(completion.result).name.lower(),
         audit_id=job.running_history_id,
     )
+
+
+def _closing(job: Any, completion: Completion, *, now: datetime) -> calls.Closing:
+    """How a completion closes its run, by the rules of `runs.close_runs` for one run whose job's next run is
+    known."""
+    settings: ServiceSettings = job.settings
+    result = completion.result
+    message = completion.message
+    if job.run_note:  # what the run noted while in flight: the orchestrator's message does not know it
+        message = f"{message} {job.run_note}" if message else job.run_note
+    group = message_group(message) if result in ACKNOWLEDGEABLE_RESULTS else None
+    policy = settings.retry_policy if result == JobResult.FAILURE else NO_RETRIES
+    if policy.retries_after(result=result, retry_count=job.retry_count):
+        retry_at = now + timedelta(minutes=policy.delay_minutes)
+        status = JobStatus.COMPLETED_WILL_RETRY
+        return calls.Closing(int(status), result, message, group, job_action="retry", retry_at=retry_at)
+    # A failed one-shot Management, Reenrollment or Discovery job stays, to be rescheduled or unscheduled.
+    stays = result == JobResult.FAILURE and can_reschedule_job(
+        job_type=job.job_type, is_custom=bool(job.is_custom), schedule_type=job.schedule_type
+    )
+    action = "delete" if job.next_run_at is None and not stays else "renew"
+    if result == JobResult.SUCCESS and settings.auto_acknowledge:
+        note = auto_acknowledgement_note(job.running_history_id)
+        return calls.Closing(
+            int(JobStatus.COMPLETED), result, message, group, job_action=action, acknowledged_by=SYSTEM_ACTOR, note=note
+        )
+    return calls.Closing(int(JobStatus.COMPLETED), result, message, group, job_action=action)
 
 
 def record_refusal(
@@ -238,12 +279,18 @@ class _Caller:
         self.now = now
         self.agent_id: uuid.UUID | None = None
 
-    def run_in_flight(self, conn: Connection, *, lock: Callable[..., Record | None] = store.lock_job) -> Record:
-        """The caller's job and its run in flight, locked, after the session is authenticated (the first statement
-        of the call's transaction); SessionRefusedError or RunNotInFlightError."""
-        self.agent_id = _authenticate(conn, self.call.token, now=self.now)
-        job = lock(conn, agent_id=self.agent_id, job_id=self.call.job_id)
-        if job is None:
+    def run_in_flight(self, conn: Connection) -> Any:
+        """The caller's job and its run in flight, locked, after the session is authenticated (in the same
+        statement); SessionRefusedError or RunNotInFlightError."""
+        return self.checked(calls.caller_job(conn, token=self.call.token, job_id=self.call.job_id, now=self.now))
+
+    def checked(self, job: Any | None) -> Any:
+        """A row of store.job_calls for this call, once it shows the caller Approved and its run in flight."""
+        if job is None or job.agent_status != AgentStatus.APPROVED:
+            raise SessionRefusedError()
+        self.agent_id = job.agent_id
+        events.note_agent(job.agent_id)
+        if job.id is None:
             raise RunNotInFlightError(f"Job {self.call.job_id} is not a job of this orchestrator.")
         if job.running_history_id is None or job.run_status not in IN_FLIGHT_STATUSES:
             raise RunNotInFlightError(
@@ -306,7 +353,7 @@ def _record(
     )
 
 
-def _store_properties(job: Record) -> str | None:
+def _store_properties(job: Any) -> str | None:
     """The store's properties with every property its type declares, defaults filled in (the C orchestrator reads
     some without checking that they are there)."""
     if job.certificate_store_id is None:

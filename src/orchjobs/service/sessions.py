@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from orchjobs.domain.app_settings import ServiceSettings
 from orchjobs.domain.capabilities import normalize_capabilities, with_fetch_logs_names
 from orchjobs.domain.jobs import AgentPlatform, AgentStatus
 from orchjobs.errors import (
@@ -23,6 +24,7 @@ from orchjobs.service.dispatch import HandedOutJob, hand_out_due_jobs
 from orchjobs.service.orchestrator_ca import OrchestratorCA, agent_id_of, cached_ca, thumbprint
 from orchjobs.settings import Settings
 from orchjobs.store import agents as store
+from orchjobs.store import job_calls as calls
 from orchjobs.store.engine import write_transaction
 from orchjobs.store.rows import Record
 
@@ -118,15 +120,17 @@ def register(
     return replace(session, jobs=_hand_out(engine, session.agent_id, session.capabilities, now=now))
 
 
+_INTERVAL = "AgentHeartbeatInterval"
+
+
 def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
-    """Whether the session is still valid, and the jobs now due; a Disapproved orchestrator is refused."""
-    with write_transaction(engine, brief=True) as conn:
-        interval = read_service_settings(conn).heartbeat_minutes
-        rows = store.get_session_agent(conn, token=token, now=now)
-        if not rows:
-            return Heartbeat(valid=False, heartbeat_interval=interval)
-        found = rows[0]
-        store.update_agent(conn, agent_id=found.agent_id, last_seen=now)
+    """Whether the session is still valid, and the jobs now due; a Disapproved orchestrator is refused. One
+    statement on PostgreSQL when no job is due (store.job_calls.beat)."""
+    with write_transaction(engine, brief=True, one_statement=True) as conn:
+        found = calls.beat(conn, token=token, interval_name=_INTERVAL, now=now)
+        if found is None:
+            return Heartbeat(valid=False, heartbeat_interval=read_service_settings(conn).heartbeat_minutes)
+    interval = ServiceSettings.from_values({_INTERVAL: found.heartbeat_interval or ""}).heartbeat_minutes
     events.note_agent(found.agent_id)
     if found.status == AgentStatus.DISAPPROVED:
         events.refused("Heartbeat", agent_id=found.agent_id, job_id=None, code="-", reason="disapproved")
@@ -134,9 +138,8 @@ def heartbeat(engine: Engine, *, token: str, now: datetime) -> Heartbeat:
             f"The orchestrator {found.client_machine!r} is disapproved.", heartbeat_interval=interval
         )
     jobs: tuple[HandedOutJob, ...] = ()
-    if found.status == AgentStatus.APPROVED:
-        capabilities = [row.capability for row in rows if row.capability is not None]
-        jobs = _hand_out(engine, found.agent_id, capabilities, now=now)
+    if found.status == AgentStatus.APPROVED and found.due:
+        jobs = _hand_out(engine, found.agent_id, found.capabilities, now=now)
     return Heartbeat(valid=True, heartbeat_interval=interval, jobs=jobs)
 
 

@@ -2,9 +2,8 @@
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Connection, exists, func, select, update
+from sqlalchemy import Connection, func, select, update
 
-from orchjobs.domain.app_settings import TRUE_WORDS
 from orchjobs.store.rows import Record
 from orchjobs.store.tables import app_setting
 
@@ -34,11 +33,3 @@ def get_values(conn: Connection, *, short_names: Iterable[str]) -> dict[str, str
 
 def set_app_setting(conn: Connection, *, setting_id: int, value: str) -> None:
     conn.execute(update(app_setting).where(app_setting.c.id == setting_id).values(value=value))
-
-
-def switched_on(short_name: str) -> ColumnElement[bool]:
-    """Whether the Bool setting `short_name` is on, as a condition: a statement can act on a setting without a
-    read of its own."""
-    return exists().where(
-        app_setting.c.short_name == short_name, func.lower(func.trim(app_setting.c.value)).in_(sorted(TRUE_WORDS))
-    )

@@ -254,17 +254,22 @@ def single_read(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def write_transaction(
-    engine: Engine, *, commit_on: tuple[type[Exception], ...] = (), brief: bool = False
+    engine: Engine, *, commit_on: tuple[type[Exception], ...] = (), brief: bool = False, one_statement: bool = False
 ) -> Iterator[Connection]:
     """A connection inside a write transaction, committed when the block ends without an error, or with an error of
     a `commit_on` class: a refusal that records why it refused keeps that record, then propagates.
 
     Its statements run under the write budget, unless the change is `brief`: a few rows by key, as each call of the
     orchestrator protocol makes. A brief change keeps the read budget, which on PostgreSQL saves the round trip of
-    raising it (SET LOCAL), about a quarter of a protocol call's statements."""
+    raising it (SET LOCAL), about a quarter of a protocol call's statements.
+
+    A change made by `one_statement` (atomic by itself) runs without BEGIN and COMMIT on PostgreSQL: two round trips
+    fewer. SQLite still takes the write lock first."""
     budget: Budget = "read" if brief else "write"
     with _translated_errors(engine, budget), engine.connect() as conn:
         conn.execution_options(sqlite_begin="IMMEDIATE", **{_BUDGET: budget, _WRITING: True})
+        if one_statement and conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         transaction = conn.begin()
         try:
             if not brief and conn.dialect.name == "postgresql":

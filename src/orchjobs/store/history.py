@@ -1,6 +1,5 @@
 """Reads and writes of job history. Functions take an open connection and never commit."""
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -93,22 +92,6 @@ def acknowledge_history(
         )
     )
     return conn.execute(stmt).rowcount
-
-
-def acknowledge_earlier_failures(
-    conn: Connection,
-    *,
-    job_id: uuid.UUID,
-    before_id: int,
-    when: ColumnElement[bool],
-    acknowledged_by: str,
-    note: str,
-    at: datetime,
-) -> int:
-    """Acknowledge the open failures and warnings of one job recorded before run `before_id`, if `when` holds; one
-    statement, served by the (job_id, operation_start) index. Returns how many changed."""
-    earlier = and_(job_history.c.job_id == job_id, job_history.c.id < before_id, acknowledgeable(), when)
-    return acknowledge_history(conn, where=earlier, acknowledged_by=acknowledged_by, note=note, at=at)
 
 
 def unacknowledge_history(conn: Connection, *, where: ColumnElement[bool] | None) -> int:

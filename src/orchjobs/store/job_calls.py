@@ -1,0 +1,283 @@
+"""The statements of the orchestrator protocol's hot path (Session/Heartbeat and the job calls), written once per
+dialect and run on the driver (`store.driver`). Functions take a connection and never commit.
+
+Each call authenticates its session in the statement that reads its job: the caller's agent, when its session is
+live, and its job with the run in flight, locked (PostgreSQL: `FOR UPDATE OF` the scheduled job; SQLite: the call's
+BEGIN IMMEDIATE). Lock order is the one of `store.runs`: the scheduled job first, then its history row.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from orchjobs.domain.app_settings import ServiceSettings
+from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
+from orchjobs.store.agents import token_digest
+from orchjobs.store.driver import DriverSql, as_uuid, in_params
+
+_SETTING_NAMES, _SETTING_PARAMS = in_params("setting_", ServiceSettings.short_names())
+
+# The caller (agent_id and status, when the session is live) and, when it is Approved, its job with the run in
+# flight: one row when the session is live, none when it is not.
+_CALLER_JOB = """
+WITH caller AS (
+    SELECT a.id AS agent_id, a.status AS agent_status
+    FROM agent_session s JOIN agent a ON a.id = s.agent_id
+    WHERE s.token_sha256 = :token AND s.expires_at > :now
+), job AS (
+    SELECT j.id, j.running_history_id, j.retry_count, j.next_run_at, j.schedule_type, j.target_path, j.fields,
+           j.capability, j.certificate_store_id, t.name AS job_type, t.is_custom,
+           cs.store_path, cst.short_name AS store_type, cs.properties AS store_properties,
+           cst.properties AS store_type_properties,
+           coalesce(cs.client_machine, a.client_machine) AS client_machine,
+           h.status AS run_status, h.message AS run_note, h.operation_start AS run_start
+    FROM scheduled_job j
+    JOIN agent a ON a.id = j.agent_id
+    JOIN job_type t ON t.id = j.job_type_id
+    LEFT JOIN job_history h ON h.id = j.running_history_id
+    LEFT JOIN certificate_store cs ON cs.id = j.certificate_store_id
+    LEFT JOIN certificate_store_type cst ON cst.id = cs.store_type_id
+    WHERE j.id = :job_id AND j.agent_id = (SELECT agent_id FROM caller WHERE agent_status = :approved)
+    {lock}
+){more_ctes}
+SELECT caller.agent_id, caller.agent_status, job.*{more_columns}
+FROM caller LEFT JOIN job ON true
+"""
+
+_LOCK = "FOR UPDATE OF j"
+_PG_SETTINGS = f"(SELECT json_object_agg(short_name, value) FROM app_setting WHERE short_name IN {_SETTING_NAMES})"
+_LITE_SETTINGS = f"(SELECT json_group_object(short_name, value) FROM app_setting WHERE short_name IN {_SETTING_NAMES})"
+
+_PG_CALLER_JOB = DriverSql(_CALLER_JOB.format(lock=_LOCK, more_ctes="", more_columns=""), dialect="postgresql")
+_LITE_CALLER_JOB = DriverSql(_CALLER_JOB.format(lock="", more_ctes="", more_columns=""), dialect="sqlite")
+# Configuration on PostgreSQL: the caller's Waiting run becomes InProcess in the same statement.
+_PG_START_RUN = DriverSql(
+    _CALLER_JOB.format(
+        lock=_LOCK,
+        more_ctes=""",
+started AS (
+    UPDATE job_history h SET status = :in_process FROM job
+    WHERE h.id = job.running_history_id AND h.operation_start = job.run_start AND h.status = :waiting
+)""",
+        more_columns="",
+    ),
+    dialect="postgresql",
+)
+_LITE_START_RUN = DriverSql("UPDATE job_history SET status = :in_process WHERE id = :run AND status = :waiting")
+# Complete: with the settings a completion acts on (retries, automatic acknowledgement).
+_PG_COMPLETING_JOB = DriverSql(
+    _CALLER_JOB.format(lock=_LOCK, more_ctes="", more_columns=f", {_PG_SETTINGS} AS settings"), dialect="postgresql"
+)
+_LITE_COMPLETING_JOB = DriverSql(
+    _CALLER_JOB.format(lock="", more_ctes="", more_columns=f", {_LITE_SETTINGS} AS settings"), dialect="sqlite"
+)
+
+_CLOSE_RUN = """
+UPDATE job_history
+SET status = :status, result = :result, message = :message, message_group = :message_group, operation_end = :now
+WHERE id = :run AND operation_start = :run_start AND status IN (:waiting, :in_process)
+"""
+_END_JOB = {
+    # A one-shot job whose run is over for good.
+    "delete": "DELETE FROM scheduled_job WHERE id = :job_id AND next_run_at IS NULL",
+    # Nothing in flight any more, and a fresh retry budget for the next run.
+    "renew": "UPDATE scheduled_job SET running_history_id = NULL, retry_count = 0 WHERE id = :job_id",
+    # A failed run that will be retried: one more retry counted, due again at :retry_at.
+    "retry": """UPDATE scheduled_job SET running_history_id = NULL, retry_count = retry_count + 1,
+                next_run_at = :retry_at WHERE id = :job_id""",
+}
+# AutoAcknowledgeFailures: the job's earlier open warnings and failures, served by the (job_id, operation_start) index.
+_ACKNOWLEDGE_EARLIER = """
+UPDATE job_history
+SET status_before_ack = status, status = :acknowledged, acknowledged_at = :now, acknowledged_by = :acknowledged_by,
+    acknowledge_note = :note
+WHERE job_id = :job_id AND id < :run AND result IN (:warning, :failure) AND status IN (:completed, :will_retry)
+"""
+_PG_ACKNOWLEDGED = (
+    f", acknowledged AS ({_ACKNOWLEDGE_EARLIER} RETURNING 1) SELECT count(*) AS acknowledged FROM acknowledged"
+)
+# PostgreSQL closes the run, ends the job and acknowledges in one statement; SQLite runs them one by one.
+_PG_CLOSE = {
+    (action, acknowledge): DriverSql(
+        f"WITH closed AS ({_CLOSE_RUN}), ended AS ({_END_JOB[action]})"
+        + (_PG_ACKNOWLEDGED if acknowledge else " SELECT 0 AS acknowledged"),
+        dialect="postgresql",
+    )
+    for action in _END_JOB
+    for acknowledge in (False, True)
+}
+_LITE_CLOSE_RUN = DriverSql(_CLOSE_RUN, dialect="sqlite")
+_LITE_END_JOB = {action: DriverSql(sql, dialect="sqlite") for action, sql in _END_JOB.items()}
+_LITE_ACKNOWLEDGE_EARLIER = DriverSql(_ACKNOWLEDGE_EARLIER, dialect="sqlite")
+
+_STATUSES = {
+    "waiting": int(JobStatus.WAITING),
+    "in_process": int(JobStatus.IN_PROCESS),
+    "completed": int(JobStatus.COMPLETED),
+    "will_retry": int(JobStatus.COMPLETED_WILL_RETRY),
+    "acknowledged": int(JobStatus.ACKNOWLEDGED),
+}
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How `close_run` closes a run: its status and result, the message, what becomes of its job (`delete` a
+    one-shot job, `renew` it, or `retry` it at `retry_at`), and the acknowledgement of the job's earlier failures
+    (`acknowledged_by` and `note`; None: none)."""
+
+    status: int
+    result: int
+    message: str | None
+    message_group: str | None
+    job_action: str
+    retry_at: datetime | None = None
+    acknowledged_by: str | None = None
+    note: str | None = None
+
+
+def caller_job(conn: Connection, *, token: str, job_id: uuid.UUID, now: datetime) -> Any | None:
+    """The caller and its job (locked), as `_CALLER_JOB` says; None for a session that is not live."""
+    statement = _PG_CALLER_JOB if _postgres(conn) else _LITE_CALLER_JOB
+    return _caller(statement.first(conn, **_caller_params(token, job_id, now)))
+
+
+def start_run(conn: Connection, *, token: str, job_id: uuid.UUID, now: datetime) -> Any | None:
+    """`caller_job`, and the run in flight made InProcess when it was Waiting."""
+    params = _caller_params(token, job_id, now)
+    if _postgres(conn):
+        return _caller(_PG_START_RUN.first(conn, **params, **_STATUSES))
+    row = _caller(_LITE_CALLER_JOB.first(conn, **params))
+    if row is not None and row.run_status == JobStatus.WAITING:
+        _LITE_START_RUN.run(conn, run=row.running_history_id, **_STATUSES)
+    return row
+
+
+def completing_job(conn: Connection, *, token: str, job_id: uuid.UUID, now: datetime) -> Any | None:
+    """`caller_job` with `settings`, the ServiceSettings a completion acts on."""
+    statement = _PG_COMPLETING_JOB if _postgres(conn) else _LITE_COMPLETING_JOB
+    row = _caller(statement.first(conn, **_caller_params(token, job_id, now), **_SETTING_PARAMS))
+    if row is None:
+        return None
+    values = row.settings if isinstance(row.settings, dict) else _json_object(row.settings)
+    return row._replace(settings=ServiceSettings.from_values(values))
+
+
+def close_run(conn: Connection, job: Any, closing: Closing, *, now: datetime) -> int:
+    """Close the job's run in flight, end or renew the job, and acknowledge its earlier failures when asked; how many
+    runs were acknowledged."""
+    params = {
+        **_STATUSES,
+        "status": closing.status,
+        "result": closing.result,
+        "message": closing.message,
+        "message_group": closing.message_group,
+        "now": now,
+        "run": job.running_history_id,
+        "run_start": job.run_start,
+        "job_id": job.id,
+        "retry_at": closing.retry_at,
+        "acknowledged_by": closing.acknowledged_by,
+        "note": closing.note,
+        "warning": int(JobResult.WARNING),
+        "failure": int(JobResult.FAILURE),
+    }
+    acknowledge = closing.acknowledged_by is not None
+    if _postgres(conn):
+        row = _PG_CLOSE[closing.job_action, acknowledge].first(conn, **params)
+        return int(row[0]) if row is not None else 0
+    _LITE_CLOSE_RUN.run(conn, **params)
+    _LITE_END_JOB[closing.job_action].run(conn, **params)
+    return _LITE_ACKNOWLEDGE_EARLIER.run(conn, **params) if acknowledge else 0
+
+
+def _caller_params(token: str, job_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {"token": token_digest(token), "job_id": job_id, "now": now, "approved": int(AgentStatus.APPROVED)}
+
+
+def _caller(row: Any | None) -> Any | None:
+    if row is None:
+        return None
+    return row._replace(
+        agent_id=as_uuid(row.agent_id), id=as_uuid(row.id), certificate_store_id=as_uuid(row.certificate_store_id)
+    )
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _json_object(value: Any) -> dict[str, str]:
+    found = json.loads(value) if value else {}
+    return found if isinstance(found, dict) else {}
+
+
+# Session/Heartbeat: the session's agent seen now, with what the answer and dispatch need: the heartbeat interval
+# setting, its capabilities, and how many of its jobs are due (an upper bound of what dispatch will hand out: it
+# also checks capabilities, and skips jobs another call holds).
+_PG_HEARTBEAT = DriverSql(
+    """
+UPDATE agent a SET last_seen = :now
+FROM agent_session s
+WHERE s.token_sha256 = :token AND s.expires_at > :now AND a.id = s.agent_id
+RETURNING a.id AS agent_id, a.status, a.client_machine,
+    (SELECT value FROM app_setting WHERE short_name = :interval_name) AS heartbeat_interval,
+    (SELECT json_agg(c.capability) FROM agent_capability c WHERE c.agent_id = a.id) AS capabilities,
+    (SELECT count(*) FROM scheduled_job j
+     WHERE j.agent_id = a.id AND j.next_run_at <= :now AND j.running_history_id IS NULL) AS due
+""",
+    dialect="postgresql",
+)
+_LITE_HEARTBEAT = DriverSql(
+    """
+SELECT a.id AS agent_id, a.status, a.client_machine,
+    (SELECT value FROM app_setting WHERE short_name = :interval_name) AS heartbeat_interval,
+    (SELECT json_group_array(c.capability) FROM agent_capability c WHERE c.agent_id = a.id) AS capabilities,
+    (SELECT count(*) FROM scheduled_job j
+     WHERE j.agent_id = a.id AND j.next_run_at <= :now AND j.running_history_id IS NULL) AS due
+FROM agent_session s JOIN agent a ON a.id = s.agent_id
+WHERE s.token_sha256 = :token AND s.expires_at > :now
+""",
+    dialect="sqlite",
+)
+_LITE_SEEN = DriverSql("UPDATE agent SET last_seen = :now WHERE id = :agent_id", dialect="sqlite")
+
+
+@dataclass(frozen=True)
+class HeartbeatCaller:
+    """The agent of a live session, as a heartbeat leaves it: seen now."""
+
+    agent_id: uuid.UUID
+    status: int
+    client_machine: str
+    heartbeat_interval: str | None  # the setting's stored text
+    capabilities: tuple[str, ...]
+    due: int
+
+
+def beat(conn: Connection, *, token: str, interval_name: str, now: datetime) -> HeartbeatCaller | None:
+    """Record that the session's agent was seen now; None for a session that is not live. One statement on
+    PostgreSQL."""
+    params = {"token": token_digest(token), "now": now, "interval_name": interval_name}
+    if _postgres(conn):
+        row = _PG_HEARTBEAT.first(conn, **params)
+    else:
+        row = _LITE_HEARTBEAT.first(conn, **params)
+        if row is not None:
+            _LITE_SEEN.run(conn, now=now, agent_id=as_uuid(row.agent_id))
+    if row is None:
+        return None
+    capabilities = row.capabilities if isinstance(row.capabilities, list) else json.loads(row.capabilities or "[]")
+    agent_id = as_uuid(row.agent_id)
+    assert agent_id is not None
+    return HeartbeatCaller(
+        agent_id=agent_id,
+        status=int(row.status),
+        client_machine=row.client_machine,
+        heartbeat_interval=row.heartbeat_interval,
+        capabilities=tuple(name for name in capabilities if name is not None),
+        due=int(row.due),
+    )
