@@ -67,6 +67,9 @@ WITH_WEBHOOK = "orchjobs-webhook"
 # `--apps orchjobs-quiet`: orchjobs without its request log lines and protocol events (ORCHJOBS_LOG_LEVEL=WARNING) and
 # without request metrics (ORCHJOBS_METRICS=off): against `orchjobs`, what logging and metrics cost a completion.
 QUIET = "orchjobs-quiet"
+# `--apps orchjobs-no-notify`: orchjobs without the NOTIFY triggers on job_history (PostgreSQL): what the console's
+# live feed costs the protocol (each completion's commit then takes PostgreSQL's notification lock).
+NO_NOTIFY = "orchjobs-no-notify"
 
 
 @dataclass
@@ -171,6 +174,10 @@ def run_cell(
     names = [f"bench-{index:04d}.example.com" for index in range(args.orchestrators)]
     if app == WITH_WEBHOOK:
         add_webhook(engine)
+    if app == NO_NOTIFY and kind == "postgresql":
+        with engine.begin() as conn:
+            for trigger in ("job_history_inserted", "job_history_updated", "job_history_deleted"):
+                conn.execute(text(f"DROP TRIGGER {trigger} ON job_history"))
     processes = [start_server(app, url, args.pool_size) for _ in range(servers)]
     profiler = None
     try:

@@ -92,11 +92,11 @@ class Settings(BaseSettings):
         description="How long a console login (the session cookie of /login) lasts before the page asks again.",
     )
     console_poll_seconds: float = Field(
-        1.0,
+        0.5,
         gt=0,
         le=60,
-        description="SQLite: how often each server process checks the database for changes of job history, for the "
-        "console's live updates (PostgreSQL is told at once, by NOTIFY).",
+        description="How often each server process checks the database for changes of job history, for the console's "
+        "live updates (one small read on one connection a process).",
     )
     password_hash_workers: int = Field(
         1, ge=1, le=64, description="Threads per server process that verify passwords (Argon2), apart from requests."

@@ -1,8 +1,9 @@
 """One watcher per server process that learns when job history changed, whichever process changed it, and tells
-the console's open pages (docs/console.md, live updates). PostgreSQL: a dedicated connection LISTENs to
-`orchjobs_history` (migration 0010's trigger notifies it at each commit that changed job history). SQLite: a
-dedicated connection reads `PRAGMA data_version` every poll interval, which moves when another connection (of this
-process or another) committed a write. Either way one connection and one thread a process, however many pages."""
+the console's open pages (docs/console.md, live updates). A dedicated connection reads, every poll interval, a value
+that moves when any connection of any process changed job history: on PostgreSQL the last value of the sequence
+`orchjobs_history_changes`, which the triggers on job_history advance (migrations 0010 and 0012); on SQLite `PRAGMA
+data_version`, which moves when another connection committed a write. Either way one connection and one thread a
+process, however many pages, and one small read a poll interval."""
 
 import contextlib
 import logging
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
-CHANNEL = "orchjobs_history"
+SEQUENCE = "orchjobs_history_changes"
 # After a lost connection, wait this long before connecting again (a database that is down is not hammered).
 RECONNECT_SECONDS = 2.0
 
@@ -51,10 +52,7 @@ class HistoryWatcher:
                 if not first:
                     self._changed()
                 first = False
-                if self._engine.dialect.name == "postgresql":
-                    self._listen(connection)
-                else:
-                    self._poll(connection)
+                self._poll(connection)
             except Exception as exc:  # noqa: BLE001 - a lost connection: connect again
                 log.warning("console live updates: lost the database connection (%s)", type(exc).__name__)
                 self._stopping.wait(RECONNECT_SECONDS)
@@ -70,19 +68,27 @@ class HistoryWatcher:
             connection.autocommit = True
         return connection
 
-    def _listen(self, connection: Any) -> None:
-        connection.execute(f"LISTEN {CHANNEL}")
+    def _poll(self, connection: Any) -> None:
+        read = self._sequence if self._engine.dialect.name == "postgresql" else self._data_version
+        last = read(connection)
         self.ready.set()
-        while not self._stopping.is_set():
-            # Returns after a second without a notification, so that stop() is noticed.
-            if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
+        settling = False
+        while not self._stopping.wait(self._poll_seconds):
+            value = read(connection)
+            if value != last:
+                last = value
+                settling = True
+                self._changed()
+            elif settling:
+                # PostgreSQL: the sequence moves as the changing statement ends, a moment before its transaction
+                # commits; a page that reloaded in that moment did not see the change, so tell the pages once more.
+                settling = False
                 self._changed()
 
-    def _poll(self, connection: Any) -> None:
-        last = connection.execute("PRAGMA data_version").fetchone()[0]
-        self.ready.set()
-        while not self._stopping.wait(self._poll_seconds):
-            version = connection.execute("PRAGMA data_version").fetchone()[0]
-            if version != last:
-                last = version
-                self._changed()
+    @staticmethod
+    def _sequence(connection: Any) -> Any:
+        return connection.execute(f"SELECT last_value, is_called FROM {SEQUENCE}").fetchone()
+
+    @staticmethod
+    def _data_version(connection: Any) -> Any:
+        return connection.execute("PRAGMA data_version").fetchone()[0]

@@ -1,6 +1,7 @@
 """Engine factory and transactions: SQLite pragmas, PostgreSQL through psycopg 3."""
 
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -155,7 +156,13 @@ def _sqlite_engine(url: str, budgets: StatementBudgets) -> Engine:
         # deadlock against another writer half-way through.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode is not None:
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # On the driver: BEGIN needs none of SQLAlchemy's per-statement work (every write transaction makes one).
+            # Its errors (locked past the busy timeout) are raised as SQLAlchemy's, as any statement's are.
+            statement = f"BEGIN {mode}"
+            try:
+                conn.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
 
