@@ -161,7 +161,8 @@ def test_log_out_and_be_refused(page: Page, console_server: str) -> None:
 
 
 def test_a_run_completed_by_an_orchestrator_appears_without_a_reload(page: Page, engine: Engine) -> None:
-    """The write comes from this test's process, not the server's: on PostgreSQL it reaches the server through the change sequence."""
+    """The write comes from this test's process, not the server's: on PostgreSQL it reaches the server through the
+    change sequence."""
     log_in(page)
     page.get_by_label("Query").fill("Result -eq Failure")
     page.get_by_role("button", name="Search").click()

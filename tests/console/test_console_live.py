@@ -1,6 +1,7 @@
 """The console's live updates over HTTP (docs/console.md): GET /console/events against a real server, on every
 database. A run written by another process (this test's own engine) reaches an open stream as a `history` event:
-on PostgreSQL through the change sequence the triggers advance and the server polls, on SQLite through its data_version poll."""
+on PostgreSQL through the change sequence the triggers advance and the server polls, on SQLite through its
+data_version poll."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
