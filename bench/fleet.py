@@ -360,6 +360,7 @@ async def drive(
         log(f"{len(names)} orchestrators registered in {time.perf_counter() - origin:.1f} s; scheduling jobs")
         agent_ids = await asyncio.to_thread(_agent_ids, engine)
         await asyncio.to_thread(insert_jobs, engine, agent_ids, args)
+        await asyncio.to_thread(engine.dispose)  # its connection is not the servers' (nor counted with theirs)
         start = time.perf_counter()
         stop_at[0] = start + args.seconds
         fleet.window = (start, stop_at[0])
