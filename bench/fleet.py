@@ -20,11 +20,13 @@ measures the load of a fleet at rest: many orchestrators, each mostly idle, chec
    first due at a random moment of the next interval (so the fleet completes jobs at a steady rate), and
    `--one-shot-jobs` one-shot FetchLogs jobs due at random moments of the measured window. A heartbeat that hands
    out jobs is followed by Jobs/Configuration → Jobs/Complete for each, as an orchestrator runs them;
-5. the measured window: `--seconds` from then on. Calls started in it count: calls/s and p50/p99/max latency per
-   call at the client (a reconnect when the server has closed an idle connection counts in the call's latency: with
-   uvicorn's default keep-alive of 5 s, as `orchjobs serve` runs, an orchestrator that heartbeats every minute
-   opens a connection per check-in), CPU of the servers, of PostgreSQL's backends for the scratch database and of
-   this client (/proc), and the database connections in use (pg_stat_activity, sampled twice a second);
+5. the measured window: `--seconds`, starting one heartbeat period after the jobs were scheduled (from then on jobs
+   are handed out at the rate they come due). Calls started in it count: calls/s and p50/p99/max latency per call at
+   the client (opening a connection counts in the call's latency: the client, like an HTTP client's idle timeout,
+   does not reuse a connection idle for nearly the server's keep-alive, uvicorn's 5 s as `orchjobs serve` runs, so an
+   orchestrator that heartbeats every minute opens a connection per check-in), CPU of the servers, of PostgreSQL's
+   backends for the scratch database and of this client (/proc), and the database connections in use
+   (pg_stat_activity, sampled twice a second);
 6. after the window each orchestrator finishes the check-in it is in and stops; then, from the database: no job was
    handed out twice (no two runs of a job in flight at once, none started before the job's interval had passed since
    the previous one, every one-shot job run at most once), every run handed out was completed, and no job was left
@@ -36,6 +38,7 @@ Not a test: nothing here asserts timings.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -98,13 +101,15 @@ class Fleet:
     handed_out: int = 0  # JobIds received in Register and Heartbeat answers
     completed: int = 0  # Jobs/Complete answered with Status 1
     double_handouts: int = 0  # a JobId handed out while the client was still running it
-    reconnects: int = 0  # connections opened again after the server closed an idle one
+    reconnects: int = 0  # connections opened again: the previous one was idle for nearly the keep-alive, or closed
     overruns: int = 0  # check-ins that took longer than the heartbeat period
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the first few
+    error_count: int = 0
     last_beat: dict[uuid.UUID, datetime] = field(default_factory=dict)  # wall clock before each one's last heartbeat
     registered: int = 0
     interval_minutes: int = 0  # HeartbeatInterval as the servers answered it
     window: tuple[float, float] = (0.0, 0.0)  # perf_counter bounds of the measured window
+    ramp: tuple[float, float] = (0.0, 0.0)  # from the first Register to the last one answered
 
 
 @dataclass
@@ -120,6 +125,7 @@ class Usage:
     backends: int = 0  # distinct PostgreSQL backends seen for the scratch database
     sessions_opened: int | None = None  # pg_stat_database.sessions during the window
     server_rss_mb: float = 0.0  # peak, summed over the servers
+    ramp_servers: float = 0.0  # the servers' CPU seconds during the ramp (Registers, and the first heartbeats)
 
 
 def main() -> None:
@@ -240,12 +246,16 @@ async def drive(
     phases = [rng.random() for _ in names]
     origin = time.perf_counter()
     stop_at = [float("inf")]
+    stopping = asyncio.Event()  # set at the end of the window: orchestrators waiting for their next beat stop
     all_registered = asyncio.Event()
     register_headers = b"authorization: %s\r\n" % basic_auth().encode()
     in_flight: set[str] = set()
+    warm_up = args.heartbeat_seconds or args.heartbeat_minutes * 60.0
+    idle_limit = max(0.5, args.keep_alive_seconds - 1.0)
     states: list[dict[str, object]] = []  # each orchestrator's connection, to close at the end
 
     def note(error: str) -> None:
+        fleet.error_count += 1
         if len(fleet.errors) < 20:
             fleet.errors.append(error)
 
@@ -259,6 +269,12 @@ async def drive(
         ok = False
         try:
             connection = state.get("connection")
+            idle = start - state.get("used", start)  # type: ignore[operator]
+            # Like an HTTP client's own idle timeout, shorter than the server's: a connection the server may be
+            # closing right now is not used (a request sent as it closes would be reset, answered or not).
+            if connection is not None and idle > idle_limit:
+                await connection.close()  # type: ignore[attr-defined]
+                connection.closed = True  # type: ignore[attr-defined]
             if connection is None or connection.closed:  # type: ignore[attr-defined]
                 if connection is not None:
                     fleet.reconnects += 1
@@ -270,6 +286,7 @@ async def drive(
                 raise RuntimeError(f"HTTP {status} {content[:200]!r}")
             answer = orjson.loads(content)
             ok = True
+            state["used"] = time.perf_counter()
             return answer
         except Exception as exc:  # noqa: BLE001 - counted and reported; the orchestrator tries again at its next beat
             note(f"{name}: {exc}")
@@ -339,7 +356,10 @@ async def drive(
         while moment <= time.perf_counter():
             moment += period
         while True:
-            await sleep_until(moment)
+            if moment >= stop_at[0]:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), max(0.0, moment - time.perf_counter()))
             if moment >= stop_at[0]:
                 return
             fleet.last_beat[agent_id] = datetime.now(UTC)
@@ -356,11 +376,18 @@ async def drive(
                     moment += period
 
     async def conductor() -> None:
+        ramp_before = cpu_snapshot(server_pids)
         await all_registered.wait()
+        usage.ramp_servers = cpu_snapshot(server_pids)[1] - ramp_before[1]
+        fleet.ramp = (origin, time.perf_counter())
         log(f"{len(names)} orchestrators registered in {time.perf_counter() - origin:.1f} s; scheduling jobs")
         agent_ids = await asyncio.to_thread(_agent_ids, engine)
-        await asyncio.to_thread(insert_jobs, engine, agent_ids, args)
+        await asyncio.to_thread(insert_jobs, engine, agent_ids, args, warm_up)
         await asyncio.to_thread(engine.dispose)  # its connection is not the servers' (nor counted with theirs)
+        # One heartbeat period before the window: a job that came due is handed out at the next heartbeat, so the
+        # rate of hand-outs is the rate jobs come due only from one period after they were scheduled.
+        log(f"jobs scheduled; warming up for {warm_up:.0f} s")
+        await asyncio.sleep(warm_up)
         start = time.perf_counter()
         stop_at[0] = start + args.seconds
         fleet.window = (start, stop_at[0])
@@ -368,6 +395,7 @@ async def drive(
         before = cpu_snapshot(server_pids)
         sampler.start()
         await sleep_until(stop_at[0])
+        stopping.set()
         after = cpu_snapshot(server_pids)
         sampler.stop()
         usage.wall = time.perf_counter() - start
@@ -389,9 +417,10 @@ def _agent_ids(engine: Engine) -> list[uuid.UUID]:
         return list(conn.execute(select(agent.c.id).order_by(agent.c.client_machine)).scalars())
 
 
-def insert_jobs(engine: Engine, agent_ids: Sequence[uuid.UUID], args: argparse.Namespace) -> None:
+def insert_jobs(engine: Engine, agent_ids: Sequence[uuid.UUID], args: argparse.Namespace, warm_up: float) -> None:
     """Each orchestrator's recurring FetchLogs job, first due at a random moment of the next interval, and its
-    one-shot jobs due at random moments of the window (the last heartbeat period left free, so all come due)."""
+    one-shot jobs due at random moments of the window, which starts `warm_up` seconds from now (its last heartbeat
+    period left free, so that all are handed out in it)."""
     rng = random.Random(SEED + 1)
     now = datetime.now(UTC)
     schedule = {"Interval": {"Minutes": args.job_minutes}}
@@ -418,7 +447,7 @@ def insert_jobs(engine: Engine, agent_ids: Sequence[uuid.UUID], args: argparse.N
                 "agent_id": agent_id,
                 "schedule": None,
                 "schedule_type": None,
-                "next_run_at": now + timedelta(seconds=rng.uniform(0, spread)),
+                "next_run_at": now + timedelta(seconds=warm_up + rng.uniform(0, spread)),
             }
             for agent_id in agent_ids
             for _ in range(args.one_shot_jobs)
@@ -578,6 +607,8 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
     in_window = [call for call in fleet.calls if start <= call.started < stop]
     wall = usage.wall or (stop - start)
     period = args.heartbeat_seconds or fleet.interval_minutes * 60
+    ramp_wall = max(fleet.ramp[1] - fleet.ramp[0], 1e-9)
+    ramp_calls = sum(1 for call in fleet.calls if call.started < fleet.ramp[1])
     lines = [
         "Command: `PYTHONPATH=src:bench python bench/fleet.py " + " ".join(sys.argv[1:]) + "`",
         "",
@@ -585,7 +616,8 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
         f"ORCHJOBS_DB_POOL_SIZE={args.pool_size}; heartbeat every {period:g} s (server answers "
         f"HeartbeatInterval {fleet.interval_minutes} min), one recurring job every {args.job_minutes} min per "
         f"orchestrator, {args.one_shot_jobs} one-shot job(s) each; keep-alive {args.keep_alive_seconds:g} s. "
-        f"Measured window {wall:.0f} s after a {args.ramp_seconds:g} s ramp. Latency at the client.",
+        f"Measured window {wall:.0f} s, one heartbeat period after the jobs were scheduled, after a "
+        f"{args.ramp_seconds:g} s ramp (the last Register answered after {ramp_wall:.0f} s). Latency at the client.",
         "",
         "| Call | Calls | Calls/s | p50 ms | p99 ms | max ms | Failed |",
         "|---|---|---|---|---|---|---|",
@@ -594,7 +626,7 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
     for name in CALLS:
         chosen = registers if name == "Register" else [call for call in in_window if call.name == name]
         times = [call.seconds for call in chosen]
-        rate = "(ramp)" if name == "Register" else f"{len(chosen) / wall:,.1f}"
+        rate = f"{len(chosen) / ramp_wall:,.1f} (ramp)" if name == "Register" else f"{len(chosen) / wall:,.1f}"
         lines.append(
             f"| {name} | {len(chosen):,} | {rate} | {percentile(times, 0.5):.1f} | {percentile(times, 0.99):.1f} "
             f"| {max(times, default=0) * 1000:.1f} | {sum(1 for call in chosen if not call.ok)} |"
@@ -614,6 +646,8 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
         "|---|---|---|---|",
         f"| orchjobs servers | {usage.servers / wall:.3f} | {usage.servers * per_call:.2f} "
         f"| {usage.servers * 1000 / max(completes, 1):.2f} |",
+        f"| orchjobs servers during the ramp ({ramp_calls:,} calls in {ramp_wall:.0f} s, mostly Register) "
+        f"| {usage.ramp_servers / ramp_wall:.3f} | {usage.ramp_servers * 1000 / max(ramp_calls, 1):.2f} | — |",
     ]
     if usage.postgres is not None:
         lines.append(
@@ -639,11 +673,12 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
     lines += [
         f"- Completed jobs in the window: {completes:,} ({completes / wall:.1f}/s).",
         f"- Servers' peak resident memory, summed: {usage.server_rss_mb:.0f} MB.",
-        f"- Connections opened again after the server closed an idle one: {fleet.reconnects:,} (all calls).",
+        f"- Connections opened again (the previous one idle for nearly the keep-alive, or closed): "
+        f"{fleet.reconnects:,} (all calls).",
         f"- Check-ins that overran their heartbeat period: {fleet.overruns}.",
     ]
     if fleet.errors:
-        lines.append("- Errors (first ones): " + "; ".join(fleet.errors[:5]))
+        lines.append(f"- Errors: {fleet.error_count} in all; the first: " + "; ".join(fleet.errors[:5]))
     lines += ["", "Exactly once:", ""] + [f"- {line}" for line in checks]
     return "\n".join(lines)
 
