@@ -134,7 +134,9 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--ramp-seconds", type=float, default=30.0, help="the orchestrators start over this long")
-    parser.add_argument("--seconds", type=float, default=180.0, help="the measured window, after the ramp")
+    parser.add_argument(
+        "--seconds", type=float, default=180.0, help="the measured window, after the ramp and a heartbeat period"
+    )
     parser.add_argument(
         "--heartbeat-minutes", type=int, default=1, help="AgentHeartbeatInterval, as the servers answer it"
     )
