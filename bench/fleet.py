@@ -126,6 +126,7 @@ class Usage:
     sessions_opened: int | None = None  # pg_stat_database.sessions during the window
     server_rss_mb: float = 0.0  # peak, summed over the servers
     ramp_servers: float = 0.0  # the servers' CPU seconds during the ramp (Registers, and the first heartbeats)
+    ramp_machine: float = 0.0  # the whole machine's, likewise
 
 
 def main() -> None:
@@ -380,7 +381,8 @@ async def drive(
     async def conductor() -> None:
         ramp_before = cpu_snapshot(server_pids)
         await all_registered.wait()
-        usage.ramp_servers = cpu_snapshot(server_pids)[1] - ramp_before[1]
+        ramp_after = cpu_snapshot(server_pids)
+        usage.ramp_servers, usage.ramp_machine = ramp_after[1] - ramp_before[1], ramp_after[2] - ramp_before[2]
         fleet.ramp = (origin, time.perf_counter())
         log(f"{len(names)} orchestrators registered in {time.perf_counter() - origin:.1f} s; scheduling jobs")
         agent_ids = await asyncio.to_thread(_agent_ids, engine)
@@ -644,12 +646,13 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
     per_call = 1000 / max(calls, 1)
     lines += [
         "",
-        "| Resource (measured window) | Cores busy | CPU ms per call | CPU ms per completed job |",
+        "| Resource (measured window) | Cores busy | CPU ms per call | CPU ms per completed job (all calls) |",
         "|---|---|---|---|",
         f"| orchjobs servers | {usage.servers / wall:.3f} | {usage.servers * per_call:.2f} "
         f"| {usage.servers * 1000 / max(completes, 1):.2f} |",
         f"| orchjobs servers during the ramp ({ramp_calls:,} calls in {ramp_wall:.0f} s, mostly Register) "
         f"| {usage.ramp_servers / ramp_wall:.3f} | {usage.ramp_servers * 1000 / max(ramp_calls, 1):.2f} | — |",
+        f"| whole machine during the ramp | {usage.ramp_machine / ramp_wall:.3f} | — | — |",
     ]
     if usage.postgres is not None:
         lines.append(
