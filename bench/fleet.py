@@ -650,9 +650,6 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
         "|---|---|---|---|",
         f"| orchjobs servers | {usage.servers / wall:.3f} | {usage.servers * per_call:.2f} "
         f"| {usage.servers * 1000 / max(completes, 1):.2f} |",
-        f"| orchjobs servers during the ramp ({ramp_calls:,} calls in {ramp_wall:.0f} s, mostly Register) "
-        f"| {usage.ramp_servers / ramp_wall:.3f} | {usage.ramp_servers * 1000 / max(ramp_calls, 1):.2f} | — |",
-        f"| whole machine during the ramp | {usage.ramp_machine / ramp_wall:.3f} | — | — |",
     ]
     if usage.postgres is not None:
         lines.append(
@@ -663,6 +660,9 @@ def render(fleet: Fleet, usage: Usage, checks: list[str], args: argparse.Namespa
         f"| this client ({args.orchestrators:,} connections, one process) | {usage.client / wall:.3f} "
         f"| {usage.client * per_call:.2f} | — |",
         f"| whole machine (2 cores, shared) | {usage.machine / wall:.3f} | {usage.machine * per_call:.2f} | — |",
+        f"| orchjobs servers during the ramp ({ramp_calls:,} calls in {ramp_wall:.0f} s, mostly Register) "
+        f"| {usage.ramp_servers / ramp_wall:.3f} | {usage.ramp_servers * 1000 / max(ramp_calls, 1):.2f} | — |",
+        f"| whole machine during the ramp | {usage.ramp_machine / ramp_wall:.3f} | — | — |",
         "",
     ]
     if usage.connections:
