@@ -119,3 +119,12 @@ def test_result_data_goes_with_its_run(client: TestClient, engine: Engine) -> No
     with engine.connect() as conn:
         left = conn.exec_driver_sql("SELECT job_history_id FROM job_result_data").scalars().all()
     assert left == [kept]
+
+
+def test_an_empty_continuation_starts_at_page_returned(client: TestClient, engine: Engine) -> None:
+    _add_rows(engine)
+    third = client.get(URL, params={"Continuation": "", "PageReturned": 3, "ReturnLimit": 2})
+    token = third.headers["X-Continuation"]
+    fourth = client.get(URL, params={"Continuation": token, "PageReturned": 3, "ReturnLimit": 2}).json()
+    assert [item["JobHistoryId"] for item in third.json()] == _by_pages(client, {})[4:6]
+    assert [item["JobHistoryId"] for item in fourth] == _by_pages(client, {})[6:8]

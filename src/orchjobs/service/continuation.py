@@ -53,8 +53,9 @@ def list_continued(
     max_query_length: int,
     user: str | None = None,
 ) -> ContinuedPage:
-    """The page after `continuation` (an empty one: the first page), `request.limit` rows long, with the token that
-    continues it. PageReturned is not used. InvalidRequestError for a token that is not this request's."""
+    """The page after `continuation`, `request.limit` rows long, with the token that continues it. An empty
+    `continuation` starts at page `request.page` (by OFFSET, as PageReturned pages); a token ignores PageReturned.
+    InvalidRequestError for a token that is not this request's."""
     column = resource.sort_column(request.sort_field)
     descending = resource.is_descending(request.sort_field, request.descending)
     kind = resource.fields.find(request.sort_field or resource.default_sort)
@@ -67,13 +68,16 @@ def list_continued(
         keyset = Keyset(column=column, value=_from_json(value, kind.kind), key=last_key, descending=descending)
     else:
         keyset = None
+    offset = 0 if keyset is not None else (request.page - 1) * request.limit
     order = resource.order_by(request.sort_field, descending=request.descending)
     with single_read(engine) as conn:
         if keyset is not None:
             rest = store.after(conn, resource, keyset)
             where = rest if where is None else and_(where, rest)
         extra = (column.label("_sort_value"), resource.key.label("_sort_key"))
-        rows = store.list_page(conn, resource, where=where, order_by=order, limit=request.limit, offset=0, extra=extra)
+        rows = store.list_page(
+            conn, resource, where=where, order_by=order, limit=request.limit, offset=offset, extra=extra
+        )
     page = [row[:-2] for row in rows]
     if len(rows) < request.limit:
         return ContinuedPage(rows=page, continuation=None)
