@@ -53,6 +53,7 @@ from orchjobs.service import health
 from orchjobs.service.bearer import TokenVerifier
 from orchjobs.service.database import open_engine
 from orchjobs.service.login_throttle import LoginLimits, LoginThrottle
+from orchjobs.service.partitions import start_partition_roller
 from orchjobs.service.password_pool import PasswordPool
 from orchjobs.service.retention import start_pruner
 from orchjobs.service.sweeper import start_sweeper
@@ -127,11 +128,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         )
         # Deletes job history past its retention, once a day in one of the processes (docs/retention.md).
         pruner = start_pruner(context)
+        # Makes job history's partitions of the coming months (PostgreSQL), soon after start and every few hours.
+        roller = start_partition_roller(context)
         try:
             yield
         finally:
             live.close()
             live.stop_watching()
+            if roller is not None:
+                roller.stop()
             if pruner is not None:
                 pruner.stop()
             webhook_worker.stop()

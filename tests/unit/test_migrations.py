@@ -1,5 +1,6 @@
 """The migrations build exactly the tables the code declares, on both databases."""
 
+import warnings
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -13,13 +14,31 @@ from orchjobs.store.tables import app_setting, exists_on, job_history, metadata
 from tests.factories import history_row
 
 
+def _compared(item: object, name: str | None, type_: str, reflected: bool, _other: object, *, dialect: str) -> bool:
+    if type_ == "table" and reflected and name is not None and name.startswith("job_history_"):
+        return False  # a partition of job_history (PostgreSQL): checked apart
+    return exists_on(item, dialect)
+
+
 def test_migrated_schema_matches_the_declared_tables(engine: Engine) -> None:
-    with engine.connect() as conn:
+    dialect = engine.dialect.name
+    with engine.connect() as conn, warnings.catch_warnings():
+        # SQLite's reflection skips expression indexes (and alembic says so): they are checked by name below.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
         context = MigrationContext.configure(
-            conn, opts={"include_object": lambda item, *_: exists_on(item, engine.dialect.name)}
+            conn, opts={"include_object": lambda *args: _compared(*args, dialect=dialect)}
         )
         diff = compare_metadata(context, metadata)
+        indexes = {index.name for index in job_history.indexes if exists_on(index, dialect)}
+        if dialect == "sqlite":
+            found = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars().all()
+        else:
+            found = (
+                conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'job_history'").scalars().all()
+            )
     assert diff == []
+    assert indexes <= set(found)
 
 
 def test_migrations_install_the_default_application_settings(engine: Engine) -> None:

@@ -416,3 +416,34 @@ def test_registry_refuses_a_name_declared_twice() -> None:
                 QueryField("Label", "label", FieldKind.STRING, aliases=("NAME",)),
             ],
         )
+
+
+OR_OF_EQUALITIES = [
+    ("Result -eq 3 OR Result -eq 4", "Result -in (3, 4)"),
+    ("Result -eq Warning OR Status -eq 4 OR Result -eq Failure", "Result -in (Warning, Failure) OR Status -eq 4"),
+    (
+        'Agent -eq "web01.EXAMPLE.com" OR ClientMachine -eq WEB02.example.com',
+        "Agent -in (web01.example.com, web02.example.com)",
+    ),
+    ("NOT (Message -eq timeout OR Message -eq x)", "NOT Message -in (timeout, x)"),
+    ("Message -eq timeout OR Message -eq NULL OR Message -eq x", "Message -in (timeout, x) OR Message -eq NULL"),
+    (f"AgentId -eq {AGENT_A} OR AgentId -eq {AGENT_B}", f"AgentId -in ({AGENT_A}, {AGENT_B})"),
+    ("AcknowledgedBy -eq %ME% OR AcknowledgedBy -eq nobody", "AcknowledgedBy -in (%ME%, nobody)"),
+]
+
+
+@pytest.mark.parametrize(("ors", "listed"), OR_OF_EQUALITIES)
+def test_an_or_of_equalities_is_one_in(loaded: Engine, ors: str, listed: str) -> None:
+    """Compiled as IN (which the planner serves from an index, issue 13), selecting exactly the same rows."""
+    condition = compile_where(parse(ors), JOB_HISTORY_FIELDS, job_history.c, now=FIXED_NOW, user="admin")
+    assert " IN " in str(condition).upper()
+    assert selected(loaded, ors, user="admin") == selected(loaded, listed, user="admin")
+    negated = f"NOT ({ors})"
+    assert selected(loaded, negated, user="admin") == selected(loaded, f"NOT ({listed})", user="admin")
+
+
+def test_an_or_of_equalities_refuses_a_bad_value_where_it_is() -> None:
+    with pytest.raises(QuerySyntaxError) as raised:
+        compile_where(parse("Result -eq 3 OR Result -eq bogus"), JOB_HISTORY_FIELDS, job_history.c, now=FIXED_NOW)
+    assert raised.value.position == 27
+    assert "'bogus' is not a value of Result" in str(raised.value)

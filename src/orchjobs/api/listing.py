@@ -13,6 +13,7 @@ from orchjobs.api.context import AppContext
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.errors import InvalidRequestError
 from orchjobs.service import listing
+from orchjobs.service.continuation import list_continued
 from orchjobs.service.listing import ListResource, PageRequest
 
 # The prefix Command's v10 list parameters carry (`pq.queryString`); some resources name their own.
@@ -30,6 +31,8 @@ QUERY_STRING, PAGE_RETURNED, RETURN_LIMIT, SORT_FIELD, SORT_ASCENDING = (
 )
 EVERY_PARAMETER = (QUERY_STRING, PAGE_RETURNED, RETURN_LIMIT, SORT_FIELD, SORT_ASCENDING)
 _V10_PREFIXES = {"pq.": "pq.", "cstquery.": "cstQuery.", "certificatestorequery.": "certificateStoreQuery."}
+# The answer's header that carries the token of the next page (an extension: docs/query-language.md, "Deep pages").
+CONTINUATION_HEADER = "X-Continuation"
 # A route's openapi_extra key that api.openapi replaces with the parameters (their limits come from the settings).
 DOC_MARK = "x-orchjobs-list-parameters"
 
@@ -41,10 +44,28 @@ def list_response(
     item: Callable[[Any], dict[str, Any]],
     *,
     prefixes: tuple[str, ...] = DEFAULT_PREFIXES,
+    continued: bool = False,
 ) -> Response:
     """A page of `resource` as a JSON array, each row rendered by `item`; the list parameters may carry any of
-    `prefixes` (as well as none). %ME% in the query is the caller that `UserDep` admitted."""
+    `prefixes` (as well as none). %ME% in the query is the caller that `UserDep` admitted. A `continued` resource
+    also reads pages by keyset when the request carries `Continuation` (service.continuation): the answer then
+    carries the token of the next page in the X-Continuation header, absent after the last page."""
     page = page_request(request, max_limit=context.settings.max_return_limit, prefixes=prefixes)
+    token = continuation_token(request, prefixes=prefixes) if continued else None
+    if token is not None:
+        continued_page = list_continued(
+            context.engine,
+            resource,
+            page,
+            continuation=token,
+            now=context.clock(),
+            max_query_length=context.settings.max_query_length,
+            user=caller_name(request),
+        )
+        response = wire.json_response([item(row) for row in continued_page.rows])
+        if continued_page.continuation is not None:
+            response.headers[CONTINUATION_HEADER] = continued_page.continuation
+        return response
     rows = listing.list_page(
         context.engine,
         resource,
@@ -68,6 +89,18 @@ def count_response(request: Request, context: AppContext, resource: ListResource
         user=caller_name(request),
     )
     return wire.json_response({"Count": count})
+
+
+def continuation_token(request: Request, *, prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> str | None:
+    """The `Continuation` parameter (any case, unprefixed or with one of `prefixes`): None when absent, "" for the
+    first page of a continued listing."""
+    found = None
+    for key, value in request.query_params.multi_items():
+        name = key.lower()
+        name = next((name.removeprefix(prefix) for prefix in prefixes if name.startswith(prefix)), name)
+        if name == "continuation":
+            found = value
+    return found
 
 
 def query_string(request: Request, *, prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> str | None:

@@ -164,8 +164,33 @@ class _Compiler:
         if isinstance(node, And):
             return and_(*(self.compile(item, negated=negated) for item in node.items))
         if isinstance(node, Or):
-            return or_(*(self.compile(item, negated=negated) for item in node.items))
+            return or_(*(self.compile(item, negated=negated) for item in self._equalities_as_lists(node)))
         return not_(self.compile(node.item, negated=True))
+
+    def _equalities_as_lists(self, node: Or) -> list[Node]:
+        """The items of an OR, with two or more `-eq` of one field folded into one `-in` at the first one's place:
+        `Result -eq 3 OR Result -eq 4` is `Result -in (3, 4)`, which selects the same rows (-in compares each value as
+        -eq does, NULL included) and which PostgreSQL's planner reads as one indexable condition, where it costs an
+        OR of equalities badly (issue 13). Dates (-eq is a whole day) and text lists keep their ORs."""
+        groups: dict[str, list[Comparison]] = {}
+        for item in node.items:
+            if isinstance(item, Comparison) and item.op == "-eq" and item.value is not None:
+                query_field = self.registry.find(item.field)
+                if query_field is not None and query_field.kind not in (FieldKind.DATE, FieldKind.TEXT_SET):
+                    groups.setdefault(query_field.name, []).append(item)
+        folded = {name: equalities for name, equalities in groups.items() if len(equalities) > 1}
+        if not folded:
+            return list(node.items)
+        placed: dict[int, Node] = {}
+        dropped: set[int] = set()
+        for equalities in folded.values():
+            first = equalities[0]
+            values = tuple(ListValue(item.value or "", item.quoted, item.value_position) for item in equalities)
+            placed[id(first)] = Membership(
+                first.field, "-in", values, first.position, first.op_position, first.value_position
+            )
+            dropped.update(id(item) for item in equalities[1:])
+        return [placed.get(id(item), item) for item in node.items if id(item) not in dropped]
 
     def _comparison(self, node: Comparison, *, negated: bool) -> Condition:
         query_field = self.registry.resolve(node.field, node.position)

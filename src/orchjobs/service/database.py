@@ -1,8 +1,11 @@
 """The database as the layers above service hold it: open it, migrate it, ask whether it holds anything yet."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from orchjobs.service.partitions import roll_partitions
 from orchjobs.settings import Settings
 from orchjobs.store.cancellation import CancelToken, cancellable
 from orchjobs.store.engine import StatementBudgets, make_engine, read_transaction
@@ -33,8 +36,10 @@ def open_engine(settings: Settings) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the latest migration."""
+    """Create or upgrade the schema to the latest migration, and make job history's partitions of the coming months
+    (PostgreSQL)."""
     upgrade(engine)
+    roll_partitions(engine, now=datetime.now(UTC))
 
 
 def has_orchestrators(engine: Engine) -> bool:

@@ -2,13 +2,27 @@
 resource is declared once as a `ListResource`; the functions here read a page, a count or one row of any of them.
 Functions take a connection and never commit."""
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, FromClause, Label, Table, and_, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Label,
+    Table,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.sql.base import ColumnCollection
 
 from orchjobs.query import FieldRegistry, Node, compile_where
@@ -68,12 +82,51 @@ class ListResource:
 
     def order_by(self, sort_field: str | None, *, descending: bool | None) -> list[ColumnElement[Any]]:
         """The ORDER BY of a request: InvalidSortFieldError for a field that is not sortable."""
-        column = self.field_columns[self.fields.sort_column_name(sort_field or self.default_sort)]
-        if descending is None:
-            descending = sort_field is None and self.default_descending
-        if descending:
+        column = self.sort_column(sort_field)
+        if self.is_descending(sort_field, descending):
             return [column.desc(), self.key.desc()]
         return [column.asc(), self.key.asc()]
+
+    def sort_column(self, sort_field: str | None) -> ColumnElement[Any]:
+        """The column a request sorts by (before the key); InvalidSortFieldError for a field that is not sortable."""
+        return self.field_columns[self.fields.sort_column_name(sort_field or self.default_sort)]  # type: ignore[no-any-return]
+
+    def is_descending(self, sort_field: str | None, descending: bool | None) -> bool:
+        """Whether a request's order is descending: as asked, else the resource's default for its default order."""
+        if descending is None:
+            return sort_field is None and self.default_descending
+        return descending
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Where a page continues: after the row whose sort value is `value` and whose key is `key`, in the order
+    `ascending`/descending of `column` then the key (store.listing.after)."""
+
+    column: ColumnElement[Any]
+    value: Any
+    key: Any
+    descending: bool
+
+
+def after(conn: Connection, resource: ListResource, keyset: Keyset) -> ColumnElement[bool]:
+    """The rows that come after `keyset` in its order, the way each database orders NULL: PostgreSQL sorts NULL
+    above every value (last ascending, first descending), SQLite below. A column that holds no NULL gets one row-value
+    comparison, `(column, key) < (value, key)`, which an index on (column, key) serves."""
+    column, key, value = keyset.column, resource.key, keyset.value
+    later = operator.lt if keyset.descending else operator.gt
+    if column is key:
+        return later(key, keyset.key)  # type: ignore[no-any-return]
+    nullable = getattr(column, "nullable", True)
+    if not nullable and value is not None:
+        return later(tuple_(column, key), tuple_(literal(value, column.type), literal(keyset.key, key.type)))  # type: ignore[no-any-return]
+    nulls_greatest = conn.dialect.name == "postgresql"
+    nulls_first = nulls_greatest == keyset.descending
+    same_null = and_(column.is_(None), later(key, keyset.key))
+    if value is None:
+        return or_(same_null, column.is_not(None)) if nulls_first else same_null
+    beyond = or_(later(column, value), and_(column == value, later(key, keyset.key)))
+    return beyond if nulls_first else or_(beyond, column.is_(None))
 
 
 def list_page(
@@ -84,8 +137,9 @@ def list_page(
     order_by: Sequence[ColumnElement[Any]],
     limit: int,
     offset: int,
+    extra: Sequence[ColumnElement[Any]] = (),
 ) -> Sequence[Record]:
-    """One page of the resource's rows (its `columns`)."""
+    """One page of the resource's rows (its `columns`, and the `extra` columns after them)."""
     if resource.page_first:
         # Choose the page's keys first, then read the columns of those rows only: the database never computes the
         # columns (correlated subqueries) of the rows OFFSET skips, which PostgreSQL otherwise does.
@@ -95,7 +149,8 @@ def list_page(
         page = keys.subquery("page")
         source = resource.from_clause.join(page, page.c[resource.key.name] == resource.key)
         return conn.execute(select(*resource.columns).select_from(source).order_by(*order_by)).all()
-    stmt = select(*resource.columns).select_from(resource.from_clause).order_by(*order_by).limit(limit).offset(offset)
+    columns = (*resource.columns, *extra)
+    stmt = select(*columns).select_from(resource.from_clause).order_by(*order_by).limit(limit).offset(offset)
     if where is not None:
         stmt = stmt.where(where)
     return conn.execute(stmt).all()

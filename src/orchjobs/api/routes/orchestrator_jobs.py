@@ -30,8 +30,9 @@ _ACKNOWLEDGE_BODY = {
 
 @router.get("/JobHistory", response_model=list[JobHistoryResponse], openapi_extra=listing.documented())
 def get_job_history(request: Request, context: ContextDep, _user: UserDep) -> Response:
-    """Runs of orchestrator jobs, filtered by `pq.queryString`, sorted and paged (`pq.*` or unprefixed)."""
-    return list_response(request, context, JOB_HISTORY, job_history_item)
+    """Runs of orchestrator jobs, filtered by `pq.queryString`, sorted and paged (`pq.*` or unprefixed); deep pages by
+    `Continuation` (an extension, docs/query-language.md)."""
+    return list_response(request, context, JOB_HISTORY, job_history_item, continued=True)
 
 
 @router.get(

@@ -5,8 +5,9 @@ modules here, so a seed and a `now` always give the same rows."""
 import json
 import random
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, insert, select
@@ -14,12 +15,13 @@ from sqlalchemy import Connection, Engine, insert, select
 from orchjobs.domain.capabilities import custom_capability, store_capability
 from orchjobs.domain.schedules import schedule_type
 from orchjobs.domain.store_types import FIRST_CUSTOM_ID, default_job_type_ids
+from orchjobs.service.partitions import ensure_months
 from orchjobs.service.seeding.fleet import _Agent, _Job, _make_agents, _make_stores, _schedule_text, _Store, _uuid
 from orchjobs.service.seeding.history import HISTORY_COLUMNS, HISTORY_DAYS, _history_jobs, _history_rows
 from orchjobs.service.seeding.scheduled_jobs import _make_jobs
 from orchjobs.service.seeding.vocabulary import BUILT_IN_JOB_TYPES, CUSTOM_JOB_TYPES
-from orchjobs.store.bulk import copy_rows
-from orchjobs.store.engine import write_transaction
+from orchjobs.store.bulk import copy_rows, estimated_rows, indexes_deferred
+from orchjobs.store.engine import lift_budget, write_transaction
 from orchjobs.store.tables import (
     agent,
     agent_capability,
@@ -34,6 +36,8 @@ from orchjobs.store.tables import (
 __all__ = ["HISTORY_DAYS", "SeedSummary", "seed_database"]
 
 HISTORY_CHUNK_ROWS = 10_000
+# From this many rows on, a seed into a smaller table builds the history's indexes after the load.
+DEFERRED_INDEX_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,13 @@ def seed_database(
         raise ValueError("history rows need at least one agent to have run them")
     now = _as_utc(now) if now else datetime.now(UTC).replace(second=0, microsecond=0)
     rng = random.Random(seed)
+    if history:
+        # The months the history falls in get their partitions first (PostgreSQL): rows of a month without one would
+        # pile up in the DEFAULT partition.
+        ensure_months(engine, first=now - timedelta(days=days), last=now)
     with write_transaction(engine) as conn:
+        # A seed of millions is no one's request: its COPY and index builds may take minutes.
+        lift_budget(conn)
         job_type_ids, new_types, new_fields = _ensure_job_types(conn, rng)
         taken_names = set(conn.execute(select(agent.c.client_machine)).scalars())
         seeded_agents = _make_agents(rng, agents, now, taken_names)
@@ -82,9 +92,11 @@ def seed_database(
         _insert_stores(conn, stores)
         _insert_scheduled_jobs(conn, jobs, job_type_ids)
         history_rows = _history_rows(rng, _history_jobs(rng, jobs), now, history, days)
-        written = copy_rows(
-            conn, job_history, HISTORY_COLUMNS, history_rows, chunk_rows=HISTORY_CHUNK_ROWS, on_chunk=progress
-        )
+        deferred = indexes_deferred(conn, job_history) if _outgrows(conn, history) else nullcontext(0)
+        with deferred:
+            written = copy_rows(
+                conn, job_history, HISTORY_COLUMNS, history_rows, chunk_rows=HISTORY_CHUNK_ROWS, on_chunk=progress
+            )
     return SeedSummary(
         agents=len(seeded_agents),
         capabilities=capabilities,
@@ -94,6 +106,14 @@ def seed_database(
         scheduled_jobs=len(jobs),
         history=written,
     )
+
+
+def _outgrows(conn: Connection, history: int) -> bool:
+    """Whether the seed adds more history than the table holds, and enough that building its indexes once after the
+    load (store.bulk.indexes_deferred) pays; the table's size as the planner estimates it."""
+    if history < DEFERRED_INDEX_ROWS:
+        return False
+    return history > estimated_rows(conn, job_history)
 
 
 def _as_utc(moment: datetime) -> datetime:
