@@ -9,14 +9,14 @@ last value, which any session sees at once. It also needs no LISTEN, so servers 
 in transaction mode.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 10:00:00.000000
 """
 
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
