@@ -207,15 +207,17 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
     (but a failed one that can be rescheduled), and a success acknowledges the job's earlier failures when
     AutoAcknowledgeFailures is on. Two statements on PostgreSQL (store.job_calls)."""
     with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
-        job = caller.checked(calls.completing_job(conn, token=call.token, job_id=call.job_id, now=now))
-        if completion.audit_id != job.running_history_id:
-            raise RunNotInFlightError(
-                f"AuditId {completion.audit_id!r} is not the run of job {call.job_id} in flight; nothing was changed."
-            )
-        closing = _closing(job, completion, now=now)
-        acknowledged = calls.close_run(conn, job, closing, now=now)
+        if completion.result == JobResult.SUCCESS:
+            job = caller.checked(_close_succeeded(conn, call, completion, now=now))
+            _check_audit_id(call, completion, job)
+            status, acknowledged = int(JobStatus.COMPLETED), job.acknowledged
+        else:
+            job = caller.checked(calls.completing_job(conn, token=call.token, job_id=call.job_id, now=now))
+            _check_audit_id(call, completion, job)
+            closing = _closing(job, completion, now=now)
+            status, acknowledged = closing.status, calls.close_run(conn, job, closing, now=now)
         record_runs_closed(
-            conn, runs=[(job.running_history_id, job.id)], status=closing.status, result=closing.result, at=now
+            conn, runs=[(job.running_history_id, job.id)], status=status, result=completion.result, at=now
         )
         if acknowledged:
             record_auto_acknowledgement(
@@ -232,8 +234,31 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
     )
 
 
+def _close_succeeded(conn: Connection, call: JobCall, completion: Completion, *, now: datetime) -> Any | None:
+    """Close the run of a success: one statement on PostgreSQL, which also acknowledges the job's earlier failures
+    when AutoAcknowledgeFailures is on (store.job_calls.close_succeeded_run)."""
+    return calls.close_succeeded_run(
+        conn,
+        token=call.token,
+        job_id=call.job_id,
+        audit_id=completion.audit_id,
+        message=completion.message,
+        acknowledged_by=SYSTEM_ACTOR,
+        note=auto_acknowledgement_note(completion.audit_id or 0),
+        now=now,
+    )
+
+
+def _check_audit_id(call: JobCall, completion: Completion, job: Any) -> None:
+    """The AuditId must name the job's run in flight; a success statement that closed nothing means the same."""
+    if completion.audit_id != job.running_history_id or getattr(job, "closed", 1) == 0:
+        raise RunNotInFlightError(
+            f"AuditId {completion.audit_id!r} is not the run of job {call.job_id} in flight; nothing was changed."
+        )
+
+
 def _closing(job: Any, completion: Completion, *, now: datetime) -> calls.Closing:
-    """How a completion closes its run, by the rules of `runs.close_runs` for one run whose job's next run is
+    """How a warning or failure closes its run, by the rules of `runs.close_runs` for one run whose job's next run is
     known."""
     settings: ServiceSettings = job.settings
     result = completion.result
@@ -251,11 +276,6 @@ def _closing(job: Any, completion: Completion, *, now: datetime) -> calls.Closin
         job_type=job.job_type, is_custom=bool(job.is_custom), schedule_type=job.schedule_type
     )
     action = "delete" if job.next_run_at is None and not stays else "renew"
-    if result == JobResult.SUCCESS and settings.auto_acknowledge:
-        note = auto_acknowledgement_note(job.running_history_id)
-        return calls.Closing(
-            int(JobStatus.COMPLETED), result, message, group, job_action=action, acknowledged_by=SYSTEM_ACTOR, note=note
-        )
     return calls.Closing(int(JobStatus.COMPLETED), result, message, group, job_action=action)
 
 

@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -273,10 +274,17 @@ def write_transaction(
     A change made by `one_statement` (atomic by itself) runs without BEGIN and COMMIT on PostgreSQL: two round trips
     fewer. SQLite still takes the write lock first."""
     budget: Budget = "read" if brief else "write"
-    with _translated_errors(engine, budget), engine.connect() as conn:
-        conn.execution_options(sqlite_begin="IMMEDIATE", **{_BUDGET: budget, _WRITING: True})
+    with _translated_errors(engine, budget), _writing(engine, budget).connect() as conn:
         if one_statement and conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+            # The driver's own switch, set and reset here: SQLAlchemy's isolation level would cost more Python than
+            # the two round trips save.
+            driver = conn.connection.dbapi_connection
+            driver.autocommit = True  # type: ignore[union-attr]
+            try:
+                yield conn
+            finally:
+                driver.autocommit = False  # type: ignore[union-attr]
+            return
         transaction = conn.begin()
         try:
             if not brief and conn.dialect.name == "postgresql":
@@ -291,6 +299,21 @@ def write_transaction(
             transaction.rollback()
             raise
         transaction.commit()
+
+
+_WRITING_ENGINES: "weakref.WeakKeyDictionary[Engine, dict[Budget, Engine]]" = weakref.WeakKeyDictionary()
+
+
+def _writing(engine: Engine, budget: Budget) -> Engine:
+    """The engine with a write transaction's execution options, made once per engine and budget: options set on each
+    connection cost a protocol call measurable time."""
+    variants = _WRITING_ENGINES.setdefault(engine, {})
+    found = variants.get(budget)
+    if found is None:
+        found = variants[budget] = engine.execution_options(
+            sqlite_begin="IMMEDIATE", **{_BUDGET: budget, _WRITING: True}
+        )
+    return found
 
 
 def _budgets(engine: Engine) -> StatementBudgets:

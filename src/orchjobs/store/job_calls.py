@@ -2,24 +2,28 @@
 dialect and run on the driver (`store.driver`). Functions take a connection and never commit.
 
 Each call authenticates its session in the statement that reads its job: the caller's agent, when its session is
-live, and its job with the run in flight, locked (PostgreSQL: `FOR UPDATE OF` the scheduled job; SQLite: the call's
-BEGIN IMMEDIATE). Lock order is the one of `store.runs`: the scheduled job first, then its history row.
+live, and its job with the run in flight, locked when the call goes on to change the job (PostgreSQL: `FOR UPDATE OF`
+the scheduled job; SQLite: the call's BEGIN IMMEDIATE). Lock order is the one of `store.runs`: the scheduled job
+first, then its history row.
 """
 
+import functools
 import json
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from orchjobs.domain.app_settings import ServiceSettings
+from orchjobs.domain.app_settings import TRUE_WORDS, ServiceSettings
 from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
 from orchjobs.store.agents import token_digest
 from orchjobs.store.driver import DriverSql, as_uuid, in_params
 
 _SETTING_NAMES, _SETTING_PARAMS = in_params("setting_", ServiceSettings.short_names())
+_AUTO_ACKNOWLEDGE = "AutoAcknowledgeFailures"
 
 # The caller (agent_id and status, when the session is live) and, when it is Approved, its job with the run in
 # flight: one row when the session is live, none when it is not.
@@ -54,10 +58,12 @@ _LITE_SETTINGS = f"(SELECT json_group_object(short_name, value) FROM app_setting
 
 _PG_CALLER_JOB = DriverSql(_CALLER_JOB.format(lock=_LOCK, more_ctes="", more_columns=""), dialect="postgresql")
 _LITE_CALLER_JOB = DriverSql(_CALLER_JOB.format(lock="", more_ctes="", more_columns=""), dialect="sqlite")
-# Configuration on PostgreSQL: the caller's Waiting run becomes InProcess in the same statement.
+# Configuration on PostgreSQL: the caller's Waiting run becomes InProcess in the same statement, atomic by itself.
 _PG_START_RUN = DriverSql(
     _CALLER_JOB.format(
-        lock=_LOCK,
+        # No lock on the job: the statement changes only the run, and its UPDATE waits for, then re-reads, a run that
+        # a completion or the sweeper is closing at the same moment.
+        lock="",
         more_ctes=""",
 started AS (
     UPDATE job_history h SET status = :in_process FROM job
@@ -201,9 +207,8 @@ def _caller_params(token: str, job_id: uuid.UUID, now: datetime) -> dict[str, An
 def _caller(row: Any | None) -> Any | None:
     if row is None:
         return None
-    return row._replace(
-        agent_id=as_uuid(row.agent_id), id=as_uuid(row.id), certificate_store_id=as_uuid(row.certificate_store_id)
-    )
+    guids = ("agent_id", "id", "certificate_store_id")
+    return row._replace(**{name: as_uuid(getattr(row, name)) for name in guids if name in row._fields})
 
 
 def _postgres(conn: Connection) -> bool:
@@ -280,4 +285,125 @@ def beat(conn: Connection, *, token: str, interval_name: str, now: datetime) -> 
         heartbeat_interval=row.heartbeat_interval,
         capabilities=tuple(name for name in capabilities if name is not None),
         due=int(row.due),
+    )
+
+
+# Complete with Status 2 (Success) on PostgreSQL, in one statement: authenticate, lock the job, close its run when it
+# is the one in flight and the AuditId names it, end or renew the job, and acknowledge the job's earlier failures
+# when AutoAcknowledgeFailures is on. A success needs nothing decided in Python between the read and the writes (no
+# retry, no message group); every refusal leaves `closed` 0 and nothing changed.
+_TRUE_NAMES, _TRUE_PARAMS = in_params("true_", sorted(TRUE_WORDS))
+_PG_CLOSE_SUCCEEDED = DriverSql(
+    f"""
+WITH caller AS (
+    SELECT a.id AS agent_id, a.status AS agent_status
+    FROM agent_session s JOIN agent a ON a.id = s.agent_id
+    WHERE s.token_sha256 = :token AND s.expires_at > :now
+), job AS (
+    SELECT j.id, j.running_history_id, j.next_run_at, t.name AS job_type,
+           h.status AS run_status, h.message AS run_note, h.operation_start AS run_start
+    FROM scheduled_job j
+    JOIN job_type t ON t.id = j.job_type_id
+    LEFT JOIN job_history h ON h.id = j.running_history_id
+    WHERE j.id = :job_id AND j.agent_id = (SELECT agent_id FROM caller WHERE agent_status = :approved)
+    FOR UPDATE OF j
+), closed AS (
+    UPDATE job_history h
+    SET status = :completed, result = :result, message_group = NULL, operation_end = :now,
+        -- what the run noted while in flight follows the orchestrator's message
+        message = CASE WHEN coalesce(job.run_note, '') = '' THEN CAST(:message AS text)
+                       WHEN coalesce(CAST(:message AS text), '') = '' THEN job.run_note
+                       ELSE CAST(:message AS text) || ' ' || job.run_note END
+    FROM job
+    WHERE h.id = job.running_history_id AND h.operation_start = job.run_start AND h.id = :audit_id
+      AND h.status IN (:waiting, :in_process)
+    RETURNING h.id, h.job_id
+), ended AS (
+    DELETE FROM scheduled_job j USING closed WHERE j.id = closed.job_id AND j.next_run_at IS NULL
+), renewed AS (
+    UPDATE scheduled_job j SET running_history_id = NULL, retry_count = 0
+    FROM closed WHERE j.id = closed.job_id AND j.next_run_at IS NOT NULL
+), acknowledged AS (
+    UPDATE job_history h
+    SET status_before_ack = h.status, status = :acknowledged, acknowledged_at = :now,
+        acknowledged_by = :acknowledged_by, acknowledge_note = :note
+    FROM closed
+    WHERE h.job_id = closed.job_id AND h.id < closed.id AND h.result IN (:warning, :failure)
+      AND h.status IN (:completed, :will_retry)
+      AND EXISTS (SELECT 1 FROM app_setting WHERE short_name = :auto_acknowledge
+                  AND lower(trim(value)) IN {_TRUE_NAMES})
+    RETURNING 1
+)
+SELECT caller.agent_id, caller.agent_status, job.*,
+       (SELECT count(*) FROM closed) AS closed, (SELECT count(*) FROM acknowledged) AS acknowledged
+FROM caller LEFT JOIN job ON true
+""",
+    dialect="postgresql",
+)
+
+
+def close_succeeded_run(
+    conn: Connection,
+    *,
+    token: str,
+    job_id: uuid.UUID,
+    audit_id: int | None,
+    message: str | None,
+    acknowledged_by: str,
+    note: str,
+    now: datetime,
+) -> Any | None:
+    """Complete with Success: `caller_job`'s row with `closed` (1 when the run AuditId names was closed, else 0 and
+    nothing changed) and `acknowledged` (the earlier failures AutoAcknowledgeFailures acknowledged). One statement
+    on PostgreSQL; on SQLite `completing_job` and `close_run`."""
+    if _postgres(conn):
+        params = {
+            **_caller_params(token, job_id, now),
+            **_STATUSES,
+            **_TRUE_PARAMS,
+            "audit_id": audit_id,
+            "result": int(JobResult.SUCCESS),
+            "message": message,
+            "acknowledged_by": acknowledged_by,
+            "note": note,
+            "warning": int(JobResult.WARNING),
+            "failure": int(JobResult.FAILURE),
+            "auto_acknowledge": _AUTO_ACKNOWLEDGE,
+        }
+        return _caller(_PG_CLOSE_SUCCEEDED.first(conn, **params))
+    job = completing_job(conn, token=token, job_id=job_id, now=now)
+    if not _closable(job, audit_id):
+        return None if job is None else _extended(job, closed=0, acknowledged=0)
+    assert job is not None
+    run_note = job.run_note or ""
+    text = message if not run_note else f"{message} {run_note}" if message else run_note
+    closing = Closing(
+        status=int(JobStatus.COMPLETED),
+        result=int(JobResult.SUCCESS),
+        message=text,
+        message_group=None,
+        job_action="delete" if job.next_run_at is None else "renew",
+        acknowledged_by=acknowledged_by if job.settings.auto_acknowledge else None,
+        note=note,
+    )
+    return _extended(job, closed=1, acknowledged=close_run(conn, job, closing, now=now))
+
+
+def _extended(row: Any, **more: Any) -> Any:
+    """The row with more named columns."""
+    return _row_class(row._fields + tuple(more))(*row, *more.values())
+
+
+@functools.cache
+def _row_class(fields: tuple[str, ...]) -> Any:
+    return namedtuple("Row", fields)
+
+
+def _closable(job: Any | None, audit_id: int | None) -> bool:
+    return (
+        job is not None
+        and job.agent_status == AgentStatus.APPROVED
+        and job.id is not None
+        and job.running_history_id == audit_id
+        and job.run_status in (JobStatus.WAITING, JobStatus.IN_PROCESS)
     )
