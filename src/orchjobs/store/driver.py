@@ -10,7 +10,7 @@ a driver error is raised as SQLAlchemy's own exception for it.
 
 import uuid
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -91,14 +91,21 @@ def _execute(conn: Connection, compiled: _Compiled, params: Mapping[str, Any]) -
     return cursor
 
 
+def _sqlite_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_SQLITE_TIME) if value.tzinfo else value.strftime(_SQLITE_TIME)
+
+
+# By exact type: a lookup per parameter, where a chain of isinstance checks cost a protocol call measurable time.
+_SQLITE_ADAPTERS: dict[type, Callable[[Any], Any]] = {
+    uuid.UUID: lambda value: value.hex,
+    datetime: _sqlite_time,
+    bool: int,
+}
+
+
 def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime(_SQLITE_TIME) if value.tzinfo else value.strftime(_SQLITE_TIME)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    adapt = _SQLITE_ADAPTERS.get(type(value))
+    return value if adapt is None else adapt(value)
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:
