@@ -18,7 +18,7 @@ from orchjobs.domain.permissions import BUILT_IN_ROLES, CONNECT_ORCHESTRATOR, gr
 from orchjobs.service.users import create_user
 from orchjobs.settings import Settings
 from orchjobs.store.security import ensure_identity, grant_roles, role_ids
-from orchjobs.store.tables import agent_capability, certificate_store_container, metadata, user_account
+from orchjobs.store.tables import agent_capability, certificate_store_container, exists_on, metadata, user_account
 from tests.api.test_response_models import AGENT_ID, PATH_VALUES, REQUESTS, STORE_TYPE, arrange
 from tests.conftest import api_client, empty_database
 from tests.factories import BASE_TIME, add_history, add_job
@@ -146,6 +146,8 @@ def _snapshot(engine: Engine) -> dict[str, int]:
         return {
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in metadata.sorted_tables
+            # open_failure_delta follows job_history, and the sweeper may fold its rows at any moment
+            if exists_on(table, engine.dialect.name) and table.name != "open_failure_delta"
         }
 
 

@@ -1,10 +1,12 @@
 """GET JobHistory and JobStatus/Data: fields, query, paging, sorting and their errors."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, select
 from starlette.testclient import TestClient
 
+from orchjobs.service.sweeper import fold_open_failure_counts
+from orchjobs.store.tables import job_history, open_failure_delta
 from tests.factories import AGENT_ID, BASE_TIME, JOB_ID, add_history, add_result_data
 
 URL = "/KeyfactorAPI/OrchestratorJobs/JobHistory"
@@ -156,3 +158,38 @@ def test_the_age_out_setting_changes_the_window(client: TestClient, engine: Engi
     bad = client.put("/KeyfactorAPI/AppSetting/1/Set", json={"value": "soon"})
     assert bad.status_code == 400
     assert client.get("/KeyfactorAPI/AppSetting/1").json()["Value"] == "30"
+
+
+def test_the_failure_count_follows_every_change_of_history(client: TestClient, engine: Engine) -> None:
+    """On PostgreSQL the count comes from per-day counts the history triggers keep (migration 0013): after inserts,
+    acknowledgements, their undoing, deletions and the sweeper's folding of those counts, it is still the number of
+    runs its query lists. On SQLite it counts them."""
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    for days_ago, result, status in [(0, 4, 3), (0, 3, 5), (1, 4, 3), (3, 4, 5), (3, 2, 3), (6, 3, 3), (30, 4, 3)]:
+        for _ in range(2):
+            add_history(engine, result=result, status=status, operation_start=today - timedelta(days=days_ago))
+
+    def counted() -> int:
+        answer = client.get(URL + "/FailureCount").json()
+        listed = client.get(URL + "/Count", params={"pq.queryString": answer["Query"]}).json()["Count"]
+        assert answer["Count"] == listed
+        return int(answer["Count"])
+
+    assert counted() == 10
+    acknowledge = {"Query": 'Result -eq "Warning"', "Note": "seen"}
+    assert client.post("/KeyfactorAPI/OrchestratorJobs/Acknowledge", json=acknowledge).status_code == 204
+    assert counted() == 6
+    fold_open_failure_counts(engine)
+    assert counted() == 6
+    undo = {"Query": 'Result -eq "Warning"'}
+    assert client.post("/KeyfactorAPI/OrchestratorJobs/Unacknowledge", json=undo).status_code == 204
+    assert counted() == 10
+    with engine.begin() as conn:  # an operator's own SQL is counted too
+        conn.execute(delete(job_history).where(job_history.c.operation_start < today - timedelta(days=2)))
+    assert counted() == 6
+    fold_open_failure_counts(engine)
+    assert counted() == 6
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            days = conn.execute(select(open_failure_delta.c.day, func.count()).group_by(open_failure_delta.c.day)).all()
+        assert all(rows == 1 for _day, rows in days)

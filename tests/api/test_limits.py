@@ -19,7 +19,7 @@ from orchjobs.api.limits import body_limits
 from orchjobs.app import ROUTERS
 from orchjobs.domain.jobs import MAX_NOTE_LENGTH
 from orchjobs.settings import Settings
-from orchjobs.store.tables import metadata
+from orchjobs.store.tables import exists_on, metadata
 from tests.api.test_authorization_matrix import MATRIX_REQUESTS
 from tests.api.test_response_models import PATH_VALUES, arrange
 from tests.conftest import api_client
@@ -138,7 +138,8 @@ def _snapshot(engine: Engine) -> dict[str, list[Any]]:
         return {
             table.name: sorted(map(repr, conn.execute(select(table)).all()))
             for table in metadata.sorted_tables
-            if table.name != "alembic_version"
+            # open_failure_delta follows job_history, and the sweeper may fold its rows at any moment
+            if exists_on(table, engine.dialect.name) and table.name not in ("alembic_version", "open_failure_delta")
         }
 
 

@@ -4,7 +4,7 @@ counts through `service.listing` as the resource `JOB_HISTORY`."""
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, true
 
@@ -253,6 +253,10 @@ def failure_count(engine: Engine, *, now: datetime) -> FailureCount:
     with read_transaction(engine) as conn:
         days = read_service_settings(conn).age_out_days
         query = failure_count_query(days)
+        if conn.dialect.name == "postgresql":
+            # The query's %TODAY-N% is the start of a UTC day: the per-day counts of the window add up to its runs.
+            since = now.astimezone(UTC).date() - timedelta(days=days)
+            return FailureCount(count=store.count_open_failures(conn, since=since), age_out_days=days, query=query)
         where = condition(JOB_HISTORY, query, now=now, max_length=len(query))
         return FailureCount(count=listing.count_rows(conn, JOB_HISTORY, where=where), age_out_days=days, query=query)
 

@@ -15,6 +15,7 @@ from orchjobs.errors import StoreUnavailableError
 from orchjobs.service.app_settings import read_service_settings
 from orchjobs.service.background import BackgroundContext, Periodic
 from orchjobs.service.runs import OpenRun, close_runs
+from orchjobs.store import history as history_store
 from orchjobs.store import runs as store
 from orchjobs.store.engine import write_transaction
 
@@ -46,6 +47,18 @@ def fail_overdue_runs(engine: Engine, *, now: datetime, batch: int = BATCH) -> i
         total += len(rows)
         if len(rows) < batch:
             return total
+
+
+def fold_open_failure_counts(engine: Engine) -> None:
+    """PostgreSQL: keep the per-day counts of open failures at about a row a day (FailureCount sums them); logged,
+    never raised."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with write_transaction(engine) as conn:
+            history_store.fold_open_failure_counts(conn)
+    except StoreUnavailableError as exc:
+        log.warning("sweeper: folding the open-failure counts: %s", exc.message)
 
 
 class Sweeper:
@@ -82,6 +95,7 @@ class Sweeper:
     def _tick(self) -> bool:
         # fail_overdue_runs already works through every batch that is due.
         self.sweep_once()
+        fold_open_failure_counts(self.engine)
         return False
 
 

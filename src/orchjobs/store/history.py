@@ -1,16 +1,16 @@
 """Reads and writes of job history. Functions take an open connection and never commit."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, select, text, update
 
 from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, ACKNOWLEDGEABLE_STATUSES, JobStatus
 from orchjobs.query import JOB_HISTORY_FIELDS
 from orchjobs.store.dialects import raw_datetime, uuid_text
 from orchjobs.store.listing import ListResource
 from orchjobs.store.rows import Record
-from orchjobs.store.tables import job_history, job_result_data
+from orchjobs.store.tables import job_history, job_result_data, open_failure_delta
 
 # Column order is what api.wire unpacks. A page of history is read for serialization only: ids
 # come back as text and times without per-value conversion, most of the Python work per row otherwise.
@@ -154,3 +154,22 @@ def get_result_data(conn: Connection, *, job_history_id: int) -> tuple[bool, str
     )
     row = conn.execute(stmt).first()
     return (False, None) if row is None else (True, row.data)
+
+
+def count_open_failures(conn: Connection, *, since: date) -> int:
+    """PostgreSQL: the open failures (OPEN_FAILURES) of the UTC days from `since` on, from the per-day counts the
+    job-history triggers keep (migration 0013): a few rows, whatever the size of the history."""
+    stmt = select(func.coalesce(func.sum(open_failure_delta.c.n), 0)).where(open_failure_delta.c.day >= since)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def fold_open_failure_counts(conn: Connection) -> None:
+    """PostgreSQL: one row a day in open_failure_delta, when some day has more: the rows this statement sees are
+    summed into one a day. Rows that transactions still open insert meanwhile stay as they are and count on."""
+    conn.execute(
+        text(
+            "WITH gone AS (DELETE FROM open_failure_delta WHERE (SELECT count(*) FROM open_failure_delta) > "
+            "(SELECT count(DISTINCT day) FROM open_failure_delta) RETURNING day, n) "
+            "INSERT INTO open_failure_delta (day, n) SELECT day, sum(n) FROM gone GROUP BY day HAVING sum(n) <> 0"
+        )
+    )

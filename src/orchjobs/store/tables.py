@@ -1,8 +1,10 @@
 """SQLAlchemy Core tables. The Alembic migrations create exactly these (a test compares them)."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -347,6 +349,19 @@ certificate_store_entry = Table(
     Column("certificate_id", Integer, ForeignKey("certificate.id"), nullable=False),
     Column("private_key_entry", Boolean, nullable=False, default=False),
     Index(None, "certificate_id"),
+)
+
+# PostgreSQL only (migration 0013): the number of open failures (OPEN_FAILURES) per UTC day of OperationStart, as rows
+# of changes the job-history triggers insert and the sweeper folds into one a day (store.history); FailureCount sums a
+# window's days. SQLite counts the runs.
+open_failure_delta = Table(
+    "open_failure_delta",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index(None, "day"),
+    info={"dialects": ("postgresql",)},
 )
 
 job_result_data = Table(
