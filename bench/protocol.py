@@ -67,8 +67,10 @@ WITH_WEBHOOK = "orchjobs-webhook"
 # `--apps orchjobs-quiet`: orchjobs without its request log lines and protocol events (ORCHJOBS_LOG_LEVEL=WARNING) and
 # without request metrics (ORCHJOBS_METRICS=off): against `orchjobs`, what logging and metrics cost a completion.
 QUIET = "orchjobs-quiet"
-# `--apps orchjobs-no-notify`: orchjobs without the NOTIFY triggers on job_history (PostgreSQL): what the console's
-# live feed costs the protocol (each completion's commit then takes PostgreSQL's notification lock).
+# `--apps orchjobs-no-notify`: orchjobs without the statement triggers on job_history (PostgreSQL): what they cost the
+# protocol. They issued NOTIFY for the console's live feed (each commit then took PostgreSQL's notification lock);
+# since migrations 0012 and 0013 they advance a sequence and keep the per-day counts of open failures (FailureCount
+# is then wrong in this app: nothing keeps it).
 NO_NOTIFY = "orchjobs-no-notify"
 
 
