@@ -39,13 +39,16 @@ class DriverSql:
         """Every row, as named tuples with the statement's column names."""
         compiled = self._compile(conn)
         cursor = _execute(conn, compiled, params)
-        if cursor.description is None:
-            return []
-        if compiled.row is None:
-            row = namedtuple("Row", [column[0] for column in cursor.description])  # type: ignore[misc]
-            compiled = self._compiled[conn.dialect.name] = compiled._replace(row=row)
-        assert compiled.row is not None
-        return [compiled.row._make(values) for values in cursor.fetchall()]
+        try:
+            if cursor.description is None:
+                return []
+            if compiled.row is None:
+                row = namedtuple("Row", [column[0] for column in cursor.description])  # type: ignore[misc]
+                compiled = self._compiled[conn.dialect.name] = compiled._replace(row=row)
+            assert compiled.row is not None
+            return [compiled.row._make(values) for values in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def first(self, conn: Connection, **params: Any) -> Any | None:
         found = self.rows(conn, **params)
@@ -54,8 +57,11 @@ class DriverSql:
     def run(self, conn: Connection, **params: Any) -> int:
         """Execute for its effect; the number of rows it changed."""
         cursor = _execute(conn, self._compile(conn), params)
-        count: int = cursor.rowcount
-        return count
+        try:
+            count: int = cursor.rowcount
+            return count
+        finally:
+            cursor.close()
 
     def _compile(self, conn: Connection) -> _Compiled:
         name = conn.dialect.name
@@ -83,6 +89,7 @@ def _execute(conn: Connection, compiled: _Compiled, params: Mapping[str, Any]) -
         cursor.execute(compiled.sql, bound)
     except conn.dialect.loaded_dbapi.Error as exc:
         invalidated = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
+        cursor.close()
         if invalidated:
             conn.invalidate(exc)
         raise DBAPIError.instance(
