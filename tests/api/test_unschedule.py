@@ -216,7 +216,7 @@ def test_a_run_started_while_the_job_is_being_unscheduled_is_closed_too(
                  "operation_start": NOW, "status": 1, "result": 0}
             ],
         )  # fmt: skip
-        dispatch.mark_handed_out(conn, jobs=[(claimed.id, run_id, NOW + timedelta(hours=1))])
+        dispatch.mark_handed_out(conn, jobs=[(claimed.id, run_id, NOW + timedelta(hours=1))], started_at=NOW)
         unscheduling = threading.Thread(
             target=lambda: answers.append(admin.post(URL, json={"Query": 'JobType -eq "Management"'}).status_code)
         )

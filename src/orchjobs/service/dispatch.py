@@ -89,6 +89,7 @@ def _hand_out(engine: Engine, *, agent_id: uuid.UUID, capabilities: set[str], no
         store.mark_handed_out(
             conn,
             jobs=[(job.id, run, next_run) for job, run, (next_run, _) in zip(jobs, history_ids, plans, strict=True)],
+            started_at=now,
         )
     for job in jobs:
         events.handed_out(agent_id, job.client_machine, job_id=job.id, job_type=job.job_type)

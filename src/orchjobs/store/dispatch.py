@@ -56,14 +56,16 @@ _LITE_INSERT_RUN = DriverSql(
 )
 _PG_MARK = DriverSql(
     """
-UPDATE scheduled_job j SET running_history_id = r.run, next_run_at = r.next_run
+UPDATE scheduled_job j SET running_history_id = r.run, running_started_at = :started_at, next_run_at = r.next_run
 FROM unnest(CAST(:ids AS uuid[]), CAST(:runs AS bigint[]), CAST(:next_runs AS timestamptz[])) AS r(id, run, next_run)
 WHERE j.id = r.id
 """,
     dialect="postgresql",
 )
 _LITE_MARK = DriverSql(
-    "UPDATE scheduled_job SET running_history_id = :run, next_run_at = :next_run WHERE id = :id", dialect="sqlite"
+    "UPDATE scheduled_job SET running_history_id = :run, running_started_at = :started_at, next_run_at = :next_run "
+    "WHERE id = :id",
+    dialect="sqlite",
 )
 
 
@@ -96,14 +98,17 @@ def insert_runs(conn: Connection, *, runs: Sequence[dict[str, Any]]) -> list[int
     return [ids[run["job_id"]] for run in runs]
 
 
-def mark_handed_out(conn: Connection, *, jobs: Sequence[tuple[uuid.UUID, int, datetime | None]]) -> None:
-    """Set (job id, running history id, next run) on each job; one statement on PostgreSQL."""
+def mark_handed_out(
+    conn: Connection, *, jobs: Sequence[tuple[uuid.UUID, int, datetime | None]], started_at: datetime
+) -> None:
+    """Set (job id, running history id, next run) on each job, and the runs' OperationStart; one statement on
+    PostgreSQL."""
     if conn.dialect.name == "postgresql":
         ids, runs, next_runs = (list(column) for column in zip(*jobs, strict=True))
-        _PG_MARK.run(conn, ids=ids, runs=runs, next_runs=next_runs)
+        _PG_MARK.run(conn, ids=ids, runs=runs, next_runs=next_runs, started_at=started_at)
         return
     for job_id, run, next_run in jobs:
-        _LITE_MARK.run(conn, id=job_id, run=run, next_run=next_run)
+        _LITE_MARK.run(conn, id=job_id, run=run, next_run=next_run, started_at=started_at)
 
 
 def _run_values(run: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ WITH caller AS (
     FROM scheduled_job j
     JOIN agent a ON a.id = j.agent_id
     JOIN job_type t ON t.id = j.job_type_id
-    LEFT JOIN job_history h ON h.id = j.running_history_id
+    LEFT JOIN job_history h ON h.id = j.running_history_id AND h.operation_start = j.running_started_at
     LEFT JOIN certificate_store cs ON cs.id = j.certificate_store_id
     LEFT JOIN certificate_store_type cst ON cst.id = cs.store_type_id
     WHERE j.id = :job_id AND j.agent_id = (SELECT agent_id FROM caller WHERE agent_status = :approved)
@@ -304,7 +304,7 @@ WITH caller AS (
            h.status AS run_status, h.message AS run_note, h.operation_start AS run_start
     FROM scheduled_job j
     JOIN job_type t ON t.id = j.job_type_id
-    LEFT JOIN job_history h ON h.id = j.running_history_id
+    LEFT JOIN job_history h ON h.id = j.running_history_id AND h.operation_start = j.running_started_at
     WHERE j.id = :job_id AND j.agent_id = (SELECT agent_id FROM caller WHERE agent_status = :approved)
     FOR UPDATE OF j
 ), closed AS (

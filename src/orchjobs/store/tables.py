@@ -234,6 +234,9 @@ scheduled_job = Table(
     Column("retry_count", SmallInteger, nullable=False, default=0, server_default="0"),
     # The history row of the run in flight; a job is not handed out again while it is set.
     Column("running_history_id", BigId),
+    # Its OperationStart, set with it at dispatch (meaningless while it is NULL): the protocol finds the run by
+    # (id, operation_start), in one partition of job history on PostgreSQL.
+    Column("running_started_at", UtcDateTime),
     Index(None, "agent_id", "next_run_at"),
     # ScheduledJobs' default page order (newest request first); id makes paging stable.
     Index(None, "requested_at", "id"),
