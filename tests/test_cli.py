@@ -5,17 +5,20 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from orchjobs.cli import app
+from orchjobs.service.history import failure_count
 from orchjobs.settings import Settings
 from orchjobs.store.engine import make_engine
-from orchjobs.store.tables import agent, audit_log, job_history, user_account
+from orchjobs.store.tables import agent, audit_log, job_history, open_failure_delta, user_account
 from tests.conftest import api_client
+from tests.factories import add_history
 from tests.live import ADMIN, free_port
 
 FAILURE_COUNT = "/KeyfactorAPI/OrchestratorJobs/JobHistory/FailureCount"
@@ -208,3 +211,24 @@ def test_user_changes_are_audited_with_the_cli_actor(database_url: str) -> None:
     ]
     assert all(entry.actor.startswith("(cli") for entry in entries)
     assert "s3cret" not in entries[0].details and '"Auditor"' in entries[0].details
+
+
+def test_recount_failures_makes_the_failure_count_right_again(database_url: str) -> None:
+    """A count gone wrong (here: a row of changes no run made, as after the triggers were turned off) is made again
+    from the runs; SQLite has nothing to recount."""
+    env = {"ORCHJOBS_DATABASE_URL": database_url}
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    for result in (4, 4, 3, 2):
+        add_history(engine, result=result, status=3, operation_start=now)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(insert(open_failure_delta).values(day=now.date(), n=5))
+        assert failure_count(engine, now=now).count == 8
+    answer = runner.invoke(app, ["recount-failures"], env=env)
+
+    assert answer.exit_code == 0, answer.output
+    assert failure_count(engine, now=now).count == 3
+    expected = "Recounted 3 open" if engine.dialect.name == "postgresql" else "nothing to recount"
+    assert expected in answer.output
+    engine.dispose()

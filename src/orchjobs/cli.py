@@ -220,6 +220,27 @@ def seed(
     )
 
 
+@app.command("recount-failures")
+def recount_failures() -> None:
+    """PostgreSQL: make FailureCount's per-day counts of open failures again from job history itself
+    (docs/failure-count.md), after job history's triggers were turned off or its partitions written directly. Writers
+    of job history wait while it counts."""
+    from orchjobs.service.history import recount_open_failures
+
+    engine = database.open_engine(load_settings())
+    try:
+        counted = recount_open_failures(engine)
+    except OrchjobsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if counted is None:
+        console.print("SQLite counts the open failures each time: there is nothing to recount.")
+        return
+    console.print(f"Recounted {counted} open failures and warnings of job history.")
+
+
 @app.command()
 def prune(
     older_than_days: Annotated[

@@ -261,6 +261,15 @@ def failure_count(engine: Engine, *, now: datetime) -> FailureCount:
         return FailureCount(count=listing.count_rows(conn, JOB_HISTORY, where=where), age_out_days=days, query=query)
 
 
+def recount_open_failures(engine: Engine) -> int | None:
+    """PostgreSQL: make FailureCount's per-day counts again from the runs (`orchjobs recount-failures`); the open
+    failures counted. None on SQLite, which counts the runs each time."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with write_transaction(engine) as conn:
+        return store.recount_open_failures(conn)
+
+
 @dataclass(frozen=True)
 class FailureGroup:
     """Open failures that are the same failure: same job type, orchestrator, target and folded message."""
