@@ -162,6 +162,8 @@ def test_add_an_identity_give_it_a_role_and_see_a_refusal(browser_page: Page, co
     expect(page.locator("#permissions-form")).to_be_hidden()  # a built-in role's permissions are read-only
     page.get_by_label("Give it to (account name)").fill("alice")
     page.get_by_role("button", name="Add", exact=True).click()
+    # Adding looks the account up first: save only once it is in the list.
+    expect(page.locator("#role-message")).to_have_text("Not saved yet: Save holders.")
     page.get_by_role("button", name="Save holders").click()
     expect(page.locator("#role-message")).to_have_text("Operator is now held by alice.")
     expect(page.locator('#identities tr[data-account="alice"]')).to_contain_text("Operator")
