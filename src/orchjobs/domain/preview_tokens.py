@@ -7,20 +7,18 @@ change: how many, and a checksum of their keys computed in the database. No id l
 computes the fingerprint again, under lock, and refuses when it differs.
 """
 
-import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from orchjobs.domain import signed_text
 from orchjobs.errors import PreviewTokenError
 
 # Longer than any token this module writes; a longer one is refused before it is decoded.
 MAX_TOKEN_LENGTH = 1024
 DEFAULT_LIFETIME = timedelta(minutes=15)
-_MAC_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -52,23 +50,17 @@ def sign(token: PreviewToken, key: bytes) -> str:
         token.checksum,
         int(token.expires_at.timestamp()),
     ]
-    body = _encode(json.dumps(payload, separators=(",", ":")).encode())
-    return f"{body}.{_encode(_mac(key, body))}"
+    return signed_text.sign(payload, key)
 
 
 def verify(text: str, key: bytes, *, action: str, digest: str, now: datetime) -> PreviewToken:
     """The token `text` is, if this service signed it for this very request and it has not expired;
     PreviewTokenError says which of those failed."""
-    if not isinstance(text, str) or len(text) > MAX_TOKEN_LENGTH or text.count(".") != 1:
+    if not signed_text.well_formed(text, max_length=MAX_TOKEN_LENGTH):
         raise PreviewTokenError("it is not a preview token; take it from the Preview answer as it is")
-    body, mac = text.split(".")
-    try:
-        genuine = hmac.compare_digest(_decode(mac), _mac(key, body))
-    except ValueError:
-        genuine = False
-    if not genuine:
+    if not signed_text.genuine(text, key):
         raise PreviewTokenError("it was not issued by this service, or it was altered")
-    token = _read(body)
+    token = _read(text)
     if token.action != action:
         raise PreviewTokenError(f"it was issued for {token.action}, not {action}")
     if token.digest != digest:
@@ -78,9 +70,9 @@ def verify(text: str, key: bytes, *, action: str, digest: str, now: datetime) ->
     return token
 
 
-def _read(body: str) -> PreviewToken:
+def _read(text: str) -> PreviewToken:
     try:
-        action, digest, at, bound, count, checksum, expires = json.loads(_decode(body))
+        action, digest, at, bound, count, checksum, expires = signed_text.payload(text)
         return PreviewToken(
             action=str(action),
             digest=str(digest),
@@ -93,18 +85,3 @@ def _read(body: str) -> PreviewToken:
     except (ValueError, TypeError, OverflowError):
         # Signed by us yet unreadable: a token of another version of this module.
         raise PreviewTokenError("it is of a form this service no longer reads; preview again") from None
-
-
-def _mac(key: bytes, body: str) -> bytes:
-    return hmac.new(key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
-
-
-def _encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _decode(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as error:
-        raise ValueError(str(error)) from None

@@ -6,13 +6,9 @@ PageReturned pages with OFFSET. A deep page then costs what the first page costs
 The token is signed (HMAC-SHA256 with a key the service keeps in its database, shared by its processes) and bound to
 its request: the query text, the sort field and the direction. Anything else is a 400 that says why."""
 
-import base64
 import hashlib
-import hmac
 import json
-import threading
 import uuid
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,19 +16,19 @@ from typing import Any
 
 from sqlalchemy import Engine, and_
 
+from orchjobs.domain import signed_text
 from orchjobs.errors import InvalidRequestError
 from orchjobs.query.fields import FieldKind
 from orchjobs.service.listing import PageRequest, condition
+from orchjobs.service.signing import signing_key
 from orchjobs.store import listing as store
-from orchjobs.store import signing_keys
-from orchjobs.store.engine import single_read, write_transaction
+from orchjobs.store.engine import single_read
 from orchjobs.store.listing import Keyset, ListResource
 
 __all__ = ["ContinuedPage", "list_continued"]
 
 MAX_TOKEN_LENGTH = 2048
 _KEY_PURPOSE = "list-continuation"
-_MAC_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ def list_continued(
     kind = resource.fields.find(request.sort_field or resource.default_sort)
     assert kind is not None
     binding = _binding(resource, request, descending)
-    key = _key(engine, now=now)
+    key = signing_key(engine, purpose=_KEY_PURPOSE, now=now)
     where = condition(resource, request.query, now=now, max_length=max_query_length, user=user)
     if continuation.strip():
         value, last_key = _read(continuation.strip(), key, binding)
@@ -82,7 +78,7 @@ def list_continued(
     if len(rows) < request.limit:
         return ContinuedPage(rows=page, continuation=None)
     *_, value, last_key = rows[-1]
-    return ContinuedPage(rows=page, continuation=_sign([_to_json(value), last_key, binding], key))
+    return ContinuedPage(rows=page, continuation=signed_text.sign([_to_json(value), last_key, binding], key))
 
 
 def _binding(resource: ListResource, request: PageRequest, descending: bool) -> str:
@@ -115,23 +111,13 @@ def _from_json(value: Any, kind: FieldKind) -> Any:
     return str(value)
 
 
-def _sign(payload: list[Any], key: bytes) -> str:
-    body = _encode(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-    return f"{body}.{_encode(_mac(key, body))}"
-
-
 def _read(text: str, key: bytes, binding: str) -> tuple[Any, Any]:
-    if len(text) > MAX_TOKEN_LENGTH or text.count(".") != 1:
+    if not signed_text.well_formed(text, max_length=MAX_TOKEN_LENGTH):
         raise _refused("it is not a continuation token; take it from the X-Continuation header as it is")
-    body, mac = text.split(".")
-    try:
-        genuine = hmac.compare_digest(_decode(mac), _mac(key, body))
-    except ValueError:
-        genuine = False
-    if not genuine:
+    if not signed_text.genuine(text, key):
         raise _refused("it was not issued by this service, or it was altered")
     try:
-        value, last_key, bound_to = json.loads(_decode(body))
+        value, last_key, bound_to = signed_text.payload(text)
     except (ValueError, TypeError):
         raise _refused("it is of a form this service does not read") from None
     if bound_to != binding:
@@ -145,34 +131,3 @@ def _read(text: str, key: bytes, binding: str) -> tuple[Any, Any]:
 
 def _refused(reason: str) -> InvalidRequestError:
     return InvalidRequestError(f"The Continuation token cannot be used: {reason}.")
-
-
-def _mac(key: bytes, body: str) -> bytes:
-    return hmac.new(key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
-
-
-def _encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _decode(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as error:
-        raise ValueError(str(error)) from None
-
-
-_keys: "weakref.WeakKeyDictionary[Engine, bytes]" = weakref.WeakKeyDictionary()
-_keys_lock = threading.Lock()
-
-
-def _key(engine: Engine, *, now: datetime) -> bytes:
-    """The signing key, read (or made, by the first request of the service) once per process."""
-    with _keys_lock:
-        key = _keys.get(engine)
-    if key is None:
-        with write_transaction(engine, brief=True) as conn:
-            key = signing_keys.get_or_create(conn, purpose=_KEY_PURPOSE, at=now)
-        with _keys_lock:
-            _keys[engine] = key
-    return key

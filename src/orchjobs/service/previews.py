@@ -8,8 +8,6 @@ check failing rolls the whole change back (PreviewChangedError). Nothing but cou
 database, whatever the size of the set.
 """
 
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +20,10 @@ from orchjobs.domain.preview_tokens import PreviewToken
 from orchjobs.errors import PreviewChangedError
 from orchjobs.query import parse, to_text
 from orchjobs.service.selection import Selection
-from orchjobs.store import fingerprints, signing_keys
+from orchjobs.service.signing import signing_key
+from orchjobs.store import fingerprints
 from orchjobs.store.dialects import custom_plans
-from orchjobs.store.engine import read_transaction, write_transaction
+from orchjobs.store.engine import read_transaction
 from orchjobs.store.listing import ListResource
 
 # How many ids of the rows that would change a preview shows.
@@ -85,7 +84,9 @@ def moment(engine: Engine, *, action: str, digest: str, token: str | None, now: 
     """The moment a bulk request resolves against; PreviewTokenError for a token that does not fit it."""
     if token is None:
         return Moment(at=now)
-    opened = preview_tokens.verify(token, _key(engine, now=now), action=action, digest=digest, now=now)
+    opened = preview_tokens.verify(
+        token, signing_key(engine, purpose=_KEY_PURPOSE, now=now), action=action, digest=digest, now=now
+    )
     return Moment(at=opened.at, bound=opened.bound, token=opened, fixed=True)
 
 
@@ -123,7 +124,7 @@ def preview(
         checksum=found.checksum,
         expires_at=now + preview_tokens.DEFAULT_LIFETIME,
     )
-    signed = preview_tokens.sign(token, _key(engine, now=now))
+    signed = preview_tokens.sign(token, signing_key(engine, purpose=_KEY_PURPOSE, now=now))
     return Preview(selected, found.count, ids, query, signed, token.expires_at)
 
 
@@ -149,19 +150,3 @@ def check_changed(count: int, at: Moment) -> None:
 def bounded(where: ColumnElement[bool], key: Column[Any], bound: int | None) -> ColumnElement[bool]:
     """`where`, less the rows created after the preview (keys above its bound)."""
     return where if bound is None else and_(where, key <= bound)
-
-
-_keys: "weakref.WeakKeyDictionary[Engine, bytes]" = weakref.WeakKeyDictionary()
-_keys_lock = threading.Lock()
-
-
-def _key(engine: Engine, *, now: datetime) -> bytes:
-    """The signing key, read (or created) once per process."""
-    with _keys_lock:
-        key = _keys.get(engine)
-    if key is None:
-        with write_transaction(engine, brief=True) as conn:
-            key = signing_keys.get_or_create(conn, purpose=_KEY_PURPOSE, at=now)
-        with _keys_lock:
-            _keys[engine] = key
-    return key
