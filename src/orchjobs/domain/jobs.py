@@ -123,6 +123,14 @@ def acknowledge_refusal(*, status: int, result: int) -> str | None:
     )
 
 
+def with_run_note(message: str | None, run_note: str | None) -> str | None:
+    """A completion's message followed by what its run noted while in flight (refused discovery locations), which
+    the orchestrator's message does not know of."""
+    if not run_note:
+        return message
+    return f"{message} {run_note}" if message else run_note
+
+
 def failure_count_query(age_out_days: int) -> str:
     """The failure count of the job-history page: acknowledgeable runs within the age-out window, written in the
     query language so that the list can show exactly the rows the count counts."""

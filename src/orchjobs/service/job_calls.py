@@ -33,6 +33,7 @@ from orchjobs.domain.jobs import (
     JobResult,
     JobStatus,
     job_kind,
+    with_run_note,
 )
 from orchjobs.domain.numbers import lenient_int
 from orchjobs.domain.scheduled_jobs import can_reschedule_job
@@ -209,13 +210,14 @@ def complete_run(engine: Engine, call: JobCall, completion: Completion, *, now: 
     with _recorded(engine, call, now=now) as caller, write_transaction(engine, brief=True) as conn:
         if completion.result == JobResult.SUCCESS:
             job = caller.checked(_close_succeeded(conn, call, completion, now=now))
-            _check_audit_id(call, completion, job)
+            _check_audit_id(call, completion, job, closed=bool(job.closed))
             status, acknowledged = int(JobStatus.COMPLETED), job.acknowledged
         else:
             job = caller.checked(calls.completing_job(conn, token=call.token, job_id=call.job_id, now=now))
-            _check_audit_id(call, completion, job)
+            _check_audit_id(call, completion, job, closed=True)
             closing = _closing(job, completion, now=now)
-            status, acknowledged = closing.status, calls.close_run(conn, job, closing, now=now)
+            calls.close_run(conn, job, closing, now=now)
+            status, acknowledged = closing.status, 0
         record_runs_closed(
             conn, runs=[(job.running_history_id, job.id)], status=status, result=completion.result, at=now
         )
@@ -249,9 +251,9 @@ def _close_succeeded(conn: Connection, call: JobCall, completion: Completion, *,
     )
 
 
-def _check_audit_id(call: JobCall, completion: Completion, job: Any) -> None:
-    """The AuditId must name the job's run in flight; a success statement that closed nothing means the same."""
-    if completion.audit_id != job.running_history_id or getattr(job, "closed", 1) == 0:
+def _check_audit_id(call: JobCall, completion: Completion, job: Any, *, closed: bool) -> None:
+    """The AuditId must name the job's run in flight; a success statement that `closed` nothing means the same."""
+    if completion.audit_id != job.running_history_id or not closed:
         raise RunNotInFlightError(
             f"AuditId {completion.audit_id!r} is not the run of job {call.job_id} in flight; nothing was changed."
         )
@@ -262,9 +264,7 @@ def _closing(job: Any, completion: Completion, *, now: datetime) -> calls.Closin
     known."""
     settings: ServiceSettings = job.settings
     result = completion.result
-    message = completion.message
-    if job.run_note:  # what the run noted while in flight: the orchestrator's message does not know it
-        message = f"{message} {job.run_note}" if message else job.run_note
+    message = with_run_note(completion.message, job.run_note)
     group = message_group(message) if result in ACKNOWLEDGEABLE_RESULTS else None
     policy = settings.retry_policy if result == JobResult.FAILURE else NO_RETRIES
     if policy.retries_after(result=result, retry_count=job.retry_count):

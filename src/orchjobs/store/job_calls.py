@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orchjobs.domain.app_settings import TRUE_WORDS, ServiceSettings
-from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus
+from orchjobs.domain.jobs import AgentStatus, JobResult, JobStatus, with_run_note
 from orchjobs.store.agents import token_digest
 from orchjobs.store.driver import DriverSql, as_uuid, in_params
 
@@ -103,18 +103,9 @@ SET status_before_ack = status, status = :acknowledged, acknowledged_at = :now, 
     acknowledge_note = :note
 WHERE job_id = :job_id AND id < :run AND result IN (:warning, :failure) AND status IN (:completed, :will_retry)
 """
-_PG_ACKNOWLEDGED = (
-    f", acknowledged AS ({_ACKNOWLEDGE_EARLIER} RETURNING 1) SELECT count(*) AS acknowledged FROM acknowledged"
-)
-# PostgreSQL closes the run, ends the job and acknowledges in one statement; SQLite runs them one by one.
+# PostgreSQL closes the run and ends the job in one statement; SQLite runs them one by one.
 _PG_CLOSE = {
-    (action, acknowledge): DriverSql(
-        f"WITH closed AS ({_CLOSE_RUN}), ended AS ({_END_JOB[action]})"
-        + (_PG_ACKNOWLEDGED if acknowledge else " SELECT 0 AS acknowledged"),
-        dialect="postgresql",
-    )
-    for action in _END_JOB
-    for acknowledge in (False, True)
+    action: DriverSql(f"WITH closed AS ({_CLOSE_RUN}) {_END_JOB[action]}", dialect="postgresql") for action in _END_JOB
 }
 _LITE_CLOSE_RUN = DriverSql(_CLOSE_RUN, dialect="sqlite")
 _LITE_END_JOB = {action: DriverSql(sql, dialect="sqlite") for action, sql in _END_JOB.items()}
@@ -131,9 +122,8 @@ _STATUSES = {
 
 @dataclass(frozen=True)
 class Closing:
-    """How `close_run` closes a run: its status and result, the message, what becomes of its job (`delete` a
-    one-shot job, `renew` it, or `retry` it at `retry_at`), and the acknowledgement of the job's earlier failures
-    (`acknowledged_by` and `note`; None: none)."""
+    """How `close_run` closes a run: its status and result, the message, and what becomes of its job (`delete` a
+    one-shot job, `renew` it, or `retry` it at `retry_at`)."""
 
     status: int
     result: int
@@ -141,8 +131,6 @@ class Closing:
     message_group: str | None
     job_action: str
     retry_at: datetime | None = None
-    acknowledged_by: str | None = None
-    note: str | None = None
 
 
 def caller_job(conn: Connection, *, token: str, job_id: uuid.UUID, now: datetime) -> Any | None:
@@ -172,9 +160,8 @@ def completing_job(conn: Connection, *, token: str, job_id: uuid.UUID, now: date
     return row._replace(settings=ServiceSettings.from_values(values))
 
 
-def close_run(conn: Connection, job: Any, closing: Closing, *, now: datetime) -> int:
-    """Close the job's run in flight, end or renew the job, and acknowledge its earlier failures when asked; how many
-    runs were acknowledged."""
+def close_run(conn: Connection, job: Any, closing: Closing, *, now: datetime) -> None:
+    """Close the job's run in flight, and end, renew or retry the job."""
     params = {
         **_STATUSES,
         "status": closing.status,
@@ -186,18 +173,12 @@ def close_run(conn: Connection, job: Any, closing: Closing, *, now: datetime) ->
         "run_start": job.run_start,
         "job_id": job.id,
         "retry_at": closing.retry_at,
-        "acknowledged_by": closing.acknowledged_by,
-        "note": closing.note,
-        "warning": int(JobResult.WARNING),
-        "failure": int(JobResult.FAILURE),
     }
-    acknowledge = closing.acknowledged_by is not None
     if _postgres(conn):
-        row = _PG_CLOSE[closing.job_action, acknowledge].first(conn, **params)
-        return int(row[0]) if row is not None else 0
+        _PG_CLOSE[closing.job_action].run(conn, **params)
+        return
     _LITE_CLOSE_RUN.run(conn, **params)
     _LITE_END_JOB[closing.job_action].run(conn, **params)
-    return _LITE_ACKNOWLEDGE_EARLIER.run(conn, **params) if acknowledge else 0
 
 
 def _caller_params(token: str, job_id: uuid.UUID, now: datetime) -> dict[str, Any]:
@@ -375,18 +356,20 @@ def close_succeeded_run(
     if not _closable(job, audit_id):
         return None if job is None else _extended(job, closed=0, acknowledged=0)
     assert job is not None
-    run_note = job.run_note or ""
-    text = message if not run_note else f"{message} {run_note}" if message else run_note
     closing = Closing(
         status=int(JobStatus.COMPLETED),
         result=int(JobResult.SUCCESS),
-        message=text,
+        message=with_run_note(message, job.run_note),
         message_group=None,
         job_action="delete" if job.next_run_at is None else "renew",
-        acknowledged_by=acknowledged_by if job.settings.auto_acknowledge else None,
-        note=note,
     )
-    return _extended(job, closed=1, acknowledged=close_run(conn, job, closing, now=now))
+    close_run(conn, job, closing, now=now)
+    acknowledged = 0
+    if job.settings.auto_acknowledge:
+        acknowledge = {"acknowledged_by": acknowledged_by, "note": note, "job_id": job.id, "now": now}
+        run = {"run": job.running_history_id, "warning": int(JobResult.WARNING), "failure": int(JobResult.FAILURE)}
+        acknowledged = _LITE_ACKNOWLEDGE_EARLIER.run(conn, **_STATUSES, **acknowledge, **run)
+    return _extended(job, closed=1, acknowledged=acknowledged)
 
 
 def _extended(row: Any, **more: Any) -> Any:
