@@ -99,23 +99,10 @@ def insert_session(
     )
 
 
-def get_session_agent(conn: Connection, *, token: str, now: datetime) -> Sequence[Record]:
-    """The live session's agent (agent_id, client_machine, status), one row per capability (capability is None
-    when it has none); no rows for an unknown or expired token. One statement: job calls make it every time (the
-    token is hashed here, before the query)."""
-    stmt = (
-        select(agent.c.id.label("agent_id"), agent.c.client_machine, agent.c.status, agent_capability.c.capability)
-        .select_from(agent_session)
-        .join(agent, agent.c.id == agent_session.c.agent_id)
-        .outerjoin(agent_capability, agent_capability.c.agent_id == agent.c.id)
-        .where(agent_session.c.token_sha256 == token_digest(token), agent_session.c.expires_at > now)
-    )
-    return conn.execute(stmt).all()
-
-
 def get_session_agent_status(conn: Connection, *, token: str, now: datetime) -> Record | None:
-    """(agent_id, status) of the live session's agent; None for an unknown or expired token. What a job call
-    needs of `get_session_agent`: one row, without the capabilities."""
+    """(agent_id, status) of the live session's agent; None for an unknown or expired token (the token is hashed
+    here). The job calls read it in their job statement (store.job_calls); a call refused before it reached its run
+    reads it alone."""
     stmt = (
         select(agent.c.id.label("agent_id"), agent.c.status)
         .select_from(agent_session)

@@ -1,5 +1,5 @@
-"""The run in flight of a scheduled job: locking it for a job call, moving it on, closing it, and what its job does
-next. Functions take a connection and never commit.
+"""The run in flight of a scheduled job: noting on it, closing it (the sweeper, Reset and Unschedule; the job calls'
+own statements are in store.job_calls), and what its job does next. Functions take a connection and never commit.
 
 Locks follow one order everywhere: the scheduled_job row first, then its history row, so dispatch, job calls and
 the sweeper cannot deadlock one another.
@@ -8,86 +8,20 @@ the sweeper cannot deadlock one another.
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from orchjobs.domain.failure_groups import message_group
 from orchjobs.domain.jobs import ACKNOWLEDGEABLE_RESULTS, IN_FLIGHT_STATUSES, JobResult, JobStatus
 from orchjobs.store.rows import Record, chunks
-from orchjobs.store.tables import (
-    agent,
-    certificate_store,
-    certificate_store_type,
-    job_history,
-    job_result_data,
-    job_type,
-    scheduled_job,
-)
+from orchjobs.store.tables import job_history, job_result_data, scheduled_job
 
 _IN_FLIGHT = sorted(int(status) for status in IN_FLIGHT_STATUSES)
-_RUN_OF_JOB = scheduled_job.outerjoin(job_history, job_history.c.id == scheduled_job.c.running_history_id)
-
-
-def lock_job(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
-    """The agent's scheduled job with its run in flight (history columns None when there is none), store and job
-    type, as a job call needs them; locked until the transaction ends. None when the agent has no such job."""
-    source = (
-        _RUN_OF_JOB.join(job_type, job_type.c.id == scheduled_job.c.job_type_id)
-        .join(agent, agent.c.id == scheduled_job.c.agent_id)
-        .outerjoin(certificate_store, certificate_store.c.id == scheduled_job.c.certificate_store_id)
-        .outerjoin(certificate_store_type, certificate_store_type.c.id == certificate_store.c.store_type_id)
-    )
-    columns = (
-        scheduled_job.c.target_path,
-        scheduled_job.c.fields,
-        scheduled_job.c.capability,
-        scheduled_job.c.certificate_store_id,
-        job_type.c.name.label("job_type"),
-        certificate_store.c.store_path,
-        certificate_store_type.c.short_name.label("store_type"),
-        certificate_store.c.properties.label("store_properties"),
-        certificate_store_type.c.properties.label("store_type_properties"),
-        # A store's machine is the one its jobs name (a remote server the orchestrator reaches, or its own).
-        func.coalesce(certificate_store.c.client_machine, agent.c.client_machine).label("client_machine"),
-        # What the run noted while in flight (locations a discovery upload refused), for its completion's message.
-        job_history.c.message.label("run_note"),
-    )
-    return conn.execute(_locked_job(source, columns, agent_id=agent_id, job_id=job_id)).first()
-
-
-def lock_run(conn: Connection, *, agent_id: uuid.UUID, job_id: uuid.UUID) -> Record | None:
-    """What closing the run needs of `lock_job`'s row, without its joins (the job type is the run's, for the
-    completion's log line); locked the same way."""
-    columns = (job_history.c.job_type.label("job_type"), job_history.c.message.label("run_note"))
-    return conn.execute(_locked_job(_RUN_OF_JOB, columns, agent_id=agent_id, job_id=job_id)).first()
-
-
-def _locked_job(
-    source: FromClause, columns: Sequence[ColumnElement[Any]], *, agent_id: uuid.UUID, job_id: uuid.UUID
-) -> Select[Any]:
-    return (
-        select(
-            scheduled_job.c.id,
-            scheduled_job.c.running_history_id,
-            scheduled_job.c.retry_count,
-            scheduled_job.c.next_run_at,
-            job_history.c.status.label("run_status"),
-            *columns,
-        )
-        .select_from(source)
-        .where(scheduled_job.c.id == job_id, scheduled_job.c.agent_id == agent_id)
-        .with_for_update(of=scheduled_job)
-    )
 
 
 def set_run_note(conn: Connection, *, history_id: int, note: str) -> None:
     """The message of a run in flight: a note its completion's message will carry."""
     conn.execute(update(job_history).where(job_history.c.id == history_id).values(message=note))
-
-
-def set_run_status(conn: Connection, *, history_id: int, status: int) -> None:
-    conn.execute(update(job_history).where(job_history.c.id == history_id).values(status=status))
 
 
 def close_runs(
